@@ -1,0 +1,171 @@
+"""Read text tables the way survey tools write them: unknown encoding, unknown delimiter,
+one or more header rows. Everything stays a string; typing happens later in the pipeline."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from collections import Counter
+from pathlib import Path
+
+import polars as pl
+
+DELIMITERS = (",", ";", "\t")
+SOURCE_ROW = "_source_row"
+# Enough lines to see a multi-row header and a few data rows, few enough to stay instant.
+_SNIFF_LINES = 50
+_SNIFF_BYTES = 1 << 20
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+# Exports from Western-locale tools that are not UTF-8 are nearly always Windows-1252. For short
+# samples charset-normalizer often ranks a sibling code page (cp1250, cp850) first, which turns
+# the odd accented letter into a different one; so cp1252 wins whenever it is a candidate.
+_WESTERN_DEFAULT = "cp1252"
+
+
+def detect_encoding(data: bytes) -> str:
+    """Name of the codec that decodes `data`: a BOM wins, then strict UTF-8, then a guess."""
+    for bom, name in _BOMS:
+        if data.startswith(bom):
+            return name
+    try:
+        data.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        # Guess from the start plus the neighbourhood of the first bad byte, which may be deep
+        # inside a large file and is the evidence that matters.
+        sample = data[:_SNIFF_BYTES] + b"\n" + data[max(0, exc.start - 65536) : exc.start + 65536]
+    return _guess_legacy_encoding(sample)
+
+
+def _guess_legacy_encoding(sample: bytes) -> str:
+    from charset_normalizer import from_bytes
+
+    candidates = [match.encoding for match in from_bytes(sample)]
+    if _WESTERN_DEFAULT in candidates or not candidates:
+        try:
+            sample.decode(_WESTERN_DEFAULT)
+            return _WESTERN_DEFAULT
+        except UnicodeDecodeError:
+            pass
+    for name in candidates:
+        try:
+            sample.decode(name)
+            return name
+        except UnicodeDecodeError:
+            continue
+    return "latin-1"  # decodes every byte; better a wrong letter than a lost file
+
+
+def detect_delimiter(text: str) -> str:
+    """The delimiter among , ; tab that splits the first lines into the most stable columns."""
+    lines = text.splitlines()[:_SNIFF_LINES]
+    sample = "\n".join(lines)
+    best, best_score = ",", (-1.0, 0)
+    for delimiter in DELIMITERS:
+        try:
+            widths = [len(row) for row in csv.reader(io.StringIO(sample), delimiter=delimiter)]
+        except csv.Error:
+            continue
+        widths = [w for w in widths if w > 0]
+        if not widths:
+            continue
+        width, count = Counter(widths).most_common(1)[0]
+        if width < 2:
+            continue
+        # Most rows agreeing on one width first, then the wider split.
+        score = (count / len(widths), width)
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def sniff(path: Path | str, encoding: str | None = None) -> tuple[str, str]:
+    """(encoding, delimiter) of a delimited text file; pass `encoding` when it is declared."""
+    data = Path(path).read_bytes()
+    enc = encoding or detect_encoding(data)
+    head = data[:_SNIFF_BYTES].decode(enc, errors="replace").lstrip("\ufeff")
+    return enc, detect_delimiter(head)
+
+
+def read_rows(
+    path: Path | str, encoding: str | None = None, delimiter: str | None = None
+) -> tuple[list[list[str]], str, str]:
+    """All rows of a delimited file as lists of strings, with the encoding and delimiter used."""
+    data = Path(path).read_bytes()
+    enc = encoding or detect_encoding(data)
+    text = data.decode(enc).lstrip("\ufeff")
+    sep = delimiter or detect_delimiter(text[:_SNIFF_BYTES])
+    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=sep))
+    return rows, enc, sep
+
+
+def unique_names(names: list[str]) -> list[str]:
+    """Blank names become `_col<position>` (1-based); repeats get `__2`, `__3`..."""
+    seen: Counter[str] = Counter()
+    out = []
+    for position, raw in enumerate(names, start=1):
+        name = raw.strip() or f"_col{position}"
+        seen[name] += 1
+        out.append(name if seen[name] == 1 else f"{name}__{seen[name]}")
+    return out
+
+
+def frame_from_rows(
+    header: list[str], rows: list[list[str]], drop_blank_unnamed: bool = True
+) -> pl.DataFrame:
+    """An all-Utf8 frame of the data rows, plus `_source_row` (1-based record number after the
+    header rows). Empty cells are null; blank records are skipped; short rows are padded.
+
+    Unnamed columns with no data (the trailing comma some exports put on every line) are dropped.
+    """
+    width = max([len(header), *(len(r) for r in rows)]) if rows or header else 0
+    header = list(header) + [""] * (width - len(header))
+    names = unique_names(header)
+    columns: dict[str, list[str | None]] = {name: [] for name in names}
+    source_rows: list[int] = []
+    for number, row in enumerate(rows, start=1):
+        if not any(cell.strip() for cell in row):
+            continue
+        source_rows.append(number)
+        padded = row + [""] * (width - len(row))
+        for name, cell in zip(names, padded, strict=True):
+            columns[name].append(cell if cell != "" else None)
+    frame = pl.DataFrame(columns, schema={name: pl.String for name in names})
+    if drop_blank_unnamed:
+        empty = [
+            name
+            for name, raw in zip(names, header, strict=True)
+            if not raw.strip() and frame[name].null_count() == frame.height
+        ]
+        frame = frame.drop(empty)
+    return frame.with_columns(pl.Series(SOURCE_ROW, source_rows, dtype=pl.Int64))
+
+
+def read_text_table(
+    path: Path | str,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    header_rows: int = 1,
+) -> tuple[list[list[str]], pl.DataFrame]:
+    """(the header rows as read, an all-Utf8 frame of the data rows named by the first header
+    row, with `_source_row`). Callers that need other names build them from the header rows."""
+    rows, _, _ = read_rows(path, encoding, delimiter)
+    headers = rows[:header_rows]
+    first = headers[0] if headers else []
+    return headers, frame_from_rows(first, rows[header_rows:])
+
+
+def read_sheet_rows(path: Path | str, sheet: int | str = 0) -> list[list[str]]:
+    """All rows of one XLSX sheet as strings (dates come back as ISO text from calamine)."""
+    kwargs = {"sheet_name": sheet} if isinstance(sheet, str) else {"sheet_id": sheet + 1}
+    frame = pl.read_excel(
+        path, has_header=False, infer_schema_length=0, drop_empty_cols=False, **kwargs
+    )
+    return [["" if v is None else str(v) for v in row] for row in frame.iter_rows()]

@@ -1,0 +1,1 @@
+"""Landing and row rules: from a program's export folder to typed rows or quarantine."""

@@ -1,0 +1,135 @@
+"""Vectorised parsers for the value spellings people put in exports.
+
+Each parser takes a string expression (already trimmed, blank as null) and returns a typed
+expression that is null where the text cannot be read; the row rules compare the two to
+tell a blank from a value that failed to parse.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import polars as pl
+import yaml
+
+LOOKUP_DIR = Path(__file__).with_name("lookups")
+
+TRUE_SPELLINGS = ("true", "t", "yes", "y", "1", "1.0")
+FALSE_SPELLINGS = ("false", "f", "no", "n", "0", "0.0")
+
+# Month-first for slashed dates, the common US export default; a mapping.yaml can declare
+# another format for a table's column when a program writes day-first.
+DATE_FORMATS = (
+    "%Y-%m-%d",
+    "%Y/%m/%d",
+    "%m/%d/%Y",
+    "%m/%d/%y",
+    "%d.%m.%Y",
+    "%d %B %Y",
+    "%d %B, %Y",
+    "%B %d, %Y",
+    "%d %b %Y",
+    "%b %d, %Y",
+)
+NAIVE_TIMESTAMP_FORMATS = (
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%Y %I:%M %p",
+    "%m/%d/%Y %I:%M:%S %p",
+    "%m/%d/%y %H:%M",
+    "%d.%m.%Y %H:%M",
+)
+AWARE_TIMESTAMP_FORMATS = (
+    "%Y-%m-%dT%H:%M:%S%#z",
+    "%Y-%m-%d %H:%M:%S%#z",
+    "%Y-%m-%dT%H:%M:%S%.f%#z",
+    "%Y-%m-%dT%H:%M%#z",
+)
+
+
+def clean_text(expr: pl.Expr) -> pl.Expr:
+    """Trim, and treat empty strings as missing."""
+    stripped = expr.cast(pl.String).str.strip_chars()
+    return pl.when(stripped == "").then(None).otherwise(stripped)
+
+
+def parse_bool(expr: pl.Expr) -> pl.Expr:
+    low = expr.str.to_lowercase()
+    return (
+        pl.when(low.is_in(TRUE_SPELLINGS))
+        .then(True)
+        .when(low.is_in(FALSE_SPELLINGS))
+        .then(False)
+        .otherwise(None)
+        .cast(pl.Boolean)
+    )
+
+
+def parse_float(expr: pl.Expr) -> pl.Expr:
+    return expr.str.replace_all(",", "", literal=True).cast(pl.Float64, strict=False)
+
+
+def parse_int(expr: pl.Expr) -> pl.Expr:
+    as_float = parse_float(expr)
+    # "3.0" is an integer; "2.5" is not and must fail the type rule.
+    return pl.when(as_float == as_float.floor()).then(as_float).otherwise(None).cast(pl.Int64)
+
+
+def parse_date(expr: pl.Expr, formats: tuple[str, ...] = DATE_FORMATS) -> pl.Expr:
+    dates = [expr.str.strptime(pl.Date, f, strict=False) for f in formats]
+    # A timestamp where a date is expected keeps its calendar date.
+    dates.append(parse_timestamp(expr).dt.date())
+    return pl.coalesce(dates)
+
+
+def parse_timestamp(expr: pl.Expr, formats: tuple[str, ...] = NAIVE_TIMESTAMP_FORMATS) -> pl.Expr:
+    naive = [expr.str.strptime(pl.Datetime("us"), f, strict=False) for f in formats]
+    # Offsets are honoured by converting to UTC; naive times are taken as the program's
+    # local time, which is what exports write.
+    aware = [
+        expr.str.strptime(pl.Datetime("us", "UTC"), f, strict=False).dt.replace_time_zone(None)
+        for f in AWARE_TIMESTAMP_FORMATS
+    ]
+    date_only = [
+        expr.str.strptime(pl.Date, f, strict=False).cast(pl.Datetime("us"))
+        for f in DATE_FORMATS[:4]
+    ]
+    return pl.coalesce([*naive, *aware, *date_only])
+
+
+def enum_key(expr: pl.Expr) -> pl.Expr:
+    """Spelling-insensitive form of an enumeration value: 'In-person' -> 'in_person'."""
+    return expr.str.to_lowercase().str.replace_all(r"[\s\-/]+", "_").str.strip_chars("_")
+
+
+@cache
+def load_lookup(name: str) -> dict[str, str]:
+    raw = yaml.safe_load((LOOKUP_DIR / f"{name}.yaml").read_text(encoding="utf-8"))
+    return {str(k).strip().lower(): str(v) for k, v in raw.items()}
+
+
+def lookup_key(expr: pl.Expr) -> pl.Expr:
+    return expr.str.to_lowercase().str.strip_chars(" .;:!?'\"").str.replace_all(r"\s+", " ")
+
+
+def normalise_demographic(expr: pl.Expr, lookup: str) -> pl.Expr:
+    """Map free-text answers onto the contract's categories; never guess.
+
+    Blank becomes ``undisclosed``; an answer not in the documented lookup becomes
+    ``self_described`` (its raw text is kept only in the restricted schema).
+    """
+    table = load_lookup(lookup)
+    key = lookup_key(expr)
+    mapped = key.replace_strict(table, default=None, return_dtype=pl.String)
+    return (
+        pl.when(expr.is_null())
+        .then(pl.lit("undisclosed"))
+        .otherwise(pl.coalesce(mapped, pl.lit("self_described")))
+    )

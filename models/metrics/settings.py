@@ -1,0 +1,103 @@
+"""Metric settings: models/settings.yaml plus the as-of date, and the hash every output carries."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import yaml
+
+DEFAULT_SETTINGS_PATH = Path(__file__).resolve().parents[1] / "settings.yaml"
+PERIODS = ("quarter", "month", "year")
+
+
+@dataclass(frozen=True)
+class MetricSettings:
+    """Everything that changes a metric's value. Defaults mirror models/settings.yaml."""
+
+    as_of: dt.date
+    network_match_sources: tuple[str, ...] = ("mentee_requested", "network_referral", "self_matched")
+    thanks_window_days: tuple[int, int] = (0, 7)
+    follow_up_window_days: tuple[int, int] = (14, 120)
+    lasting_days: int = 180
+    period: str = "quarter"
+    suppression_k: int = 10
+    stall_no_meeting_days: int = 30
+    stall_no_interaction_days: int = 90
+    construct_min_answered_share: float = 0.67
+    # Keys other parts of the project add to settings.yaml: kept so that they enter the hash.
+    extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.as_of, dt.date) or isinstance(self.as_of, dt.datetime):
+            raise TypeError(f"as_of must be a datetime.date, got {self.as_of!r}")
+        for name in ("thanks_window_days", "follow_up_window_days"):
+            low, high = getattr(self, name)
+            if low > high:
+                raise ValueError(f"{name}: lower bound {low} is above upper bound {high}")
+        if self.period not in PERIODS:
+            raise ValueError(f"period must be one of {PERIODS}, got {self.period!r}")
+        if not 0 < self.construct_min_answered_share <= 1:
+            raise ValueError("construct_min_answered_share must be in (0, 1]")
+
+    def canonical(self) -> dict[str, Any]:
+        """Plain JSON-able dict of every setting, including as_of and extra keys."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "as_of":
+                value = value.isoformat()
+            elif f.name == "extra":
+                value = dict(value)
+            elif isinstance(value, tuple):
+                value = list(value)
+            out[f.name] = value
+        return out
+
+    @property
+    def hash(self) -> str:
+        return settings_hash(self)
+
+
+def settings_hash(settings: MetricSettings) -> str:
+    """First 12 hex chars of the sha256 of the settings' canonical JSON (sorted keys)."""
+    text = json.dumps(settings.canonical(), sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
+def _as_pair(value: Any, name: str) -> tuple[int, int]:
+    if not isinstance(value, list | tuple) or len(value) != 2:
+        raise ValueError(f"{name} must be a [low, high] pair of days, got {value!r}")
+    return int(value[0]), int(value[1])
+
+
+def settings_from_mapping(raw: Mapping[str, Any], *, as_of: dt.date) -> MetricSettings:
+    """Build settings from a parsed settings.yaml; unknown keys go to `extra`."""
+    known = {f.name for f in fields(MetricSettings)} - {"as_of", "extra"}
+    kwargs: dict[str, Any] = {}
+    for key in known & raw.keys():
+        value = raw[key]
+        if key == "network_match_sources":
+            value = tuple(str(v) for v in value)
+        elif key in ("thanks_window_days", "follow_up_window_days"):
+            value = _as_pair(value, key)
+        elif key == "construct_min_answered_share":
+            value = float(value)
+        elif key != "period":
+            value = int(value)
+        kwargs[key] = value
+    extra = {k: v for k, v in raw.items() if k not in known}
+    return MetricSettings(as_of=as_of, extra=MappingProxyType(extra), **kwargs)
+
+
+def load_settings(path: str | Path | None = None, *, as_of: dt.date) -> MetricSettings:
+    """Read settings.yaml (default: models/settings.yaml) for a run as of `as_of`."""
+    with open(path or DEFAULT_SETTINGS_PATH, encoding="utf-8") as fh:
+        raw = yaml.safe_load(fh) or {}
+    return settings_from_mapping(raw, as_of=as_of)

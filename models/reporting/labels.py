@@ -1,0 +1,119 @@
+"""Plain-language names for metric, dimension and group codes used in the reports."""
+
+from __future__ import annotations
+
+STEP_COLUMNS: tuple[str, ...] = (
+    "s1_self_reflection",
+    "s2_network",
+    "s3_calendar",
+    "s4_inquiry",
+    "s5_thanks",
+    "s6_follow_up",
+)
+FUNNEL_STAGES: tuple[str, ...] = (*STEP_COLUMNS, "lasting")
+
+METRICS: dict[str, str] = {
+    "s1_self_reflection": "1 · Self-reflection",
+    "s2_network": "2 · Network in action",
+    "s3_calendar": "3 · On the calendar",
+    "s4_inquiry": "4 · Inquiry and listening",
+    "s5_thanks": "5 · Giving thanks",
+    "s6_follow_up": "6 · Follow-up",
+    "lasting": "Lasting relationship",
+    "retained": "Retained",
+    "promoted": "Promoted",
+    "goal_attained": "Goal attained",
+    "satisfaction": "Satisfaction",
+}
+
+DIMENSIONS: dict[str, str] = {
+    "mentee_gender": "Mentee gender",
+    "mentee_race": "Mentee race/ethnicity",
+    "mentor_gender": "Mentor gender",
+    "mentor_race": "Mentor race/ethnicity",
+    "dyad_gender": "Dyad gender composition",
+    "dyad_race": "Dyad race composition",
+    "mentee_gender_race": "Mentee gender × race/ethnicity",
+}
+
+GROUPS: dict[str, str] = {
+    "woman": "Woman",
+    "man": "Man",
+    "non_binary": "Non-binary",
+    "self_described": "Self-described",
+    "undisclosed": "Undisclosed",
+    "asian": "Asian",
+    "black": "Black",
+    "hispanic_latino": "Hispanic/Latino",
+    "middle_eastern_north_african": "Middle Eastern/North African",
+    "native_american_alaska_native": "Native American/Alaska Native",
+    "native_hawaiian_pacific_islander": "Native Hawaiian/Pacific Islander",
+    "white": "White",
+    "multiracial": "Multiracial",
+    "same": "Same group",
+    "cross": "Cross group",
+    "unknown": "Unknown",
+}
+
+ALERTS: dict[str, str] = {
+    "no_first_meeting": "Matched, no meeting held yet",
+    "no_meeting": "Matched, no meeting held yet",
+    "no_interaction": "Open match gone quiet",
+    "stalled": "Stalled match",
+}
+
+HEADLINES: dict[str, str] = {
+    "enrolled": "Enrolled",
+    "matched": "Matched",
+    "match_rate": "Match rate",
+    "median_days_to_match": "Median days to match",
+    "median_days_to_first_meeting": "Median days to first meeting",
+    "active_matches": "Active matches",
+    "lasting_share": "Lasting relationships",
+}
+
+
+def humanize(code: str) -> str:
+    """Fallback label: 'career_support' -> 'Career support'."""
+    text = code.replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+def metric_label(code: str) -> str:
+    """Label a metric; MFQ-9 columns look like mfq_<construct>_<survey>."""
+    if code in METRICS:
+        return METRICS[code]
+    if code.startswith("mfq_"):
+        body = code.removeprefix("mfq_")
+        for survey in ("exit", "intake", "midpoint", "change"):
+            if body.endswith("_" + survey):
+                construct = body.removesuffix("_" + survey)
+                return f"MFQ-9 {humanize(construct).lower()} ({survey})"
+        return f"MFQ-9 {humanize(body).lower()}"
+    return humanize(code)
+
+
+def group_label(code: str | None) -> str:
+    """Label a group; intersections arrive as 'woman:black', 'woman|black' or 'woman × black'."""
+    if code is None:
+        return "Not recorded"
+    if code in GROUPS:
+        return GROUPS[code]
+    for sep in (" × ", "×", "|", ":", "/", "__"):
+        if sep in code:
+            return " × ".join(group_label(part.strip()) for part in code.split(sep))
+    # 'woman_black': both halves contain underscores elsewhere, so try every split point.
+    parts = code.split("_")
+    for cut in range(1, len(parts)):
+        left, right = "_".join(parts[:cut]), "_".join(parts[cut:])
+        if left in GROUPS and right in GROUPS:
+            return f"{GROUPS[left]} × {GROUPS[right]}"
+    return humanize(code)
+
+
+def dimension_label(code: str) -> str:
+    return DIMENSIONS.get(code, humanize(code))
+
+
+def alert_label(code: str) -> str:
+    return ALERTS.get(code, humanize(code))
