@@ -55,12 +55,16 @@ def _print_summary(settings: RunSettings) -> None:
     for header in ("table", "read", "kept", "quarantined", "duplicates", "reconciled"):
         table.add_column(header, justify="left" if header == "table" else "right")
     for name, read, kept, quarantined, dupes, ok in rows:
-        table.add_row(name, str(read), str(kept), str(quarantined), str(dupes), "yes" if ok else "NO")
+        table.add_row(
+            name, str(read), str(kept), str(quarantined), str(dupes), "yes" if ok else "NO"
+        )
     console = Console()
     console.print(table)
     console.print(f"Warehouse: {settings.warehouse}")
     console.print(f"Reports:   {settings.reports_dir}")
-    console.print("Quarantine: SELECT * FROM quarantine.rejected_rows  (reasons name file, row, rule)")
+    console.print(
+        "Quarantine: SELECT * FROM quarantine.rejected_rows  (reasons name file, row, rule)"
+    )
 
 
 def _execute(settings: RunSettings) -> int:
@@ -93,8 +97,9 @@ def generate(
     from models.demo.generator import generate as generate_program
 
     out.mkdir(parents=True, exist_ok=True)
-    generate_program(out, seed=seed, scale=scale, as_of=date.fromisoformat(as_of),
-                     bad_rows=not clean)
+    generate_program(
+        out, seed=seed, scale=scale, as_of=date.fromisoformat(as_of), bad_rows=not clean
+    )
     typer.echo(f"Demo program written to {out}")
 
 

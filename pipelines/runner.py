@@ -42,9 +42,9 @@ def run_pipeline(
         use_project_instance()
         instance = dg.DagsterInstance.get()
     job_def = build_definitions(settings).resolve_job_def(job)
-    # Dagster's console logger is DEBUG by default: a CLI run prints only warnings and
-    # errors; the full event log is in the instance (`mentorscope ui`).
-    level = os.environ.get("MENTORSCOPE_LOG_LEVEL", "WARNING")
+    # Dagster's console logger is DEBUG by default; the CLI prints its own one-line
+    # errors, and the full event log stays in the instance (`mentorscope ui`).
+    level = os.environ.get("MENTORSCOPE_LOG_LEVEL", "CRITICAL")
     result = job_def.execute_in_process(
         instance=instance,
         raise_on_error=False,

@@ -25,9 +25,14 @@ class RunSettings:
         return cls(
             data_dir=Path(env.get("MENTORSCOPE_DATA", PROJECT_ROOT / "data" / "demo")).resolve(),
             warehouse=Path(
-                env.get("MENTORSCOPE_WAREHOUSE", PROJECT_ROOT / "data" / "warehouse" / "mentorscope.duckdb")
+                env.get(
+                    "MENTORSCOPE_WAREHOUSE",
+                    PROJECT_ROOT / "data" / "warehouse" / "mentorscope.duckdb",
+                )
             ).resolve(),
-            reports_dir=Path(env.get("MENTORSCOPE_REPORTS", PROJECT_ROOT / "reports" / "out")).resolve(),
+            reports_dir=Path(
+                env.get("MENTORSCOPE_REPORTS", PROJECT_ROOT / "reports" / "out")
+            ).resolve(),
             as_of=date.fromisoformat(as_of) if as_of else date.today(),
         )
 

@@ -80,7 +80,9 @@ def load_contract(path: Path = CONTRACT_FILE) -> dict[str, TableSpec]:
     for name, body in raw.items():
         columns = tuple(_column(c, spec) for c, spec in body["columns"].items())
         parents = tuple(
-            dict.fromkeys(c.references[0] for c in columns if c.references and c.references[0] != name)
+            dict.fromkeys(
+                c.references[0] for c in columns if c.references and c.references[0] != name
+            )
         )
         tables[name] = TableSpec(
             name=name,

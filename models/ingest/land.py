@@ -16,8 +16,12 @@ LINEAGE_COLUMNS = ("_source_file", "_source_row", "_file_sha256", "_loaded_at")
 
 def empty_raw(spec: TableSpec) -> pl.DataFrame:
     schema: dict[str, pl.DataType] = {c: pl.String() for c in spec.column_names}
-    schema |= {"_source_file": pl.String(), "_source_row": pl.Int64(),
-               "_file_sha256": pl.String(), "_loaded_at": pl.Datetime("us")}
+    schema |= {
+        "_source_file": pl.String(),
+        "_source_row": pl.Int64(),
+        "_file_sha256": pl.String(),
+        "_loaded_at": pl.Datetime("us"),
+    }
     return pl.DataFrame(schema=schema)
 
 

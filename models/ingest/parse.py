@@ -73,7 +73,9 @@ def parse_bool(expr: pl.Expr) -> pl.Expr:
 
 
 def parse_float(expr: pl.Expr) -> pl.Expr:
-    return expr.str.replace_all(",", "", literal=True).cast(pl.Float64, strict=False)
+    number = expr.str.replace_all(",", "", literal=True).cast(pl.Float64, strict=False)
+    # "nan" and "inf" parse as floats but are not values anyone measured.
+    return pl.when(number.is_finite()).then(number).otherwise(None)
 
 
 def parse_int(expr: pl.Expr) -> pl.Expr:

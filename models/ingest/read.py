@@ -48,20 +48,23 @@ def detect_encoding(data: bytes) -> str:
 def _read_csv(path: Path, encoding: str | None, delimiter: str | None) -> pl.DataFrame:
     with path.open("rb") as fh:
         head = fh.read(SNIFF_BYTES)
-    if b"\x00" in head:
+    utf16 = head.startswith((b"\xff\xfe", b"\xfe\xff"))
+    if b"\x00" in head and not utf16:
         raise ExportError("contains NUL bytes: this is not a text (CSV) file", path.name)
     if not head.strip():
         raise ExportError("is empty", path.name)
-    sep = delimiter or sniff_delimiter(head.decode("utf-8", errors="replace").lstrip("\ufeff"))
-    declared = (encoding or "").lower().replace("_", "-")
+    sample = head.decode("utf-16" if utf16 else "utf-8", errors="replace").lstrip("\ufeff")
+    sep = delimiter or sniff_delimiter(sample)
+    declared = (encoding or ("utf-16" if utf16 else "")).lower().replace("_", "-")
     options = dict(separator=sep, infer_schema=False, quote_char='"', truncate_ragged_lines=False)
     try:
         if declared in ("", "utf-8", "utf8", "utf-8-sig"):
             return pl.read_csv(path, encoding="utf8", **options)
     except pl.exceptions.ComputeError as exc:
         if "utf-8" not in str(exc).lower() and "utf8" not in str(exc).lower():
-            raise ExportError(f"cannot be read as {sep!r}-delimited CSV: {_first_line(exc)}",
-                              path.name) from None
+            raise ExportError(
+                f"cannot be read as {sep!r}-delimited CSV: {_first_line(exc)}", path.name
+            ) from None
     # Not UTF-8: decode the whole file with the declared or detected encoding.
     data = path.read_bytes()
     enc = declared if declared not in ("", "utf-8", "utf8", "utf-8-sig") else detect_encoding(data)
@@ -100,10 +103,13 @@ def read_export_file(
     except Exception as exc:  # noqa: BLE001 - any reader failure is an unusable file
         kind = {".parquet": "Parquet", ".xlsx": "XLSX"}.get(suffix, "CSV")
         raise ExportError(f"cannot be read as {kind}: {_first_line(exc)}", path.name) from None
-    names = [normalise_header(c) for c in frame.columns]
+    # Polars renames a repeated CSV header to "<name>_duplicated_<n>": refuse it instead.
+    names = [normalise_header(re.sub(r"_duplicated_\d+$", "", c)) for c in frame.columns]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise ExportError(f"has duplicate column name(s) {', '.join(dupes)}", path.name)
     frame = frame.rename(dict(zip(frame.columns, names, strict=True)))
     frame = frame.select(pl.all().cast(pl.String))
-    return frame.with_row_index(SOURCE_ROW, offset=1).with_columns(pl.col(SOURCE_ROW).cast(pl.Int64))
+    return frame.with_row_index(SOURCE_ROW, offset=1).with_columns(
+        pl.col(SOURCE_ROW).cast(pl.Int64)
+    )

@@ -73,9 +73,11 @@ def _typed(col: ColumnSpec) -> pl.Expr:
         return normalise_demographic(raw, col.lookup)
     if col.type == "enum":
         value = enum_key(raw)
-        return pl.when(value.is_null() & pl.lit(col.default is not None)).then(
-            pl.lit(col.default)
-        ).otherwise(value)
+        return (
+            pl.when(value.is_null() & pl.lit(col.default is not None))
+            .then(pl.lit(col.default))
+            .otherwise(value)
+        )
     if col.type == "date":
         return parse_date(raw)
     if col.type == "timestamp":
@@ -92,9 +94,11 @@ def _typed(col: ColumnSpec) -> pl.Expr:
 def _shown(col: str) -> pl.Expr:
     """The offending value as the evaluator typed it, shortened for a one-line reason."""
     value = pl.col(_raw(col)).fill_null("")
-    return pl.when(value.str.len_chars() > 60).then(
-        value.str.slice(0, 57) + pl.lit("...")
-    ).otherwise(value)
+    return (
+        pl.when(value.str.len_chars() > 60)
+        .then(value.str.slice(0, 57) + pl.lit("..."))
+        .otherwise(value)
+    )
 
 
 def _bounds_text(col: ColumnSpec) -> str:
@@ -113,28 +117,74 @@ def _column_checks(spec: TableSpec, ctx: RowContext) -> list[Check]:
     for col in spec.columns:
         raw, typed = pl.col(_raw(col.name)), pl.col(col.name)
         if col.required:
-            checks.append(("required", col.name, raw.is_null(),
-                           pl.lit(f"required column {col.name} is blank")))
+            checks.append(
+                (
+                    "required",
+                    col.name,
+                    raw.is_null(),
+                    pl.lit(f"required column {col.name} is blank"),
+                )
+            )
         if col.type in TYPE_WORDS:
-            checks.append(("type", col.name, raw.is_not_null() & typed.is_null(),
-                           pl.format("{} = '{}' is not {}", pl.lit(col.name), _shown(col.name),
-                                     pl.lit(TYPE_WORDS[col.type]))))
+            checks.append(
+                (
+                    "type",
+                    col.name,
+                    raw.is_not_null() & typed.is_null(),
+                    pl.format(
+                        "{} = '{}' is not {}",
+                        pl.lit(col.name),
+                        _shown(col.name),
+                        pl.lit(TYPE_WORDS[col.type]),
+                    ),
+                )
+            )
         if col.type == "enum" and not col.lookup:
-            checks.append(("enum", col.name, typed.is_not_null() & ~typed.is_in(col.values),
-                           pl.format("{} = '{}' is not one of {}", pl.lit(col.name),
-                                     _shown(col.name), pl.lit(", ".join(col.values)))))
+            checks.append(
+                (
+                    "enum",
+                    col.name,
+                    typed.is_not_null() & ~typed.is_in(col.values),
+                    pl.format(
+                        "{} = '{}' is not one of {}",
+                        pl.lit(col.name),
+                        _shown(col.name),
+                        pl.lit(", ".join(col.values)),
+                    ),
+                )
+            )
         if col.minimum is not None or col.maximum is not None:
             lo = typed < col.minimum if col.minimum is not None else pl.lit(False)
             hi = typed > col.maximum if col.maximum is not None else pl.lit(False)
-            checks.append(("range", col.name, lo | hi,
-                           pl.format("{} = {} is {}", pl.lit(col.name), _shown(col.name),
-                                     pl.lit(_bounds_text(col)))))
+            checks.append(
+                (
+                    "range",
+                    col.name,
+                    lo | hi,
+                    pl.format(
+                        "{} = {} is {}",
+                        pl.lit(col.name),
+                        _shown(col.name),
+                        pl.lit(_bounds_text(col)),
+                    ),
+                )
+            )
     for col in spec.columns:
         if col.type in ("date", "timestamp"):
             day = pl.col(col.name) if col.type == "date" else pl.col(col.name).dt.date()
-            checks.append(("future", col.name, day > ctx.as_of,
-                           pl.format("{} = {} is after the as-of date {}", pl.lit(col.name),
-                                     _shown(col.name), pl.lit(ctx.as_of.isoformat()))))
+            checks.append(
+                (
+                    "future",
+                    col.name,
+                    day > ctx.as_of,
+                    pl.format(
+                        "{} = {} is after the as-of date {}",
+                        pl.lit(col.name),
+                        _shown(col.name),
+                        pl.lit(ctx.as_of.isoformat()),
+                    ),
+                )
+            )
     return checks
 
 
@@ -147,14 +197,20 @@ def _scale_checks(spec: TableSpec, ctx: RowContext) -> list[Check]:
     lo = pl.col("item_id").replace_strict(lows, default=None, return_dtype=pl.Float64)
     hi = pl.col("item_id").replace_strict(highs, default=None, return_dtype=pl.Float64)
     fails = (pl.col("value") < lo) | (pl.col("value") > hi)
-    why = pl.format("value = {} is outside the instrument scale {}–{} of item {}",
-                    _shown("value"), lo, hi, pl.col("item_id"))
+    scale_text = {k: f"{v[0]:g}–{v[1]:g}" for k, v in ctx.item_scales.items()}
+    shown_scale = pl.col("item_id").replace_strict(scale_text, default=None, return_dtype=pl.String)
+    why = pl.format(
+        "value = {} is outside the instrument scale {} of item {}",
+        _shown("value"),
+        shown_scale,
+        pl.col("item_id"),
+    )
     return [("range", "value", fails.fill_null(False), why)]
 
 
-def _reference_checks(spec: TableSpec, ctx: RowContext, frame: pl.DataFrame) -> tuple[
-    pl.DataFrame, list[Check]
-]:
+def _reference_checks(
+    spec: TableSpec, ctx: RowContext, frame: pl.DataFrame
+) -> tuple[pl.DataFrame, list[Check]]:
     checks: list[Check] = []
     for col in spec.columns:
         if not col.references:
@@ -165,21 +221,38 @@ def _reference_checks(spec: TableSpec, ctx: RowContext, frame: pl.DataFrame) -> 
             continue
         flag = f"__known_{col.name}"
         frame = frame.with_columns(pl.col(col.name).is_in(keys.implode()).alias(flag))
-        checks.append(("reference", col.name,
-                       pl.col(col.name).is_not_null() & ~pl.col(flag),
-                       pl.format("{} = '{}' does not match any {} in {}", pl.lit(col.name),
-                                 _shown(col.name), pl.lit(col.references[1]),
-                                 pl.lit(col.references[0]))))
+        checks.append(
+            (
+                "reference",
+                col.name,
+                pl.col(col.name).is_not_null() & ~pl.col(flag),
+                pl.format(
+                    "{} = '{}' does not match any {} in {}",
+                    pl.lit(col.name),
+                    _shown(col.name),
+                    pl.lit(col.references[1]),
+                    pl.lit(col.references[0]),
+                ),
+            )
+        )
         if col.role and ctx.participant_roles is not None:
             role_col = f"__role_{col.name}"
-            roles = ctx.participant_roles.rename(
-                {"participant_id": col.name, "role": role_col}
-            )
+            roles = ctx.participant_roles.rename({"participant_id": col.name, "role": role_col})
             frame = frame.join(roles, on=col.name, how="left", maintain_order="left")
-            checks.append(("role", col.name,
-                           pl.col(role_col).is_not_null() & (pl.col(role_col) != col.role),
-                           pl.format("{} = '{}' is a {}, not a {}", pl.lit(col.name),
-                                     _shown(col.name), pl.col(role_col), pl.lit(col.role))))
+            checks.append(
+                (
+                    "role",
+                    col.name,
+                    pl.col(role_col).is_not_null() & (pl.col(role_col) != col.role),
+                    pl.format(
+                        "{} = '{}' is a {}, not a {}",
+                        pl.lit(col.name),
+                        _shown(col.name),
+                        pl.col(role_col),
+                        pl.lit(col.role),
+                    ),
+                )
+            )
     return frame, checks
 
 
@@ -230,13 +303,18 @@ def apply_row_rules(raw: pl.DataFrame, spec: TableSpec, ctx: RowContext) -> Rule
     dup_key = passing & ~pl.struct(key).is_first_distinct().over(passing)
     frame = frame.with_columns(
         pl.when(dup_key).then(pl.lit("duplicate_key")).otherwise(pl.col("__rule")).alias("__rule"),
-        pl.when(dup_key).then(pl.lit(", ".join(key))).otherwise(pl.col("__column")).alias(
-            "__column"
-        ),
         pl.when(dup_key)
-        .then(pl.format("key ({}) = ({}) already appeared earlier with different content",
-                        pl.lit(", ".join(key)),
-                        pl.concat_str([pl.col(k).cast(pl.String) for k in key], separator=", ")))
+        .then(pl.lit(", ".join(key)))
+        .otherwise(pl.col("__column"))
+        .alias("__column"),
+        pl.when(dup_key)
+        .then(
+            pl.format(
+                "key ({}) = ({}) already appeared earlier with different content",
+                pl.lit(", ".join(key)),
+                pl.concat_str([pl.col(k).cast(pl.String) for k in key], separator=", "),
+            )
+        )
         .otherwise(pl.col("__why"))
         .alias("__why"),
     )
@@ -248,12 +326,13 @@ def apply_row_rules(raw: pl.DataFrame, spec: TableSpec, ctx: RowContext) -> Rule
         pl.col("_source_row").alias("source_row"),
         pl.col("__rule").alias("rule"),
         pl.col("__column").alias("column_name"),
-        pl.format("{} row {}: {}", pl.col("_source_file"), pl.col("_source_row"),
-                  pl.col("__why")).alias("reason"),
+        pl.format(
+            "{} row {}: {}", pl.col("_source_file"), pl.col("_source_row"), pl.col("__why")
+        ).alias("reason"),
         # Restricted columns (names, emails) never leave the restricted schema.
-        pl.struct([pl.col(_raw(c)).alias(c) for c in public]).struct.json_encode().alias(
-            "row_json"
-        ),
+        pl.struct([pl.col(_raw(c)).alias(c) for c in public])
+        .struct.json_encode()
+        .alias("row_json"),
     )
     kept = frame.filter(pl.col("__rule").is_null()).select(
         *[c.name for c in spec.columns],

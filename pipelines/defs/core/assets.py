@@ -1,6 +1,5 @@
 """Core stage: typed, validated, de-duplicated tables; everything else to quarantine."""
 
-
 import dagster as dg
 import duckdb
 import polars as pl
@@ -60,18 +59,31 @@ def build_core_asset(table: str) -> dg.AssetsDefinition:
         with warehouse.get_connection() as con:
             raw = read_table(con, f"raw.{table}")
             outcome = apply_row_rules(raw, spec, _context(con, spec, export))
-            public = [c for c in outcome.kept.columns
-                      if c not in spec.restricted_columns and not c.endswith("_raw")]
+            public = [
+                c
+                for c in outcome.kept.columns
+                if c not in spec.restricted_columns and not c.endswith("_raw")
+            ]
             con.execute("BEGIN TRANSACTION")
             replace_table(con, f"core.{spec.core_name}", outcome.kept.select(public))
             restricted = _restricted(outcome.kept, spec)
             if restricted is not None:
                 replace_table(con, f"restricted.{spec.core_name}", restricted)
             run = pl.lit(context.run_id).alias("run_id")
-            replace_rows(con, "quarantine.rejected_rows", outcome.rejected.with_columns(run),
-                         "table_name = ?", [table])
-            replace_rows(con, "quarantine.duplicate_rows", outcome.duplicates.with_columns(run),
-                         "table_name = ?", [table])
+            replace_rows(
+                con,
+                "quarantine.rejected_rows",
+                outcome.rejected.with_columns(run),
+                "table_name = ?",
+                [table],
+            )
+            replace_rows(
+                con,
+                "quarantine.duplicate_rows",
+                outcome.duplicates.with_columns(run),
+                "table_name = ?",
+                [table],
+            )
             con.execute("COMMIT")
         by_rule = outcome.rejected.group_by("rule").len().sort("len", descending=True)
         return dg.MaterializeResult(
@@ -84,8 +96,7 @@ def build_core_asset(table: str) -> dg.AssetsDefinition:
                     {r["rule"]: r["len"] for r in by_rule.iter_rows(named=True)}
                 ),
                 "quarantine_preview": dg.MetadataValue.md(
-                    "\n".join(f"- {r}" for r in outcome.rejected["reason"].head(10))
-                    or "(none)"
+                    "\n".join(f"- {r}" for r in outcome.rejected["reason"].head(10)) or "(none)"
                 ),
                 "dagster/row_count": outcome.kept.height,
             }

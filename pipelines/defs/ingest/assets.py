@@ -1,6 +1,5 @@
 """Ingest stage: land every export file as text rows in ``raw``, with lineage."""
 
-
 from datetime import datetime
 
 import dagster as dg
