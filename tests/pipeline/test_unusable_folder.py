@@ -1,0 +1,56 @@
+"""A folder that cannot be used fails the CLI run with one clear message, not a traceback."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PROGRAMS = "program_id,name,setting,start_date\nP1,One,corporate,2024-01-01\n"
+PARTICIPANTS = "participant_id,program_id,role,enrolled_on\nA,P1,mentor,2024-01-01\n"
+
+
+def _run(folder: Path, tmp_path: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", "run", "--data", str(folder),
+         "--warehouse", str(tmp_path / "w.duckdb"), "--as-of", "2025-01-01"],
+        capture_output=True, text=True, timeout=120,
+        env={"DAGSTER_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin",
+             "MENTORSCOPE_DAGSTER_STATE": str(tmp_path / "state"),
+             "MENTORSCOPE_DAGSTER_LOGS": str(tmp_path / "logs")},
+    )
+
+
+@pytest.fixture
+def dagster_home(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    return home
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        ({"programs.csv": PROGRAMS}, "required table(s) missing: participants, matches"),
+        (
+            {"programs.csv": PROGRAMS, "participants.csv": PARTICIPANTS,
+             "matches_2024.csv": "match_id,program_id,mentor_id,matched_on\n"},
+            "matches_2024.csv: required column(s) mentee_id of table matches not found",
+        ),
+        (
+            {"programs.csv": PROGRAMS, "participants.csv": PARTICIPANTS,
+             "matches.parquet": "definitely not parquet"},
+            "matches.parquet: cannot be read as Parquet",
+        ),
+    ],
+)
+def test_unusable_folder_message(tmp_path, dagster_home, files, expected):
+    folder = tmp_path / "export"
+    folder.mkdir()
+    for name, text in files.items():
+        (folder / name).write_text(text)
+    result = _run(folder, tmp_path)
+    assert result.returncode == 1
+    assert expected in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
