@@ -84,19 +84,28 @@ def _clean(series: pl.Series) -> pl.Series:
     )
 
 
+def _plausible(part: pl.Series, fmt: str) -> pl.Series:
+    """chrono's %Y accepts one or two digits, so "1/2/24" fits "%Y/%m/%d" as the year 1; such a
+    fit is dropped so the next format can read it."""
+    if "%Y" not in fmt:
+        return part
+    return pl.select(pl.when(part.dt.year() >= 1000).then(part)).to_series().alias(part.name)
+
+
 def _coalesce(series: pl.Series, formats: Sequence[str], kind: str) -> pl.Series:
     parsed = []
     for fmt in formats:
         try:
             if kind == "date":
-                parsed.append(series.str.to_date(fmt, strict=False))
+                part = series.str.to_date(fmt, strict=False)
             elif kind == "time":
-                parsed.append(series.str.to_time(fmt, strict=False))
+                part = series.str.to_time(fmt, strict=False)
             else:
-                parsed.append(series.str.to_datetime(fmt, strict=False, time_unit="us"))
+                part = series.str.to_datetime(fmt, strict=False, time_unit="us")
         except pl.exceptions.PolarsError:
             # A format polars rejects outright (bad directive) parses nothing.
             continue
+        parsed.append(_plausible(part, fmt))
     if not parsed:
         dtype = {"date": pl.Date, "time": pl.Time}.get(kind, pl.Datetime("us"))
         return pl.Series(series.name, [None] * len(series), dtype=dtype)
@@ -128,7 +137,7 @@ def _parse_timestamps(clean: pl.Series, formats: Sequence[str], tz: str | None) 
             part = clean.str.to_datetime(fmt, strict=False, time_unit="us", time_zone="UTC")
         except pl.exceptions.PolarsError:
             continue
-        aware_parts.append(part)
+        aware_parts.append(_plausible(part, fmt))
     aware = pl.select(pl.coalesce(aware_parts)).to_series()
     if tz:
         local = aware.dt.convert_time_zone(tz).dt.replace_time_zone(None)

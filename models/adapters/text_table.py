@@ -24,9 +24,14 @@ _BOMS = (
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
 # Exports from Western-locale tools that are not UTF-8 are nearly always Windows-1252. For short
-# samples charset-normalizer often ranks a sibling code page (cp1250, cp850) first, which turns
-# the odd accented letter into a different one; so cp1252 wins whenever it is a candidate.
+# samples charset-normalizer often ranks a sibling Latin code page (cp1250, cp850) first, which
+# turns the odd accented letter into a different one; so cp1252 wins over any Latin guess.
+# Central European or Mac exports declare their encoding in mapping.yaml.
 _WESTERN_DEFAULT = "cp1252"
+_LATIN_FAMILY = {
+    "cp1250", "cp1252", "cp1254", "cp1257", "cp437", "cp775", "cp850", "cp852", "cp858",
+    "latin_1", "iso8859_1", "iso8859_2", "iso8859_9", "iso8859_15", "mac_roman", "mac_latin2",
+}  # fmt: skip
 
 
 def detect_encoding(data: bytes) -> str:
@@ -48,7 +53,8 @@ def _guess_legacy_encoding(sample: bytes) -> str:
     from charset_normalizer import from_bytes
 
     candidates = [match.encoding for match in from_bytes(sample)]
-    if _WESTERN_DEFAULT in candidates or not candidates:
+    # A Latin single-byte guess from a handful of accented bytes is no evidence against cp1252.
+    if not candidates or candidates[0] in _LATIN_FAMILY or _WESTERN_DEFAULT in candidates:
         try:
             sample.decode(_WESTERN_DEFAULT)
             return _WESTERN_DEFAULT
@@ -86,12 +92,41 @@ def detect_delimiter(text: str) -> str:
     return best
 
 
+def detect_file_encoding(path: Path | str, chunk_size: int = 8 << 20) -> str:
+    """`detect_encoding` for a file of any size: UTF-8 is checked in chunks, so memory stays
+    bounded, and only the start plus the region of the first bad byte go to the guesser."""
+    with open(path, "rb") as handle:
+        head = handle.read(_SNIFF_BYTES)
+        for bom, name in _BOMS:
+            if head.startswith(bom):
+                return name
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        offset, chunk = 0, head
+        while chunk:
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                bad = offset + exc.start
+                handle.seek(max(0, bad - 65536))
+                around = handle.read(131072)
+                return _guess_legacy_encoding(head + b"\n" + around)
+            offset += len(chunk)
+            chunk = handle.read(chunk_size)
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return _guess_legacy_encoding(head)
+    return "utf-8"
+
+
 def sniff(path: Path | str, encoding: str | None = None) -> tuple[str, str]:
-    """(encoding, delimiter) of a delimited text file; pass `encoding` when it is declared."""
-    data = Path(path).read_bytes()
-    enc = encoding or detect_encoding(data)
-    head = data[:_SNIFF_BYTES].decode(enc, errors="replace").lstrip("\ufeff")
-    return enc, detect_delimiter(head)
+    """(encoding, delimiter) of a delimited text file; pass `encoding` when it is declared.
+    Reads the file once in chunks (no full copy in memory), so it suits large tables too."""
+    enc = encoding or detect_file_encoding(path)
+    with open(path, "rb") as handle:
+        head = handle.read(_SNIFF_BYTES)
+    text = head.decode(enc, errors="replace").lstrip("\ufeff")
+    return enc, detect_delimiter(text)
 
 
 def read_rows(
