@@ -10,7 +10,6 @@ from models.reporting import labels
 from models.reporting.dots import Estimate, Panel, dot_panels, row_status
 from models.reporting.frames import for_program
 from models.reporting.markup import Chart, Table, fmt_interval, fmt_value, slug
-from models.reporting.style import apply_style
 
 # What HR asks about first; any other metric stays in metrics.breakdowns for researchers.
 DASHBOARD_METRICS: tuple[str, ...] = (
@@ -98,19 +97,17 @@ def breakdown_chart(
                 ests.append(_estimate(by_group[group], label))
         panels.append(Panel(labels.metric_label(metric), value_type, tuple(ests)))
 
-    title = f"{labels.dimension_label(dimension)}"
-    fig = dot_panels(panels, group_labels, k)
-    n_rows = -(-len(panels) // 3)
-    apply_style(fig, title, height=max(260, n_rows * (70 + 26 * len(groups)) + 60))
+    title = labels.dimension_label(dimension)
+    fig = dot_panels(panels, group_labels, k, title)
     n_suppressed = sum(e.suppressed for p in panels for e in p.rows)
     caption = (
         f"Each dot is a group's rate (or mean score) {scope}; the line through it is the 95 % "
         "confidence interval, the range of values the data are compatible with. Where two "
         "groups' intervals overlap a lot, the data cannot tell them apart; a short interval "
         "means a large, precise group. "
-        f"Groups of fewer than {k} people are shown as “suppressed (n<{k})” and not plotted "
-        "(never as zero); when one group is suppressed the next smallest is too, so it cannot "
-        "be worked out from the total."
+        f"Groups of fewer than {k} people are labelled “suppressed” and not plotted (never as "
+        "zero); when one group is suppressed the next smallest is too, so it cannot be worked "
+        "out from the total."
     )
     summary = (
         f"{len(groups)} groups, {len(panels)} measures; {n_suppressed} group values suppressed."

@@ -6,16 +6,12 @@ one panel per kind of value) share this drawing code.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any
 
 from models.reporting.markup import fmt_interval, fmt_value, is_missing
-from models.reporting.style import MUTED, OKABE_ITO
-
-if TYPE_CHECKING:
-    import plotly.graph_objects as go
+from models.reporting.style import MUTED, OKABE_ITO, Figure, axis_key, axis_ref, base_layout, grid
 
 
 @dataclass(frozen=True)
@@ -39,9 +35,16 @@ class Panel:
 
 
 def suppressed_text(est: Estimate, k: int) -> str:
-    """Why there is no dot. A group kept back only to protect a smaller one is not 'n<k'."""
-    if est.n is not None and est.n >= k:
-        return "suppressed (protects a group of n<%d)" % k
+    """Why there is no dot.
+
+    A group kept back only to protect a smaller one is not 'n<k', so the label says so when n is
+    known; metrics.breakdowns blanks n of every suppressed cell, and then the label names the
+    rule rather than claim a size that may be false.
+    """
+    if est.n is None:
+        return f"suppressed (n<{k} rule)"
+    if est.n >= k:
+        return f"suppressed (protects a group of n<{k})"
     return f"suppressed (n<{k})"
 
 
@@ -72,41 +75,49 @@ def hover_text(est: Estimate, value_type: str, k: int) -> str:
 
 
 def dot_panels(
-    panels: Sequence[Panel], categories: Sequence[str], k: int, columns: int = 3
-) -> go.Figure:
-    """One subplot per panel, same row labels in each; returns an unstyled figure."""
-    from plotly.subplots import make_subplots
+    panels: Sequence[Panel],
+    categories: Sequence[str] | None,
+    k: int,
+    title: str,
+    columns: int = 3,
+) -> Figure:
+    """One subplot per panel.
 
+    With `categories` every panel shares those row labels (breakdowns: the same groups across
+    metrics); with None each panel lists only its own rows (outcomes: different measures).
+    """
     cols = max(1, min(columns, len(panels)))
-    nrows = math.ceil(len(panels) / cols)
-    fig = make_subplots(
-        rows=nrows,
-        cols=cols,
-        shared_yaxes=True,
-        subplot_titles=[p.title for p in panels],
-        horizontal_spacing=0.04 if cols > 1 else 0.0,
-        vertical_spacing=min(0.12, 0.3 / nrows) if nrows > 1 else 0.0,
+    rows = -(-len(panels) // cols)
+    shared = categories is not None
+    # Size in pixels first, so that rows of labels never squeeze and the gap between subplot
+    # rows always fits the tick labels above and the subplot title below.
+    n_labels = len(categories) if shared else max(len(p.rows) for p in panels)
+    panel_px, gap_px, margins_px = 40 + 28 * n_labels, 75, 120
+    plot_px = rows * panel_px + (rows - 1) * gap_px
+    layout = base_layout(title, height=margins_px + plot_px)
+    numbers = grid(
+        layout,
+        [p.title for p in panels],
+        cols,
+        hspace=(0.03 if shared else 0.22) if cols > 1 else 0.0,
+        vspace=gap_px / plot_px if rows > 1 else 0.0,
+        share_y_in_row=shared,
     )
-    for i, panel in enumerate(panels):
-        row, col = i // cols + 1, i % cols + 1
-        _add_panel(fig, panel, row, col, i + 1, k)
-    fig.update_yaxes(
-        type="category",
-        categoryorder="array",
-        categoryarray=list(categories),
-        autorange="reversed",
-        showgrid=True,
-        gridcolor="#eeeeee",
-    )
-    fig.update_layout(showlegend=False)
-    return fig
+    data: list[dict[str, Any]] = []
+    for panel, n in zip(panels, numbers, strict=True):
+        data.append(_trace(panel, n, k))
+        layout["annotations"] += _status_labels(panel, n, k)
+        layout[axis_key("x", n)].update(_x_range(panel))
+        layout[axis_key("y", n)].update(
+            type="category",
+            categoryorder="array",
+            categoryarray=list(categories if shared else [e.label for e in panel.rows]),
+            autorange="reversed",
+        )
+    return {"data": data, "layout": layout}
 
 
-def _add_panel(fig: go.Figure, panel: Panel, row: int, col: int, axis_no: int, k: int) -> None:
-    import plotly.graph_objects as go
-
-    shown = [e for e in panel.rows if not e.suppressed and not is_missing(e.value)]
-    y = [e.label for e in panel.rows]
+def _trace(panel: Panel, n: int, k: int) -> dict[str, Any]:
     # Suppressed and missing rows stay in the trace with x=None: the category keeps its place on
     # the axis but no mark is drawn, so nothing can be read as zero.
     x = [None if (e.suppressed or is_missing(e.value)) else e.value for e in panel.rows]
@@ -118,47 +129,54 @@ def _add_panel(fig: go.Figure, panel: Panel, row: int, col: int, axis_no: int, k
         None if xv is None or is_missing(e.ci_low) else max(xv - e.ci_low, 0.0)
         for e, xv in zip(panel.rows, x, strict=True)
     ]
-    fig.add_trace(
-        go.Scatter(
-            x=x,
-            y=y,
-            mode="markers",
-            marker={"color": OKABE_ITO["blue"], "size": 9},
-            error_x={
-                "type": "data",
-                "array": plus,
-                "arrayminus": minus,
-                "symmetric": False,
-                "color": OKABE_ITO["blue"],
-                "thickness": 1.6,
-                "width": 4,
-            },
-            hovertext=[hover_text(e, panel.value_type, k) for e in panel.rows],
-            hoverinfo="text",
-            name=panel.title,
-        ),
-        row=row,
-        col=col,
-    )
-    suffix = "" if axis_no == 1 else str(axis_no)
-    for est in panel.rows:
-        status = row_status(est, k)
-        if status:
-            fig.add_annotation(
-                x=0,
-                xref=f"x{suffix} domain",
-                xanchor="left",
-                y=est.label,
-                yref=f"y{suffix}",
-                text=f"<i>{status}</i>",
-                showarrow=False,
-                font={"color": MUTED, "size": 12},
-            )
+    return {
+        "type": "scatter",
+        "x": x,
+        "y": [e.label for e in panel.rows],
+        "xaxis": axis_ref("x", n),
+        "yaxis": axis_ref("y", n),
+        "mode": "markers",
+        "marker": {"color": OKABE_ITO["blue"], "size": 9},
+        "error_x": {
+            "type": "data",
+            "array": plus,
+            "arrayminus": minus,
+            "symmetric": False,
+            "color": OKABE_ITO["blue"],
+            "thickness": 1.6,
+            "width": 4,
+        },
+        "hovertext": [hover_text(e, panel.value_type, k) for e in panel.rows],
+        "hoverinfo": "text",
+        "name": panel.title,
+    }
+
+
+def _status_labels(panel: Panel, n: int, k: int) -> list[dict[str, Any]]:
+    """A text label where a dot would be: 'suppressed (n<k)' or 'no data'."""
+    return [
+        {
+            "x": 0,
+            "xref": f"{axis_ref('x', n)} domain",
+            "xanchor": "left",
+            "y": est.label,
+            "yref": axis_ref("y", n),
+            "text": f"<i>{status}</i>",
+            "showarrow": False,
+            "font": {"color": MUTED, "size": 12},
+        }
+        for est in panel.rows
+        if (status := row_status(est, k))
+    ]
+
+
+def _x_range(panel: Panel) -> dict[str, Any]:
     if panel.value_type == "share":
-        fig.update_xaxes(range=[0, 1.02], tickformat=".0%", row=row, col=col)
-    elif shown:
-        lows = [e.ci_low if not is_missing(e.ci_low) else e.value for e in shown]
-        highs = [e.ci_high if not is_missing(e.ci_high) else e.value for e in shown]
-        pad = max(0.1, (max(highs) - min(lows)) * 0.08)
-        fig.update_xaxes(range=[min(lows) - pad, max(highs) + pad], row=row, col=col)
-    fig.update_xaxes(showgrid=True, gridcolor="#eeeeee", zeroline=False, row=row, col=col)
+        return {"range": [0, 1.02], "tickformat": ".0%"}
+    shown = [e for e in panel.rows if not e.suppressed and not is_missing(e.value)]
+    if not shown:
+        return {}
+    lows = [e.value if is_missing(e.ci_low) else e.ci_low for e in shown]
+    highs = [e.value if is_missing(e.ci_high) else e.ci_high for e in shown]
+    pad = max(0.1, (max(highs) - min(lows)) * 0.08)
+    return {"range": [min(lows) - pad, max(highs) + pad]}

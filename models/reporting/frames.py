@@ -28,7 +28,8 @@ def program_ids(*frames: pl.DataFrame | None) -> list[str]:
     ids: set[str] = set()
     for frame in frames:
         if frame is not None and "program_id" in frame.columns:
-            ids.update(v for v in frame.get_column("program_id").unique().to_list() if v is not None)
+            values = frame.get_column("program_id").unique().to_list()
+            ids.update(v for v in values if v is not None)
     return sorted(ids)
 
 

@@ -7,17 +7,16 @@ from typing import Any
 
 from models.reporting import labels
 from models.reporting.markup import Chart, Table, fmt_number, fmt_share, is_missing
-from models.reporting.style import MUTED, OKABE_ITO, apply_style
+from models.reporting.style import MUTED, OKABE_ITO, base_layout
 
+# step column -> the step_funnel column holding its conversion from the step before
 CONVERSIONS: dict[str, str] = {
-    labels.STEP_COLUMNS[i + 1]: f"conv_s{i + 1}_s{i + 2}" for i in range(len(labels.STEP_COLUMNS) - 1)
+    step: f"conv_s{i}_s{i + 1}" for i, step in enumerate(labels.STEP_COLUMNS[1:], start=1)
 }
 
 
 def funnel_chart(row: Mapping[str, Any], scope: str) -> Chart:
     """Seven horizontal bars (steps 1–6 and lasting) from one metrics.step_funnel row."""
-    import plotly.graph_objects as go
-
     matches = row.get("matches")
     stages = list(labels.FUNNEL_STAGES)
     names = [labels.metric_label(s) for s in stages]
@@ -28,36 +27,39 @@ def funnel_chart(row: Mapping[str, Any], scope: str) -> Chart:
         "no data" if is_missing(sh) else f"{fmt_number(n)} ({fmt_share(sh)})"
         for n, sh in zip(counts, shares, strict=True)
     ]
-    fig = go.Figure(
-        go.Bar(
-            x=[None if is_missing(s) else s for s in shares],
-            y=names,
-            orientation="h",
-            marker={"color": [OKABE_ITO["blue"]] * 6 + [OKABE_ITO["bluish_green"]]},
-            text=text,
-            textposition="outside",
-            cliponaxis=False,
-            hovertemplate="%{y}: %{text}<extra></extra>",
-            name="Share of matches",
-        )
-    )
-    for name, c in zip(names, conv, strict=True):
-        if not is_missing(c):
-            fig.add_annotation(
-                x=1.0,
-                xref="paper",
-                xanchor="right",
-                y=name,
-                yref="y",
-                text=f"→ {fmt_share(c)} of previous step",
-                showarrow=False,
-                font={"color": MUTED, "size": 12},
-            )
     title = f"Six steps of the relationship, {scope}"
-    apply_style(fig, title, height=400)
-    fig.update_xaxes(range=[0, 1.45], tickformat=".0%", tickvals=[0, 0.25, 0.5, 0.75, 1.0])
-    fig.update_yaxes(autorange="reversed", categoryorder="array", categoryarray=names)
-    fig.update_layout(showlegend=False)
+    layout = base_layout(title, height=400)
+    layout["xaxis"].update(range=[0, 1.45], tickformat=".0%", tickvals=[0, 0.25, 0.5, 0.75, 1.0])
+    layout["yaxis"].update(
+        type="category", categoryorder="array", categoryarray=names, autorange="reversed"
+    )
+    layout["annotations"] = [
+        {
+            "x": 1.0,
+            "xref": "paper",
+            "xanchor": "right",
+            "y": name,
+            "yref": "y",
+            "text": f"→ {fmt_share(c)} of previous step",
+            "showarrow": False,
+            "font": {"color": MUTED, "size": 12},
+        }
+        for name, c in zip(names, conv, strict=True)
+        if not is_missing(c)
+    ]
+    bar = {
+        "type": "bar",
+        "orientation": "h",
+        "x": [None if is_missing(s) else s for s in shares],
+        "y": names,
+        "marker": {"color": [OKABE_ITO["blue"]] * 6 + [OKABE_ITO["bluish_green"]]},
+        "text": text,
+        "textposition": "outside",
+        "cliponaxis": False,
+        "hovertemplate": "%{y}: %{text}<extra></extra>",
+        "name": "Share of matches",
+    }
+    fig = {"data": [bar], "layout": layout}
     table = Table(
         ("Stage", "Matches reaching it", "Share of all matches", "Conversion from previous step"),
         tuple(

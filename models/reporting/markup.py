@@ -32,7 +32,7 @@ class Chart:
     key: str
     title: str
     caption: str
-    figure: Any  # plotly.graph_objects.Figure; typed loosely so importing stays plotly-free
+    figure: dict[str, Any]  # Plotly figure JSON: {"data": [...], "layout": {...}}
     table: Table
     summary: str = ""
 
@@ -92,20 +92,26 @@ def render_chart(chart: Chart, include_plotlyjs: bool) -> str:
     plotly.js is inlined by the first chart of a page only; the div id is fixed so that the same
     inputs always give byte-identical files.
     """
-    plot_html = chart.figure.to_html(
+    import plotly.io as pio
+
+    height = int(chart.figure["layout"].get("height") or 380)
+    plot_html = pio.to_html(
+        chart.figure,
+        validate=False,
         full_html=False,
         include_plotlyjs=include_plotlyjs,
         include_mathjax=False,
         config=PLOTLY_CONFIG,
         div_id=f"chart-{chart.key}",
-        default_height=f"{int(chart.figure.layout.height or 380)}px",
+        default_height=f"{height}px",
     )
     title_id = f"title-{chart.key}"
     alt = chart.summary or chart.caption
     return (
         f'<figure class="chart" id="fig-{chart.key}" aria-labelledby="{title_id}">'
         f'<h3 class="sr-only" id="{title_id}">{esc(chart.title)}</h3>'
-        f'<div class="plot" role="img" aria-label="{esc(chart.title)}. {esc(alt)}">{plot_html}</div>'
+        f'<div class="plot" role="img" aria-label="{esc(chart.title)}. {esc(alt)}">'
+        f"{plot_html}</div>"
         f'<figcaption class="caption">{esc(chart.caption)}</figcaption>'
         f"<details><summary>The numbers behind this chart</summary>"
         f"{render_table(chart.table, caption=chart.title)}</details>"

@@ -1,0 +1,53 @@
+"""Pieces every page carries: navigation, the provenance footer, and scope wording."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from models.reporting.frames import ALL_PERIODS
+from models.reporting.markup import esc
+
+NAV_LINKS: tuple[tuple[str, str], ...] = (
+    ("index.html", "All reports"),
+    ("research.html", "Research report"),
+    ("data_quality.html", "Data quality"),
+)
+
+
+def nav(current: str) -> str:
+    current_attr = ' aria-current="page"'
+    items = "".join(
+        f'<li><a href="{href}"{current_attr if href == current else ""}>{esc(text)}</a></li>'
+        for href, text in NAV_LINKS
+    )
+    return f'<nav class="page-nav" aria-label="Reports"><ul>{items}</ul></nav>'
+
+
+def program_label(program_id: str | None) -> str:
+    return "All programs" if program_id is None else f"Program {program_id}"
+
+
+def period_label(period: str) -> str:
+    return "all periods" if period == ALL_PERIODS else period
+
+
+def scope_text(program_id: str | None, period: str) -> str:
+    who = "all programs" if program_id is None else f"program {program_id}"
+    when = "all periods" if period == ALL_PERIODS else f"matches made in {period}"
+    return f"{who}, {when}"
+
+
+def footer(run_info: Mapping[str, Any]) -> str:
+    """Provenance in one line: which data and settings produced this page."""
+    parts = [
+        ("Data as of", run_info.get("as_of")),
+        ("generated", run_info.get("generated_at")),
+        ("settings", run_info.get("settings_hash")),
+        ("pipeline", run_info.get("pipeline_version") or run_info.get("version")),
+    ]
+    text = " · ".join(f"{label} {esc(value)}" for label, value in parts if value is not None)
+    return (
+        f"<p>{text}</p><p>Aggregates only: no names, e-mail addresses, participant or match "
+        "identifiers, and no free text. Self-contained page: works offline.</p>"
+    )

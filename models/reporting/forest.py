@@ -1,0 +1,205 @@
+"""Forest plots of model estimates: odds ratios on a log axis, or coefficients for scores."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from models.reporting import labels
+from models.reporting.markup import Chart, Table, fmt_number, is_missing, slug
+from models.reporting.style import MUTED, OKABE_ITO, base_layout, legend_on_top
+
+ALPHA = 0.05
+INTERCEPTS = frozenset({"Intercept", "const", "(Intercept)"})
+_FACTOR = re.compile(r"(?:C\()?(?P<var>[A-Za-z0-9_]+)(?:,[^\]]*)?\)?\[T\.(?P<level>.+)\]")
+
+
+def term_label(term: str) -> str:
+    """Readable term: 's3_calendar[T.True]' -> '3 · On the calendar',
+    'dyad_gender[T.cross]' -> 'Dyad gender composition: Cross group'."""
+    if term in INTERCEPTS:
+        return "Intercept"
+    if m := _FACTOR.fullmatch(term):
+        var, level = m["var"], m["level"]
+        name = labels.DIMENSIONS.get(var) or labels.metric_label(var)
+        if level in ("True", "1", "true"):
+            return name
+        return f"{name}: {labels.group_label(level)}"
+    return labels.DIMENSIONS.get(term) or labels.metric_label(term)
+
+
+def is_plotted_term(term: str) -> bool:
+    """Intercepts and variance components are not associations a reader compares."""
+    return term not in INTERCEPTS and not term.endswith(" Var") and term != "Group Var"
+
+
+def _usable(*values: float | None, log: bool) -> bool:
+    return all(not (is_missing(v) or math.isinf(v) or (log and v <= 0)) for v in values)
+
+
+def forest_chart(rows: Sequence[dict], model: str, outcome: str) -> Chart:
+    """One (model, outcome): a dot and 95 % interval per term, reference line at no effect.
+
+    Uses odds ratios (log axis, reference 1) when the model reports them, otherwise the raw
+    coefficients (linear axis, reference 0). Filled dots: Benjamini–Hochberg adjusted p < 0.05.
+    """
+    plotted = [r for r in rows if is_plotted_term(r["term"])]
+    odds = any(not is_missing(r.get("odds_ratio")) for r in plotted)
+    keys = ("odds_ratio", "or_ci_low", "or_ci_high") if odds else ("estimate", "ci_low", "ci_high")
+    names = [term_label(r["term"]) for r in plotted]
+    data = []
+    for significant in (True, False):
+        pick = [
+            (name, r)
+            for name, r in zip(names, plotted, strict=True)
+            if _usable(*(r.get(k) for k in keys), log=odds)
+            and (not is_missing(r.get("p_adjusted")) and r["p_adjusted"] < ALPHA) == significant
+        ]
+        if pick:
+            data.append(_trace(pick, keys, significant, odds))
+    first = rows[0] if rows else {}
+    title = f"{labels.metric_label(outcome)}: {model}"
+    layout = base_layout(title, height=max(260, 130 + 34 * len(plotted)))
+    layout.update(showlegend=True, legend=legend_on_top())
+    layout["yaxis"].update(
+        type="category", categoryorder="array", categoryarray=names, autorange="reversed"
+    )
+    layout["xaxis"].update(
+        type="log" if odds else "linear",
+        title={"text": "Odds ratio (log scale)" if odds else "Coefficient"},
+    )
+    reference = 1.0 if odds else 0.0
+    # Shapes take data values even on a log axis (unlike annotations, which take log10).
+    layout["shapes"] = [
+        {
+            "type": "line",
+            "x0": reference,
+            "x1": reference,
+            "xref": "x",
+            "y0": 0,
+            "y1": 1,
+            "yref": "paper",
+            "line": {"color": MUTED, "dash": "dash", "width": 1.5},
+        }
+    ]
+    layout["annotations"] = [
+        {
+            "x": 0,
+            "xref": "x domain",
+            "xanchor": "left",
+            "y": name,
+            "yref": "y",
+            "text": "<i>not estimable</i>",
+            "showarrow": False,
+            "font": {"color": MUTED},
+        }
+        for name, r in zip(names, plotted, strict=True)
+        if not _usable(*(r.get(k) for k in keys), log=odds)
+    ]
+    fig = {"data": data, "layout": layout}
+    converged = first.get("converged")
+    fit = (
+        f"{fmt_number(first.get('n_obs'))} observations"
+        + (
+            f" in {fmt_number(first.get('n_groups'))} mentor groups"
+            if first.get("n_groups")
+            else ""
+        )
+        + ("" if converged is not False else "; the fit did NOT converge, treat with caution")
+    )
+    if odds:
+        how = (
+            "Each dot is an odds ratio: how the odds of the outcome change with the term, the "
+            "others held fixed. Right of the dashed line at 1 means higher odds, left means lower. "
+            "The axis is logarithmic, so 2 (double) and 0.5 (half) sit the same distance from 1. "
+        )
+    else:
+        how = (
+            "Each dot is a coefficient: the difference in the score with the term, the others "
+            "held fixed; the dashed line at 0 means no difference. "
+        )
+    caption = (
+        how + "The line through a dot is its 95 % confidence interval; one that crosses the "
+        "dashed line means the data are also compatible with no association. Filled dots stay "
+        "below 0.05 after the Benjamini–Hochberg adjustment for testing many terms. These are "
+        f"associations, not causal effects. Fitted on {fit}."
+    )
+    table = Table(
+        (
+            "Term",
+            "Estimate",
+            "95 % interval",
+            "Odds ratio",
+            "OR 95 % interval",
+            "p",
+            "adj. p",
+            "Note",
+        ),
+        tuple(
+            (
+                term_label(r["term"]),
+                fmt_number(r.get("estimate"), 3),
+                f"{fmt_number(r.get('ci_low'), 3)} to {fmt_number(r.get('ci_high'), 3)}",
+                fmt_number(r.get("odds_ratio"), 2),
+                f"{fmt_number(r.get('or_ci_low'), 2)} to {fmt_number(r.get('or_ci_high'), 2)}",
+                _p(r.get("p_value")),
+                _p(r.get("p_adjusted")),
+                r.get("note") or "",
+            )
+            for r in rows
+        ),
+    )
+    return Chart(
+        key=f"forest-{slug(model)}-{slug(outcome)}",
+        title=title,
+        caption=caption,
+        figure=fig,
+        table=table,
+        summary=f"{len(plotted)} terms, {'odds ratios' if odds else 'coefficients'}; {fit}.",
+    )
+
+
+def _trace(
+    pick: list[tuple[str, dict]], keys: tuple[str, str, str], significant: bool, odds: bool
+) -> dict[str, Any]:
+    color = OKABE_ITO["blue"] if significant else MUTED
+    est = [r[keys[0]] for _, r in pick]
+    return {
+        "type": "scatter",
+        "x": est,
+        "y": [name for name, _ in pick],
+        "mode": "markers",
+        "name": "adjusted p < 0.05" if significant else "adjusted p ≥ 0.05",
+        "marker": {
+            "symbol": "circle" if significant else "circle-open",
+            "size": 10,
+            "color": color,
+            "line": {"width": 2, "color": color},
+        },
+        "error_x": {
+            "type": "data",
+            "symmetric": False,
+            "array": [r[keys[2]] - e for (_, r), e in zip(pick, est, strict=True)],
+            "arrayminus": [e - r[keys[1]] for (_, r), e in zip(pick, est, strict=True)],
+            "color": color,
+            "thickness": 1.6,
+            "width": 4,
+        },
+        "customdata": [
+            [r[keys[1]], r[keys[2]], r.get("p_value"), r.get("p_adjusted")] for _, r in pick
+        ],
+        "hovertemplate": (
+            "%{y}<br>"
+            + ("odds ratio" if odds else "coefficient")
+            + " %{x:.2f} (95 % CI %{customdata[0]:.2f} to %{customdata[1]:.2f})"
+            "<br>p = %{customdata[2]:.3g}, adjusted p = %{customdata[3]:.3g}<extra></extra>"
+        ),
+    }
+
+
+def _p(value: float | None) -> str:
+    if is_missing(value):
+        return "—"
+    return "< 0.001" if value < 0.001 else f"{value:.3f}"

@@ -1,0 +1,57 @@
+"""The index page: every report, by program and period."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from models.reporting.common import footer, nav, period_label, program_label
+from models.reporting.markup import esc, render_page, section
+from models.reporting.naming import dashboard_name
+
+
+def render_index(
+    programs: Sequence[str | None], periods: Sequence[str], run_info: Mapping[str, Any]
+) -> str:
+    head = "".join(f'<th scope="col">{esc(period_label(p))}</th>' for p in periods)
+    body = "".join(
+        f'<tr><th scope="row">{esc(program_label(program))}</th>'
+        + "".join(
+            f'<td><a href="{esc(dashboard_name(program, period))}">Dashboard'
+            f'<span class="sr-only">: {esc(program_label(program))}, '
+            f"{esc(period_label(period))}</span></a></td>"
+            for period in periods
+        )
+        + "</tr>"
+        for program in programs
+    )
+    table = (
+        '<div class="table-wrap"><table class="data"><caption>HR dashboards</caption>'
+        f'<thead><tr><th scope="col">Program</th>{head}</tr></thead><tbody>{body}</tbody>'
+        "</table></div>"
+    )
+    other = (
+        "<ul>"
+        '<li><a href="research.html">Research report</a>: model estimates, homophily, construct '
+        "reliability, data versions.</li>"
+        '<li><a href="data_quality.html">Data-quality report</a>: rows read, kept and quarantined '
+        "per file, every check, and what to fix in the export.</li>"
+        "</ul>"
+    )
+    parts = [
+        section(
+            "Dashboards by program and period",
+            table,
+            "One dashboard per program and period, plus all programs together. A quarter's "
+            "dashboard covers the matches made in that quarter; breakdowns, outcomes and alerts "
+            "always cover all periods.",
+        ),
+        section("Research and data quality", other),
+    ]
+    return render_page(
+        "Mentoring program reports",
+        f"Data as of {run_info.get('as_of', '—')}",
+        "".join(parts),
+        footer(run_info),
+        nav("index.html"),
+    )

@@ -1,0 +1,152 @@
+"""The research report: model estimates, homophily, reliability, data quality and provenance."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import polars as pl
+
+from models.reporting.common import footer, nav
+from models.reporting.data_quality import quality_summary
+from models.reporting.forest import forest_chart
+from models.reporting.frames import get
+from models.reporting.homophily import homophily_chart
+from models.reporting.markup import (
+    Chart,
+    Table,
+    fmt_number,
+    is_missing,
+    note,
+    render_charts,
+    render_page,
+    render_table,
+    section,
+)
+
+ALPHA_ACCEPTABLE = 0.70
+
+
+def forest_charts(estimates: pl.DataFrame) -> list[Chart]:
+    """One forest plot per (model, outcome), in a stable order."""
+    charts = []
+    keys = estimates.select("model", "outcome").unique().sort(["outcome", "model"]).to_dicts()
+    for key in keys:
+        rows = estimates.filter(
+            (pl.col("model") == key["model"]) & (pl.col("outcome") == key["outcome"])
+        ).to_dicts()
+        charts.append(forest_chart(rows, key["model"], key["outcome"]))
+    return charts
+
+
+def reliability_table(reliability: pl.DataFrame) -> Table:
+    rows = reliability.sort(["program_id", "survey", "construct"], nulls_last=True).to_dicts()
+
+    def verdict(alpha: float | None) -> str:
+        if is_missing(alpha):
+            return "not computed"
+        return "acceptable" if alpha >= ALPHA_ACCEPTABLE else "below 0.70: read scores with care"
+
+    return Table(
+        ("Program", "Survey", "Construct", "Cronbach's alpha", "Respondents", "Reading"),
+        tuple(
+            (
+                r["program_id"] if r.get("program_id") is not None else "All programs",
+                r["survey"],
+                r["construct"].replace("_", " "),
+                fmt_number(r.get("alpha"), 2),
+                fmt_number(r.get("n")),
+                verdict(r.get("alpha")),
+            )
+            for r in rows
+        ),
+    )
+
+
+def run_info_table(run_info: Mapping[str, Any]) -> Table:
+    """Every provenance field, nested mappings (file hashes, settings) one row per entry."""
+    rows: list[tuple[str, str]] = []
+    for key in sorted(run_info):
+        value = run_info[key]
+        if isinstance(value, Mapping):
+            rows += [(f"{key}: {sub}", str(value[sub])) for sub in sorted(value)]
+        elif isinstance(value, list | tuple):
+            rows.append((key, ", ".join(str(v) for v in value)))
+        else:
+            rows.append((key, str(value)))
+    return Table(("Setting or version", "Value"), tuple(rows))
+
+
+def render_research(
+    frames: Mapping[str, pl.DataFrame], run_info: Mapping[str, Any]
+) -> tuple[str, int]:
+    """The page's HTML and how many charts it holds."""
+    parts: list[str] = []
+    pending_js = True
+    count = 0
+
+    estimates = get(frames, "model_estimates")
+    if estimates is not None:
+        charts = forest_charts(estimates)
+        html, pending_js = render_charts(charts, pending_js)
+        count += len(charts)
+        parts.append(
+            section(
+                "Model estimates",
+                html,
+                "Regressions of each outcome on the six step indicators, dyad composition and "
+                "program, with standard errors clustered by mentor; mixed models add a random "
+                "intercept per mentor. Binary outcomes are shown as odds ratios. The intercept is "
+                "left out of the plots and kept in the tables.",
+            )
+        )
+    else:
+        parts.append(section("Model estimates", note("No model estimates were provided.", "warn")))
+
+    homophily = get(frames, "homophily")
+    if homophily is not None:
+        html, pending_js = render_charts([homophily_chart(homophily)], pending_js)
+        count += 1
+        parts.append(section("Homophily: who is matched with whom", html))
+
+    reliability = get(frames, "construct_reliability")
+    parts.append(
+        section(
+            "Construct reliability",
+            render_table(reliability_table(reliability))
+            if reliability is not None
+            else note("No reliability estimates were provided.", "warn"),
+            "Cronbach's alpha for each survey construct: how consistently its items measure the "
+            "same thing. 0.70 or more is the usual bar for comparing groups.",
+        )
+    )
+
+    verdict, totals = quality_summary(
+        get(frames, "data_quality"), get(frames, "expectation_results")
+    )
+    parts.append(
+        section(
+            "Data quality",
+            render_table(totals)
+            + '<p>Details per file and check: <a href="data_quality.html">data-quality report</a>.'
+            "</p>",
+            verdict,
+        )
+    )
+    parts.append(
+        section(
+            "Settings and data versions",
+            render_table(run_info_table(run_info)),
+            "Everything needed to reproduce these numbers: the metric settings (and their hash), "
+            "the pipeline version and a fingerprint of every input file.",
+        )
+    )
+    html = render_page(
+        "Research report",
+        f"Models, matching patterns and measurement quality · data as of "
+        f"{run_info.get('as_of', '—')}",
+        "".join(parts),
+        footer(run_info),
+        nav("research.html"),
+    )
+    return html, count

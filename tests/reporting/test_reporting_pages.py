@@ -1,0 +1,188 @@
+"""Page-level tests without a browser: files, offline-ness, privacy, determinism, DQ logic."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from models.reporting import build_reports
+from models.reporting.data_quality import (
+    GENERIC_ADVICE,
+    advice_for,
+    fixes,
+    reconciles,
+    rule_summaries,
+    scrub,
+)
+from models.reporting.naming import dashboard_name, safe_token
+
+from . import synthetic
+
+BUNDLE_START = "<script>/**\n* plotly.js v"
+URL = re.compile(r"(?:https?:)?//[a-z0-9.-]+\.[a-z]{2,}", re.I)
+
+
+def split_bundle(html: str) -> tuple[int, str]:
+    """(number of inlined plotly.js bundles, the page without them)."""
+    count, parts, pos = 0, [], 0
+    while (start := html.find(BUNDLE_START, pos)) >= 0:
+        end = html.index("</script>", start) + len("</script>")
+        parts.append(html[pos:start])
+        count, pos = count + 1, end
+    parts.append(html[pos:])
+    return count, "".join(parts)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    out = tmp_path_factory.mktemp("reports")
+    return build_reports(synthetic.frames(), synthetic.run_info(), out)
+
+
+def test_expected_files_with_deterministic_names(built: list[Path]) -> None:
+    names = sorted(p.name for p in built)
+    beta = f"beta-2-{safe_token('beta/2').rsplit('-', 1)[1]}"
+    expected = sorted(
+        [
+            *(
+                f"dashboard_{program}_{period}.html"
+                for program in ("all", "P-ALPHA", beta)
+                for period in ("2025Q3", "all")  # default: latest period and all time
+            ),
+            "research.html",
+            "data_quality.html",
+            "index.html",
+        ]
+    )
+    assert names == expected
+    assert all(p.exists() and p.stat().st_size > 0 for p in built)
+
+
+def test_same_inputs_give_identical_files(built: list[Path], tmp_path: Path) -> None:
+    again = build_reports(synthetic.frames(), synthetic.run_info(), tmp_path)
+    for first, second in zip(sorted(built), sorted(again), strict=True):
+        assert first.read_bytes() == second.read_bytes(), first.name
+
+
+def test_plotly_inlined_once_and_nothing_external(built: list[Path]) -> None:
+    for path in built:
+        html = path.read_text(encoding="utf-8")
+        charts = html.count('class="plotly-graph-div"')
+        bundles, rest = split_bundle(html)
+        assert bundles == (1 if charts else 0), path.name
+        # Outside the library bundle (whose source mentions URLs it never fetches here), no
+        # address at all: no CDN, no web font, no MathJax, no external link.
+        assert URL.findall(rest) == [], path.name
+        assert "<script src" not in html and "<link" not in rest and "@import" not in rest
+        # Plotly's inline config mentions MathJaxConfig 'local'; what must be absent is a loader.
+        assert "mathjax.js" not in rest.lower() and "mathjax@" not in rest.lower()
+        if charts:
+            assert rest.count('"displaylogo": false') == charts
+            assert rest.count('"showSendToCloud": false') == charts
+
+
+def test_no_identifiers_or_names_in_any_file(built: list[Path]) -> None:
+    steps = synthetic.match_steps()
+    ids = {v for c in ("match_id", "mentor_id", "mentee_id") for v in steps.get_column(c).to_list()}
+    for path in built:
+        html = path.read_text(encoding="utf-8")
+        assert synthetic.FAKE_NAME not in html, path.name
+        assert synthetic.FAKE_EMAIL not in html, path.name
+        assert synthetic.ID_PREFIX not in html, path.name
+        # The library bundle is the same bytes whatever the input: tokenise the rest only.
+        tokens = set(re.findall(r"[A-Za-z0-9_-]+", split_bundle(html)[1]))
+        assert not ids & tokens, path.name
+
+
+def test_index_links_every_report_and_only_existing_files(built: list[Path]) -> None:
+    index = next(p for p in built if p.name == "index.html")
+    links = set(re.findall(r'href="([^"#]+)"', index.read_text(encoding="utf-8")))
+    assert links == {p.name for p in built}
+    for path in built:
+        page = split_bundle(path.read_text(encoding="utf-8"))[1]
+        for link in re.findall(r'href="([^"#]+)"', page):
+            assert (path.parent / link).exists(), (path.name, link)
+
+
+def test_dashboard_shows_suppression_and_change(built: list[Path]) -> None:
+    html = next(p for p in built if p.name == "dashboard_P-ALPHA_2025Q3.html").read_text()
+    text = split_bundle(html)[1]
+    # The synthetic breakdowns blank n of suppressed cells, as metrics.breakdowns does.
+    assert "<td>suppressed (n&lt;10 rule)</td>" in text  # in the data tables (escaped HTML)
+    assert "suppressed (n\\u003c10 rule)" in text  # in the figure JSON, '<' escaped by Plotly
+    assert "vs 2025Q2" in text  # change against the previous period
+    assert text.count("95 %") >= 7  # each breakdown caption explains its interval
+    assert '<figcaption class="caption">' in text and "The numbers behind this chart" in text
+
+
+def test_one_period_only_and_bad_label(tmp_path: Path) -> None:
+    paths = build_reports(synthetic.frames(), synthetic.run_info(), tmp_path, period="2025Q2")
+    assert sum(p.name.startswith("dashboard_") for p in paths) == 3
+    assert all("2025Q2" in p.name for p in paths if p.name.startswith("dashboard_"))
+    with pytest.raises(ValueError):
+        build_reports(synthetic.frames(), synthetic.run_info(), tmp_path, period="Q2/2025")
+
+
+def test_missing_optional_frames_still_render(tmp_path: Path) -> None:
+    frames = {"step_funnel": synthetic.frames()["step_funnel"]}
+    paths = build_reports(frames, {"as_of": "2025-10-01"}, tmp_path)
+    research = (tmp_path / "research.html").read_text()
+    assert "No model estimates were provided." in research
+    assert (tmp_path / "data_quality.html").exists() and len(paths) == 9
+
+
+def test_safe_tokens_are_distinct_and_safe() -> None:
+    ids = ["beta/2", "beta-2", "beta 2", "../etc", "all", "ALL", "Prog_1", "é"]
+    tokens = [safe_token(i) for i in ids]
+    assert len(set(tokens)) == len(ids)
+    assert all(re.fullmatch(r"[A-Za-z0-9_-]+", t) for t in tokens)
+    assert safe_token("Prog_1") == "Prog_1"  # already safe: unchanged
+    assert dashboard_name("all", "all") != dashboard_name(None, "all")
+
+
+def test_reconciliation_checks_the_arithmetic_too() -> None:
+    row = {"rows_read": 10, "rows_kept": 7, "rows_quarantined": 2, "rows_duplicate": 1}
+    assert reconciles(row | {"reconciled": True})
+    assert not reconciles(row | {"reconciled": False})
+    assert not reconciles(row | {"rows_kept": 8, "reconciled": True})
+    assert not reconciles(row | {"rows_duplicate": None, "reconciled": True})
+
+
+def test_rules_are_summed_sorted_and_turned_into_advice() -> None:
+    rejected = pl.DataFrame(
+        {
+            "table_name": ["meetings", "meetings", "participants", "matches"],
+            "source_file": ["m1.csv", "m2.csv", "p.csv", "x.csv"],
+            "rule": ["bad_date", "bad_date", "unknown_gender_value", "strange_rule"],
+            "n": [2, 5, 6, 1],
+            "example_reason": [None, "'32/1' is not a date", "contact a@b.org", None],
+        }
+    )
+    summaries = rule_summaries(rejected)
+    assert [(s.rule, s.n) for s in summaries] == [
+        ("bad_date", 7),
+        ("unknown_gender_value", 6),
+        ("strange_rule", 1),
+    ]
+    assert summaries[0].files == ("m1.csv", "m2.csv")
+    assert summaries[0].example == "'32/1' is not a date"
+    assert summaries[1].example == "contact [e-mail removed]"
+    assert "YYYY-MM-DD" in advice_for("bad_date")
+    assert "mapping.yaml" in advice_for("unknown_gender_value")
+    items = fixes(summaries, None)
+    assert len(items) == 3 and "YYYY-MM-DD" in items[0] and "7 rows" in items[0]
+
+
+def test_every_ingest_rule_has_its_own_advice() -> None:
+    from models.ingest.rules import RULES
+
+    for rule in RULES:
+        assert advice_for(rule) != GENERIC_ADVICE, rule
+
+
+def test_scrub_removes_emails_and_bounds_length() -> None:
+    assert scrub("x first.last+tag@mail.example.com y") == "x [e-mail removed] y"
+    assert len(scrub("a" * 500)) == 160
