@@ -10,16 +10,21 @@ import dagster as dg
 
 from pipelines.defs.core.assets import core_assets
 from pipelines.defs.ingest.assets import landed_exports
+from pipelines.defs.metrics.assets import metric_assets
+from pipelines.defs.publish.assets import build_research_snapshot
 from pipelines.defs.quality.assets import data_quality, every_row_accounted_for
+from pipelines.defs.quality.checks import validation_checks
 from pipelines.jobs import full_run
 from pipelines.resources import build_resources
 from pipelines.settings import RunSettings
 
 
 def build_definitions(settings: RunSettings) -> dg.Definitions:
+    # Every asset the research snapshot waits for: add new core/metrics/quality assets here.
+    upstream = [landed_exports, *core_assets, data_quality, *metric_assets]
     return dg.Definitions(
-        assets=[landed_exports, *core_assets, data_quality],
-        asset_checks=[every_row_accounted_for],
+        assets=[*upstream, build_research_snapshot(upstream)],
+        asset_checks=[every_row_accounted_for, *validation_checks],
         jobs=[full_run],
         resources=build_resources(settings),
         # Local runs: one process; the multiprocess executor costs ~2 s a step on 2 cores.

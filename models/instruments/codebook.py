@@ -44,10 +44,14 @@ class Codebook:
                     )
                 seen[item] = construct
         if self.items and set(seen) - set(self.items):
-            raise ValueError(f"{self.instrument}: items without text: {sorted(set(seen) - set(self.items))}")
+            raise ValueError(
+                f"{self.instrument}: items without text: {sorted(set(seen) - set(self.items))}"
+            )
         unknown_reverse = self.reverse_scored - set(seen)
         if unknown_reverse:
-            raise ValueError(f"{self.instrument}: reverse_scored names unknown items {sorted(unknown_reverse)}")
+            raise ValueError(
+                f"{self.instrument}: reverse_scored names unknown items {sorted(unknown_reverse)}"
+            )
 
     @property
     def item_ids(self) -> tuple[str, ...]:
@@ -76,7 +80,9 @@ def codebook_from_mapping(
     share = raw.get("min_answered_share", default_min_answered_share)
     if share is None:
         raise ValueError(f"{raw.get('instrument')}: no min_answered_share in codebook or default")
-    labels = {" ".join(str(k).lower().split()): float(v) for k, v in (raw.get("labels") or {}).items()}
+    labels = {
+        " ".join(str(k).lower().split()): float(v) for k, v in (raw.get("labels") or {}).items()
+    }
     return Codebook(
         instrument=str(raw["instrument"]),
         title=str(raw.get("title", raw["instrument"])),

@@ -18,8 +18,8 @@ CONSTRUCT_SCORE_COLUMNS: tuple[str, ...] = (
     "items_answered",
     "items_total",
 )
-# Codebooks write the minimum share with two decimals (0.67 for two of three items), so a
-# share counts when it reaches the written value less half a hundredth.
+# Codebooks write the minimum share with two decimals (0.66, or 0.67 rounded up, for two of
+# three items), so a share counts when it reaches the written value less half a hundredth.
 SHARE_TOLERANCE = 0.005
 
 

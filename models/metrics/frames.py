@@ -76,7 +76,9 @@ def empty_core(table: str) -> pl.DataFrame:
     return pl.DataFrame(schema=CORE_SCHEMAS[table])
 
 
-def core_lazy(frame: pl.DataFrame | pl.LazyFrame | None, table: str, columns: list[str]) -> pl.LazyFrame:
+def core_lazy(
+    frame: pl.DataFrame | pl.LazyFrame | None, table: str, columns: list[str]
+) -> pl.LazyFrame:
     """`columns` of a core table as a LazyFrame with the expected types (empty if absent).
 
     Casting is a no-op for frames typed as core already; it makes Int32/Int64 or

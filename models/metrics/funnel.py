@@ -42,7 +42,10 @@ def _aggregations() -> list[pl.Expr]:
             pl.when(reached > 0).then(both / reached).otherwise(None).cast(pl.Float64).alias(name)
         )
     exprs.append(
-        pl.col("days_to_first_meeting").median().cast(pl.Float64).alias("median_days_to_first_meeting")
+        pl.col("days_to_first_meeting")
+        .median()
+        .cast(pl.Float64)
+        .alias("median_days_to_first_meeting")
     )
     exprs.append(
         (pl.col("last_interaction_on") - pl.col("first_meeting_on"))

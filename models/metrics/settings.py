@@ -11,6 +11,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+import polars as pl
 import yaml
 
 DEFAULT_SETTINGS_PATH = Path(__file__).resolve().parents[1] / "settings.yaml"
@@ -22,7 +23,11 @@ class MetricSettings:
     """Everything that changes a metric's value. Defaults mirror models/settings.yaml."""
 
     as_of: dt.date
-    network_match_sources: tuple[str, ...] = ("mentee_requested", "network_referral", "self_matched")
+    network_match_sources: tuple[str, ...] = (
+        "mentee_requested",
+        "network_referral",
+        "self_matched",
+    )
     thanks_window_days: tuple[int, int] = (0, 7)
     follow_up_window_days: tuple[int, int] = (14, 120)
     lasting_days: int = 180
@@ -30,7 +35,7 @@ class MetricSettings:
     suppression_k: int = 10
     stall_no_meeting_days: int = 30
     stall_no_interaction_days: int = 90
-    construct_min_answered_share: float = 0.67
+    construct_min_answered_share: float = 0.66
     # Keys other parts of the project add to settings.yaml: kept so that they enter the hash.
     extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
@@ -65,10 +70,26 @@ class MetricSettings:
         return settings_hash(self)
 
 
+def canonical_json(settings: MetricSettings) -> str:
+    """The settings as canonical JSON: sorted keys, no spaces; what the hash is taken of."""
+    return json.dumps(settings.canonical(), sort_keys=True, separators=(",", ":"), default=str)
+
+
 def settings_hash(settings: MetricSettings) -> str:
-    """First 12 hex chars of the sha256 of the settings' canonical JSON (sorted keys)."""
-    text = json.dumps(settings.canonical(), sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+    """First 12 hex chars of the sha256 of the settings' canonical JSON."""
+    return hashlib.sha256(canonical_json(settings).encode("utf-8")).hexdigest()[:12]
+
+
+def settings_record(settings: MetricSettings) -> pl.DataFrame:
+    """One row for metrics.settings: settings_hash, as_of, settings_json."""
+    return pl.DataFrame(
+        {
+            "settings_hash": [settings_hash(settings)],
+            "as_of": [settings.as_of],
+            "settings_json": [canonical_json(settings)],
+        },
+        schema={"settings_hash": pl.String, "as_of": pl.Date, "settings_json": pl.String},
+    )
 
 
 def _as_pair(value: Any, name: str) -> tuple[int, int]:

@@ -66,7 +66,14 @@ _NEEDS_MEETINGS = (
     "last_interaction_on",
     "lasting",
 )
-_NEEDS_ACTIVITIES = ("s5_thanks", "thanks_share", "s6_follow_up", "cycles", "last_interaction_on", "lasting")
+_NEEDS_ACTIVITIES = (
+    "s5_thanks",
+    "thanks_share",
+    "s6_follow_up",
+    "cycles",
+    "last_interaction_on",
+    "lasting",
+)
 # Flags that a present table can prove true but an absent one could have made true.
 _TRUE_OR_UNKNOWN_WITHOUT_ACTIVITIES = ("s1_self_reflection", "s2_network")
 _TRUE_OR_UNKNOWN_WITHOUT_SURVEYS = ("s1_self_reflection",)
@@ -79,7 +86,9 @@ def _held_meetings(meetings: pl.LazyFrame, as_of: pl.Expr) -> pl.LazyFrame:
 
 
 def _meeting_summary(held: pl.LazyFrame) -> pl.LazyFrame:
-    inquiry = pl.col("agenda_shared").fill_null(False) | (pl.col("questions_prepared").fill_null(0) > 0)
+    inquiry = pl.col("agenda_shared").fill_null(False) | (
+        pl.col("questions_prepared").fill_null(0) > 0
+    )
     return held.group_by("match_id").agg(
         first_meeting_on=pl.col("meeting_on").min(),
         # Ties on the first timestamp are broken by meeting_id so the result is deterministic.
@@ -95,7 +104,9 @@ def _activity_summary(activities: pl.LazyFrame) -> pl.LazyFrame:
     by_mentee = pl.col("from_role") == "mentee"
     return activities.group_by("match_id").agg(
         last_activity_on=pl.col("activity_on").max(),
-        first_goal_on=pl.col("activity_on").filter(by_mentee & (pl.col("kind") == "goal_set")).min(),
+        first_goal_on=pl.col("activity_on")
+        .filter(by_mentee & (pl.col("kind") == "goal_set"))
+        .min(),
         first_request_on=pl.col("activity_on")
         .filter(by_mentee & (pl.col("kind") == "mentor_request"))
         .min(),
@@ -112,66 +123,60 @@ def _first_intake(survey_items: pl.LazyFrame, as_of: pl.Expr) -> pl.LazyFrame:
     )
 
 
-def _within_window(
-    meeting_days: pl.LazyFrame, events: pl.LazyFrame, window: tuple[int, int], name: str
+def _flag_window(
+    days: pl.LazyFrame, events: pl.LazyFrame, window: tuple[int, int], name: str
 ) -> pl.LazyFrame:
-    """Flag each (match, meeting date) that has an event dated meeting + low .. meeting + high.
+    """Add `name`: the match has an event dated meeting_on + low .. meeting_on + high.
 
-    A forward as-of join finds, per meeting date, the earliest event on or after the window's
-    start; the window is hit when that event is not past the window's end. This stays linear in
-    the number of meetings and events, however many events a match has.
+    A forward as-of join finds, per meeting, the earliest event on or after the window's start;
+    the window is hit when that event is not past the window's end. This stays linear in the
+    number of meetings and events, however many events a match has. `days` must be sorted by
+    meeting_on.
     """
     low, high = window
-    left = meeting_days.with_columns(
-        window_start=pl.col("meeting_on") + pl.duration(days=low)
-    ).sort(["match_id", "window_start"])
-    right = events.sort(["match_id", "event_on"])
-    return left.join_asof(
-        right,
-        left_on="window_start",
-        right_on="event_on",
-        by="match_id",
-        strategy="forward",
-        check_sortedness=False,  # both sides sorted by (match_id, date) just above
-    ).select(
-        "match_id",
-        "meeting_on",
-        "n_meetings",
-        (
-            pl.col("event_on").is_not_null()
-            & (pl.col("event_on") <= pl.col("meeting_on") + pl.duration(days=high))
-        ).alias(name),
+    return (
+        days.with_columns(_window_start=pl.col("meeting_on") + pl.duration(days=low))
+        .join_asof(
+            # Sorting by date alone gives the within-match order the as-of join needs and is
+            # far cheaper than sorting by (match_id, date).
+            events.select("match_id", _event_on="activity_on").sort("_event_on"),
+            left_on="_window_start",
+            right_on="_event_on",
+            by="match_id",
+            strategy="forward",
+            check_sortedness=False,  # both sides sorted by date
+        )
+        .with_columns(
+            (
+                pl.col("_event_on").is_not_null()
+                & (pl.col("_event_on") <= pl.col("meeting_on") + pl.duration(days=high))
+            ).alias(name)
+        )
+        .drop("_window_start", "_event_on")
     )
 
 
 def _window_summary(
     held: pl.LazyFrame, mentee_activities: pl.LazyFrame, settings: MetricSettings
 ) -> pl.LazyFrame:
-    # Window rules depend only on a meeting's date, so same-day meetings are checked once.
-    meeting_days = held.group_by("match_id", "meeting_on").agg(n_meetings=pl.len().cast(pl.Int64))
-    thanks = (
-        mentee_activities.filter(pl.col("kind") == "thank_you")
-        .select("match_id", event_on="activity_on")
-        .unique()
+    """Per match: meetings thanked (s5), any followed up (s6), and cycles (both)."""
+    # The window rules depend only on a meeting's date, so each (match, date) is checked once,
+    # on a narrow frame that the as-of joins need not carry other columns through.
+    days = held.group_by("match_id", "meeting_on").agg(n_meetings=pl.len().cast(pl.Int64))
+    thanks = mentee_activities.filter(pl.col("kind") == "thank_you")
+    follow_ups = mentee_activities.filter(pl.col("kind").is_in(FOLLOW_UP_KINDS))
+    days = _flag_window(days.sort("meeting_on"), thanks, settings.thanks_window_days, "thanked")
+    days = _flag_window(
+        days.sort("meeting_on"), follow_ups, settings.follow_up_window_days, "followed"
     )
-    follow_ups = (
-        mentee_activities.filter(pl.col("kind").is_in(FOLLOW_UP_KINDS))
-        .select("match_id", event_on="activity_on")
-        .unique()
-    )
-    thanked = _within_window(meeting_days, thanks, settings.thanks_window_days, "thanked")
-    followed = _within_window(
-        meeting_days, follow_ups, settings.follow_up_window_days, "followed"
-    ).select("match_id", "meeting_on", "followed")
-    days = thanked.join(followed, on=["match_id", "meeting_on"], how="left")
     n = pl.col("n_meetings")
-    # With both windows anchored on the meeting date and the follow-up window starting after
-    # the thanks window ends, a follow-up in its window always comes after the thank-you.
-    cycle = pl.col("thanked") & pl.col("followed")
     return days.group_by("match_id").agg(
         thanked_meetings=n.filter(pl.col("thanked")).sum().cast(pl.Int64),
         any_followed=pl.col("followed").any(),
-        cycles=n.filter(cycle).sum().cast(pl.Int64),
+        # Both windows are anchored on the meeting date and the follow-up window starts after
+        # the thanks window ends, so a follow-up in its window always comes after the
+        # thank-you: "thanked, then followed up" is "thanked and followed up".
+        cycles=n.filter(pl.col("thanked") & pl.col("followed")).sum().cast(pl.Int64),
     )
 
 
@@ -268,7 +273,9 @@ def match_steps_lazy(
     steps = joined.with_columns(
         s1_self_reflection=before_first_meeting(pl.col("first_goal_on"))
         | before_first_meeting(pl.col("first_intake_on")),
-        s2_network=pl.col("match_source").is_in(list(settings.network_match_sources)).fill_null(False)
+        s2_network=pl.col("match_source")
+        .is_in(list(settings.network_match_sources))
+        .fill_null(False)
         | (pl.col("first_request_on") <= pl.col("matched_on")).fill_null(False),
         s3_calendar=met,
         days_to_first_meeting=(first - pl.col("matched_on")).dt.total_days().cast(pl.Int64),

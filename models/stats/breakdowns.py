@@ -1,0 +1,81 @@
+"""metrics.breakdowns: every step rate and outcome by diversity dimension, with disclosure
+control applied here so that every consumer inherits it."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from models.stats.cells import CELL_SCHEMA, aggregate_cells, summarise_cells, suppress_cells
+from models.stats.observations import match_metrics, settings_hash
+
+# dimension -> the subject a cell counts: people for person attributes, matches for dyads.
+DIMENSIONS: dict[str, str] = {
+    "mentee_gender": "mentee_id",
+    "mentee_race": "mentee_id",
+    "mentor_gender": "mentor_id",
+    "mentor_race": "mentor_id",
+    "dyad_gender": "match_id",
+    "dyad_race": "match_id",
+    "mentee_gender_race": "mentee_id",
+}
+_MISSING_DYAD = {
+    "mentee_gender": "undisclosed",
+    "mentee_race": "undisclosed",
+    "mentor_gender": "undisclosed",
+    "mentor_race": "undisclosed",
+    "dyad_gender": "unknown",
+    "dyad_race": "unknown",
+    "mentee_gender_race": "undisclosed|undisclosed",
+}
+BREAKDOWN_SCHEMA: dict[str, pl.DataType] = {**CELL_SCHEMA, "settings_hash": pl.String()}
+
+
+def breakdowns(
+    match_steps: pl.DataFrame,
+    dyads: pl.DataFrame,
+    outcomes_by_match: pl.DataFrame | None = None,
+    k: int = 10,
+) -> pl.DataFrame:
+    """One row per (program_id, dimension, group, metric); program_id null = all programs.
+
+    n counts subjects with a value for the metric: distinct mentees for mentee dimensions,
+    distinct mentors for mentor dimensions, matches for dyad dimensions. A subject with several
+    matches contributes the mean of its matches. Groups with n < k are suppressed, with
+    complementary suppression across groups, programs and the gender × race crossing.
+    """
+    hash_ = settings_hash(match_steps, outcomes_by_match)
+    if match_steps.is_empty():
+        return pl.DataFrame(schema=BREAKDOWN_SCHEMA)
+    metrics = match_metrics(match_steps, outcomes_by_match)
+    ids = match_steps.select(
+        pl.col(c).cast(pl.String) for c in ("match_id", "program_id", "mentor_id", "mentee_id")
+    )
+    groups = dyads.select(
+        pl.col("match_id").cast(pl.String), *(pl.col(d).cast(pl.String) for d in DIMENSIONS)
+    ).unique(subset="match_id", keep="first")
+    frame = (
+        ids.join(groups, on="match_id", how="left")
+        .with_columns(pl.col(d).fill_null(v) for d, v in _MISSING_DYAD.items())
+        .join(metrics.frame, on="match_id", how="left")
+    )
+    stats = pl.concat(
+        [
+            aggregate_cells(frame, metrics, dimension, subject, by_program=by_program)
+            for dimension, subject in DIMENSIONS.items()
+            for by_program in (True, False)
+        ],
+        how="vertical",
+    )
+    cells = suppress_cells(summarise_cells(stats), k)
+    order = {d: i for i, d in enumerate(DIMENSIONS)}
+    metric_order = {m: i for i, m in enumerate(metrics.columns)}
+    return (
+        cells.with_columns(pl.lit(hash_, dtype=pl.String).alias("settings_hash"))
+        .with_columns(
+            pl.col("dimension").replace_strict(order, return_dtype=pl.Int64).alias("_d"),
+            pl.col("metric").replace_strict(metric_order, return_dtype=pl.Int64).alias("_m"),
+        )
+        .sort(["program_id", "_d", "_m", "group"], nulls_last=False)
+        .select(list(BREAKDOWN_SCHEMA))
+        .cast(BREAKDOWN_SCHEMA)
+    )

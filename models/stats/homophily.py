@@ -1,0 +1,233 @@
+"""Homophily: do mentees get matched with mentors of their own group more often than chance?"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from models.stats.dyads import KNOWN_GENDERS, KNOWN_RACES, dyad_composition
+from models.stats.intervals import wilson_interval
+from models.stats.suppression import Equation, protect
+
+ATTRIBUTES: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
+    # attribute -> (mentee column, mentor column, participants column, known categories)
+    "gender": ("mentee_gender", "mentor_gender", "gender", KNOWN_GENDERS),
+    "race": ("mentee_race", "mentor_race", "race_ethnicity", KNOWN_RACES),
+}
+DEFAULT_SEED = 20261101
+HOMOPHILY_SCHEMA: dict[str, pl.DataType] = {
+    "program_id": pl.String(),
+    "attribute": pl.String(),
+    "n_matches": pl.Int64(),
+    "n_unknown": pl.Int64(),
+    "same_matches": pl.Int64(),
+    "observed_share": pl.Float64(),
+    "ci_low": pl.Float64(),
+    "ci_high": pl.Float64(),
+    "expected_share": pl.Float64(),
+    "expected_share_enrolled": pl.Float64(),
+    "excess": pl.Float64(),
+    "null_low": pl.Float64(),
+    "null_high": pl.Float64(),
+    "p_value": pl.Float64(),
+    "ei_index": pl.Float64(),
+    "expected_ei_index": pl.Float64(),
+    "permutations": pl.Int64(),
+    "seed": pl.Int64(),
+    "suppressed": pl.Boolean(),
+}
+_BLOCK_CELLS = 4_000_000  # permutations × matches per block: bounds memory to ~32 MB
+
+
+def chance_share(mentee_groups: np.ndarray, mentor_groups: np.ndarray) -> float:
+    """Σ_g p_mentee(g) · p_mentor(g): the same-group share if pairing ignored the attribute."""
+    if mentee_groups.size == 0 or mentor_groups.size == 0:
+        return float("nan")
+    values, mentee_counts = np.unique(mentee_groups, return_counts=True)
+    p_mentee = dict(
+        zip(values.tolist(), (mentee_counts / mentee_groups.size).tolist(), strict=True)
+    )
+    values, mentor_counts = np.unique(mentor_groups, return_counts=True)
+    p_mentor = dict(
+        zip(values.tolist(), (mentor_counts / mentor_groups.size).tolist(), strict=True)
+    )
+    return float(sum(p * p_mentor.get(g, 0.0) for g, p in p_mentee.items()))
+
+
+def permuted_same_counts(
+    mentee_codes: np.ndarray, mentor_codes: np.ndarray, permutations: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Same-group counts when the mentors are shuffled over the matches, `permutations` times."""
+    size = mentee_codes.size
+    counts = np.zeros(permutations, dtype=np.int64)
+    if size == 0:
+        return counts
+    block = max(1, _BLOCK_CELLS // size)
+    for start in range(0, permutations, block):
+        rows = min(block, permutations - start)
+        shuffled = rng.permuted(np.broadcast_to(mentor_codes, (rows, size)), axis=1)
+        counts[start : start + rows] = (shuffled == mentee_codes).sum(axis=1)
+    return counts
+
+
+def homophily(
+    matches: pl.DataFrame,
+    participants: pl.DataFrame,
+    *,
+    permutations: int = 999,
+    seed: int = DEFAULT_SEED,
+    k: int = 10,
+) -> pl.DataFrame:
+    """Per program (and all programs, program_id null) and attribute (gender, race).
+
+    Only matches with both sides' group known enter (`n_unknown` counts the others).
+    observed_share: share of same-group matches, with a Wilson interval.
+    expected_share: Σ_g p_mentee(g)·p_mentor(g) over the matched mentees and mentors (with a
+    mentor counted once per match), which is exactly the mean of the permutation null.
+    expected_share_enrolled: the same from everyone enrolled in the program by role.
+    p_value: one-sided permutation test for more same-group matches than chance, shuffling
+    mentors across matches within each program ((1 + #null ≥ observed) / (1 + permutations));
+    null_low/null_high: 2.5 % and 97.5 % of the null share. ei_index: (cross − same) / (cross +
+    same), from −1 (all same) to +1 (all cross); expected_ei_index is 1 − 2·expected_share.
+    The all-programs row pools the programs' counts and stratifies the permutations by program.
+    Programs with fewer than k known matches are suppressed (with complementary suppression
+    against the all-programs row).
+    """
+    dyads = dyad_composition(matches, participants)
+    people = participants.select(
+        pl.col("program_id").cast(pl.String),
+        pl.col("role").cast(pl.String),
+        pl.col("gender").cast(pl.String),
+        pl.col("race_ethnicity").cast(pl.String),
+    )
+    rng = np.random.default_rng(seed)
+    rows: list[dict[str, object]] = []
+    programs = sorted(p for p in dyads["program_id"].unique().to_list() if p is not None)
+    for attribute, (mentee_col, mentor_col, person_col, known) in ATTRIBUTES.items():
+        code = {g: i for i, g in enumerate(known)}
+        pooled_observed = 0
+        pooled_null = np.zeros(permutations, dtype=np.int64)
+        pooled_n = pooled_unknown = 0
+        pooled_expected_same = pooled_enrolled_same = 0.0
+        for program in programs:
+            in_program = dyads.filter(pl.col("program_id") == program)
+            usable = in_program.filter(
+                pl.col(mentee_col).is_in(list(known)) & pl.col(mentor_col).is_in(list(known))
+            )
+            mentee = np.array([code[g] for g in usable[mentee_col].to_list()], dtype=np.int16)
+            mentor = np.array([code[g] for g in usable[mentor_col].to_list()], dtype=np.int16)
+            enrolled = people.filter(
+                (pl.col("program_id") == program) & pl.col(person_col).is_in(list(known))
+            )
+            expected_enrolled = chance_share(
+                enrolled.filter(pl.col("role") == "mentee")[person_col].to_numpy(),
+                enrolled.filter(pl.col("role") == "mentor")[person_col].to_numpy(),
+            )
+            observed = int((mentee == mentor).sum())
+            null = permuted_same_counts(mentee, mentor, permutations, rng)
+            expected = chance_share(mentee, mentor)
+            rows.append(
+                _row(
+                    program,
+                    attribute,
+                    mentee.size,
+                    in_program.height - usable.height,
+                    observed,
+                    null,
+                    expected,
+                    expected_enrolled,
+                )
+            )
+            pooled_observed += observed
+            pooled_null += null
+            pooled_n += mentee.size
+            pooled_unknown += in_program.height - usable.height
+            if mentee.size:
+                pooled_expected_same += expected * mentee.size
+                if np.isfinite(expected_enrolled):
+                    pooled_enrolled_same += expected_enrolled * mentee.size
+        pooled_expected = pooled_expected_same / pooled_n if pooled_n else float("nan")
+        pooled_enrolled = pooled_enrolled_same / pooled_n if pooled_n else float("nan")
+        rows.append(
+            _row(
+                None,
+                attribute,
+                pooled_n,
+                pooled_unknown,
+                pooled_observed,
+                pooled_null,
+                pooled_expected,
+                pooled_enrolled,
+            )
+        )
+    for row in rows:
+        row["permutations"] = permutations
+        row["seed"] = seed
+    table = (
+        pl.DataFrame(rows, schema=HOMOPHILY_SCHEMA)
+        if rows
+        else pl.DataFrame(schema=HOMOPHILY_SCHEMA)
+    )
+    return _suppress(table, k)
+
+
+def _row(
+    program: str | None,
+    attribute: str,
+    n: int,
+    unknown: int,
+    observed: int,
+    null: np.ndarray,
+    expected: float,
+    expected_enrolled: float,
+) -> dict[str, object]:
+    share = observed / n if n else None
+    low, high = wilson_interval(observed, n)
+    null_share = null / n if n else None
+
+    def clean(x: float) -> float | None:
+        return float(x) if x is not None and np.isfinite(x) else None
+
+    return {
+        "program_id": program,
+        "attribute": attribute,
+        "n_matches": n,
+        "n_unknown": unknown,
+        "same_matches": observed,
+        "observed_share": share,
+        "ci_low": clean(low[0]),
+        "ci_high": clean(high[0]),
+        "expected_share": clean(expected),
+        "expected_share_enrolled": clean(expected_enrolled),
+        "excess": clean(share - expected) if share is not None else None,
+        "null_low": clean(np.quantile(null_share, 0.025)) if n else None,
+        "null_high": clean(np.quantile(null_share, 0.975)) if n else None,
+        "p_value": float((1 + (null >= observed).sum()) / (1 + null.size)) if n else None,
+        "ei_index": 1 - 2 * share if share is not None else None,
+        "expected_ei_index": clean(1 - 2 * expected),
+    }
+
+
+def _suppress(table: pl.DataFrame, k: int) -> pl.DataFrame:
+    if table.is_empty():
+        return table
+    table = table.with_row_index("_cell")
+    flags = np.zeros(table.height, dtype=bool)
+    for (_attribute,), part in table.group_by(["attribute"], maintain_order=True):
+        cells = part["_cell"].to_numpy()
+        local = {int(c): i for i, c in enumerate(cells)}
+        is_total = part["program_id"].is_null().to_numpy()
+        total = [local[int(c)] for c in cells[is_total]]
+        members = [local[int(c)] for c in cells[~is_total]]
+        equations = [Equation.of(total + members, [-1.0] * len(total) + [1.0] * len(members))]
+        flags[cells] = protect(part["n_matches"].to_numpy(), k, equations).suppressed
+    kept = ["program_id", "attribute", "permutations", "seed", "suppressed"]
+    return (
+        table.drop("_cell")
+        .with_columns(pl.Series("suppressed", flags))
+        .with_columns(
+            pl.when(pl.col("suppressed")).then(None).otherwise(pl.col(c)).alias(c)
+            for c in HOMOPHILY_SCHEMA
+            if c not in kept
+        )
+    )

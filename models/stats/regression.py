@@ -1,0 +1,388 @@
+"""metrics.model_estimates: which steps and dyad compositions go with better outcomes.
+
+Logistic regression for binary outcomes, OLS for scores (both with standard errors clustered by
+mentor), and a linear mixed model with a random intercept per mentor for the scores. The exact
+specification and its limits are in docs/models.md.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from models.stats.design import STEPS, Design, build_design, is_hypothesis_term, separating_steps
+from models.stats.mixed import fit_mixed
+from models.stats.observations import settings_hash
+
+LOGIT_OUTCOMES = ("retained", "promoted", "lasting", "s6_follow_up")
+MATCH_LEVEL_OUTCOMES = ("lasting", "s6_follow_up")  # columns of match_steps
+SCORE_PATTERN = re.compile(r"^mfq_.+_exit$")
+EXTRA_SCORES = ("satisfaction",)
+MIN_OBS = 30
+MIN_EVENTS_PER_TERM = 10  # min(events, non-events) per non-intercept term, logit
+MIN_OBS_PER_TERM = 10  # observations per non-intercept term, linear models
+MIN_CLUSTERS = 10  # cluster-robust errors need clusters; below this nothing is fitted
+FEW_CLUSTERS = 30  # below this the fit is kept with a warning note
+MAX_ABS_LOGIT = 15.0  # |coefficient| beyond this on the logit scale means (near) separation
+DEFAULT_SEED = 20261101
+DEFAULT_MAX_MIXED_MENTORS = 5000
+
+MODEL_SCHEMA: dict[str, pl.DataType] = {
+    "model": pl.String(),
+    "outcome": pl.String(),
+    "term": pl.String(),
+    "estimate": pl.Float64(),
+    "std_err": pl.Float64(),
+    "ci_low": pl.Float64(),
+    "ci_high": pl.Float64(),
+    "p_value": pl.Float64(),
+    "p_adjusted": pl.Float64(),
+    "n_obs": pl.Int64(),
+    "n_groups": pl.Int64(),
+    "converged": pl.Boolean(),
+    "odds_ratio": pl.Float64(),
+    "or_ci_low": pl.Float64(),
+    "or_ci_high": pl.Float64(),
+    "note": pl.String(),
+    "settings_hash": pl.String(),
+}
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    model: str  # logit | ols | mixedlm
+    outcome: str
+    steps: tuple[str, ...]
+    met_only: bool  # restrict to matches with a held meeting (s3_calendar)
+    person_level: bool  # outcome measured on the mentee, repeated over their matches
+
+    @property
+    def column(self) -> str:
+        return f"outcome:{self.outcome}"
+
+
+def model_specs(score_outcomes: Sequence[str], *, mixed: bool = True) -> list[ModelSpec]:
+    """The models to fit. s6_follow_up and lasting need a held meeting by definition, so with
+    all matches s3_calendar = 0 would predict them perfectly: those two are modelled among
+    matches that met, without s3 (and s6 without itself)."""
+    specs = []
+    for outcome in LOGIT_OUTCOMES:
+        if outcome in MATCH_LEVEL_OUTCOMES:
+            steps = tuple(s for s in STEPS if s not in ("s3_calendar", outcome))
+            specs.append(ModelSpec("logit", outcome, steps, met_only=True, person_level=False))
+        else:
+            specs.append(ModelSpec("logit", outcome, STEPS, met_only=False, person_level=True))
+    for outcome in score_outcomes:
+        specs.append(ModelSpec("ols", outcome, STEPS, met_only=False, person_level=True))
+        if mixed:
+            specs.append(ModelSpec("mixedlm", outcome, STEPS, met_only=False, person_level=True))
+    return specs
+
+
+def model_frame(
+    match_steps: pl.DataFrame, dyads: pl.DataFrame, outcomes_by_match: pl.DataFrame | None
+) -> tuple[pl.DataFrame, list[str], list[str]]:
+    """One row per match with predictors and every outcome; also the outcome measures found
+    and which of them are scores."""
+    frame = (
+        match_steps.select(
+            *(
+                pl.col(c).cast(pl.String)
+                for c in ("match_id", "program_id", "mentor_id", "mentee_id")
+            ),
+            *(pl.col(s).cast(pl.Boolean) for s in STEPS),
+            *(pl.col(c).cast(pl.Float64).alias(f"outcome:{c}") for c in MATCH_LEVEL_OUTCOMES),
+        )
+        .join(
+            dyads.select(pl.col("match_id").cast(pl.String), "dyad_gender", "dyad_race").unique(
+                subset="match_id", keep="first"
+            ),
+            on="match_id",
+            how="left",
+        )
+        .with_columns(pl.col(f).fill_null("unknown") for f in ("dyad_gender", "dyad_race"))
+    )
+    measures: list[str] = []
+    if outcomes_by_match is not None and not outcomes_by_match.is_empty():
+        measures = sorted(
+            m
+            for m in outcomes_by_match["measure"].unique().drop_nulls().to_list()
+            if m not in MATCH_LEVEL_OUTCOMES
+        )
+        wide = outcomes_by_match.select(
+            pl.col("match_id").cast(pl.String),
+            ("outcome:" + pl.col("measure")).alias("measure"),
+            pl.col("value").cast(pl.Float64),
+        ).pivot(on="measure", index="match_id", values="value", aggregate_function="mean")
+        frame = frame.join(wide, on="match_id", how="left")
+    scores = [m for m in measures if SCORE_PATTERN.match(m) or m in EXTRA_SCORES]
+    return frame, measures, scores
+
+
+def fit_models(
+    match_steps: pl.DataFrame,
+    dyads: pl.DataFrame,
+    outcomes_by_match: pl.DataFrame | None = None,
+    *,
+    mixed: bool = True,
+    max_mixed_mentors: int = DEFAULT_MAX_MIXED_MENTORS,
+    seed: int = DEFAULT_SEED,
+) -> pl.DataFrame:
+    """Fit every model in `model_specs` and return metrics.model_estimates rows.
+
+    A model that cannot be fitted (outcome missing, too few observations, events or mentors,
+    separation, failed optimisation) gets one row with term null, converged false and a note.
+    """
+    hash_ = settings_hash(match_steps, outcomes_by_match)
+    frame, measures, scores = model_frame(match_steps, dyads, outcomes_by_match)
+    rows: list[dict[str, object]] = []
+    for spec in model_specs(scores, mixed=mixed):
+        if spec.column not in frame.columns:
+            rows.append(_not_fitted(spec, f"outcome {spec.outcome} not available", 0, 0))
+            continue
+        data = frame.filter(pl.col("s3_calendar")) if spec.met_only else frame
+        rows.extend(_fit_one(spec, data, max_mixed_mentors=max_mixed_mentors, seed=seed))
+    table = pl.DataFrame(
+        rows, schema={k: v for k, v in MODEL_SCHEMA.items() if k != "settings_hash"}
+    )
+    return table.with_columns(pl.lit(hash_, dtype=pl.String).alias("settings_hash"))
+
+
+def _fit_one(
+    spec: ModelSpec, data: pl.DataFrame, *, max_mixed_mentors: int, seed: int
+) -> list[dict[str, object]]:
+    binary = spec.model == "logit"
+    design = build_design(
+        data, spec.column, spec.steps, binary=binary, person_level_outcome=spec.person_level
+    )
+    notes = list(design.notes)
+    if spec.met_only:
+        notes.insert(0, "matches with a held meeting only (s3_calendar true); s3 not a predictor")
+    reason = _too_small(design, binary)
+    if reason:
+        return [_not_fitted(spec, "; ".join([reason, *notes]), design.n_obs, design.n_groups)]
+    if binary:
+        values = np.unique(design.y)
+        if not np.isin(values, (0.0, 1.0)).all():
+            return [_not_fitted(spec, "outcome is not coded 0/1", design.n_obs, design.n_groups)]
+        separated = separating_steps(design, spec.steps)
+        if separated:
+            reason = "quasi-complete separation: " + ", ".join(separated)
+            return [_not_fitted(spec, "; ".join([reason, *notes]), design.n_obs, design.n_groups)]
+    if design.n_groups < FEW_CLUSTERS:
+        notes.append(f"only {design.n_groups} mentors: clustered standard errors may be too small")
+    if spec.model == "mixedlm":
+        return _mixed_rows(spec, design, notes, max_mixed_mentors=max_mixed_mentors, seed=seed)
+    return _clustered_rows(spec, design, notes)
+
+
+def _too_small(design: Design, binary: bool) -> str | None:
+    terms = len(design.terms) - 1
+    if design.n_obs < MIN_OBS:
+        return f"not fitted: {design.n_obs} observations (< {MIN_OBS})"
+    if design.n_groups < MIN_CLUSTERS:
+        return f"not fitted: {design.n_groups} mentors (< {MIN_CLUSTERS} clusters)"
+    if binary:
+        events = int(min(design.y.sum(), design.n_obs - design.y.sum()))
+        if events < MIN_EVENTS_PER_TERM * max(terms, 1):
+            return (
+                f"not fitted: {events} events in the rarer outcome class for {terms} terms "
+                f"(< {MIN_EVENTS_PER_TERM} per term)"
+            )
+    elif design.n_obs < MIN_OBS_PER_TERM * max(terms, 1):
+        return (
+            f"not fitted: {design.n_obs} observations for {terms} terms "
+            f"(< {MIN_OBS_PER_TERM} per term)"
+        )
+    return None
+
+
+def _clustered_rows(spec: ModelSpec, design: Design, notes: list[str]) -> list[dict[str, object]]:
+    import statsmodels.api as sm
+
+    cluster = {"groups": design.groups}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            if spec.model == "logit":
+                result = sm.Logit(design.y, design.X).fit(
+                    disp=0, maxiter=100, cov_type="cluster", cov_kwds=cluster
+                )
+            else:
+                # t reference with G - 1 degrees of freedom: better small-cluster coverage
+                result = sm.OLS(design.y, design.X).fit(
+                    cov_type="cluster", cov_kwds=cluster, use_t=True
+                )
+        except (np.linalg.LinAlgError, ValueError) as error:
+            reason = f"fit failed: {error}"
+            return [_not_fitted(spec, "; ".join([reason, *notes]), design.n_obs, design.n_groups)]
+    params = np.asarray(result.params, dtype=float)
+    bse = np.asarray(result.bse, dtype=float)
+    if spec.model == "logit":
+        converged = bool(result.mle_retvals.get("converged", False))
+        problems = []
+        if not converged:
+            problems.append("maximum likelihood did not converge")
+        if np.any(np.abs(params[1:]) > MAX_ABS_LOGIT) or not np.all(np.isfinite(bse)):
+            problems.append("possible separation: a coefficient diverges")
+        if any("separation" in str(w.message).lower() for w in caught):
+            problems.append("statsmodels reports perfect separation")
+        if problems:
+            return [
+                _not_fitted(spec, "; ".join([*problems, *notes]), design.n_obs, design.n_groups)
+            ]
+    ci = np.asarray(result.conf_int(), dtype=float)
+    pvalues = np.asarray(result.pvalues, dtype=float)
+    return _estimate_rows(
+        spec, design.terms, params, bse, ci, pvalues, True, notes, design.n_obs, design.n_groups
+    )
+
+
+def _mixed_rows(
+    spec: ModelSpec, design: Design, notes: list[str], *, max_mixed_mentors: int, seed: int
+) -> list[dict[str, object]]:
+    fit = fit_mixed(design, max_mentors=max_mixed_mentors, seed=seed)
+    if isinstance(fit, str):
+        return [_not_fitted(spec, "; ".join([fit, *notes]), design.n_obs, design.n_groups)]
+    all_notes = notes + [n for n in fit.notes if n not in notes]
+    if not fit.converged:
+        reason = "MixedLM did not converge"
+        return [_not_fitted(spec, "; ".join([reason, *all_notes]), fit.n_obs, fit.n_groups)]
+    rows = _estimate_rows(
+        spec,
+        fit.terms,
+        fit.params,
+        fit.bse,
+        fit.ci,
+        fit.pvalues,
+        True,
+        all_notes,
+        fit.n_obs,
+        fit.n_groups,
+    )
+    for term, value in (
+        ("mentor_variance", fit.mentor_variance),
+        ("residual_variance", fit.residual_variance),
+    ):
+        rows.append(
+            _row(
+                spec,
+                term,
+                value,
+                None,
+                None,
+                None,
+                None,
+                None,
+                fit.n_obs,
+                fit.n_groups,
+                True,
+                "; ".join(all_notes) or None,
+            )
+        )
+    return rows
+
+
+def _estimate_rows(
+    spec: ModelSpec,
+    terms: Sequence[str],
+    params: np.ndarray,
+    bse: np.ndarray,
+    ci: np.ndarray,
+    pvalues: np.ndarray,
+    converged: bool,
+    notes: Sequence[str],
+    n_obs: int,
+    n_groups: int,
+) -> list[dict[str, object]]:
+    adjusted = benjamini_hochberg(pvalues, [is_hypothesis_term(t) for t in terms])
+    note = "; ".join(notes) or None
+    return [
+        _row(
+            spec,
+            term,
+            params[i],
+            bse[i],
+            ci[i, 0],
+            ci[i, 1],
+            pvalues[i],
+            adjusted[i],
+            n_obs,
+            n_groups,
+            converged,
+            note,
+        )
+        for i, term in enumerate(terms)
+    ]
+
+
+def benjamini_hochberg(pvalues: np.ndarray, in_family: Sequence[bool]) -> np.ndarray:
+    """BH-adjusted p-values for the family members with a finite p-value; NaN elsewhere."""
+    from statsmodels.stats.multitest import multipletests
+
+    p = np.asarray(pvalues, dtype=float)
+    out = np.full(p.shape, np.nan)
+    members = np.asarray(in_family, dtype=bool) & np.isfinite(p)
+    if members.any():
+        out[members] = multipletests(p[members], method="fdr_bh")[1]
+    return out
+
+
+def _clean(value: object) -> float | None:
+    if value is None:
+        return None
+    number = float(value)  # type: ignore[arg-type]
+    return number if np.isfinite(number) else None
+
+
+def _row(
+    spec: ModelSpec,
+    term: str | None,
+    estimate: object,
+    std_err: object,
+    ci_low: object,
+    ci_high: object,
+    p_value: object,
+    p_adjusted: object,
+    n_obs: int,
+    n_groups: int,
+    converged: bool,
+    note: str | None,
+) -> dict[str, object]:
+    row: dict[str, object] = {
+        "model": spec.model,
+        "outcome": spec.outcome,
+        "term": term,
+        "estimate": _clean(estimate),
+        "std_err": _clean(std_err),
+        "ci_low": _clean(ci_low),
+        "ci_high": _clean(ci_high),
+        "p_value": _clean(p_value),
+        "p_adjusted": _clean(p_adjusted),
+        "n_obs": n_obs,
+        "n_groups": n_groups,
+        "converged": converged,
+        "odds_ratio": None,
+        "or_ci_low": None,
+        "or_ci_high": None,
+        "note": note,
+    }
+    is_coefficient = term is not None and term not in ("mentor_variance", "residual_variance")
+    if spec.model == "logit" and is_coefficient:
+        for key, source in (
+            ("odds_ratio", "estimate"),
+            ("or_ci_low", "ci_low"),
+            ("or_ci_high", "ci_high"),
+        ):
+            value = row[source]
+            row[key] = float(np.exp(value)) if value is not None else None  # type: ignore[arg-type]
+    return row
+
+
+def _not_fitted(spec: ModelSpec, note: str, n_obs: int, n_groups: int) -> dict[str, object]:
+    return _row(spec, None, None, None, None, None, None, None, n_obs, n_groups, False, note)

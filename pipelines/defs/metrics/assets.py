@@ -1,0 +1,143 @@
+"""Metrics stage: the six steps per match, the funnel, instruments, outcomes and alerts.
+
+Each asset reads core tables from the warehouse, calls a pure function of
+``models.metrics`` and writes one table; the definitions live in docs/metrics.md.
+"""
+
+from collections.abc import Callable
+
+import dagster as dg
+import duckdb
+import polars as pl
+from dagster_duckdb import DuckDBResource
+
+from models.instruments.codebook import load_codebook
+from models.metrics.alerts import alert_counts, stalled_matches
+from models.metrics.constructs import construct_scores
+from models.metrics.funnel import step_funnel
+from models.metrics.outcomes import outcomes_by_match
+from models.metrics.reliability import construct_reliability
+from models.metrics.settings import MetricSettings, load_settings, settings_record
+from models.metrics.steps import match_steps
+from models.warehouse import read_table, replace_table
+from pipelines.defs.core.assets import core_key
+from pipelines.resources import ExportFolder
+
+
+def metric_key(name: str) -> dg.AssetKey:
+    return dg.AssetKey(["metrics", name])
+
+
+CONSTRUCT_SCORES = dg.AssetKey(["core", "construct_scores"])
+
+
+def _settings(export: ExportFolder) -> MetricSettings:
+    return load_settings(as_of=export.as_of_date)
+
+
+def markdown_preview(frame: pl.DataFrame, rows: int = 5) -> str:
+    """The first rows as a Markdown table, for the asset's page in the UI."""
+    if frame.height == 0:
+        return "(empty)"
+    head = frame.head(rows)
+    lines = ["| " + " | ".join(head.columns) + " |", "|" + "---|" * head.width]
+    lines += ["| " + " | ".join("" if v is None else str(v) for v in row) + " |"
+              for row in head.iter_rows()]
+    return "\n".join(lines)
+
+
+def _write(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> dg.MaterializeResult:
+    replace_table(con, table, frame)
+    preview = markdown_preview(frame)
+    return dg.MaterializeResult(
+        metadata={"dagster/row_count": frame.height, "preview": dg.MetadataValue.md(preview)}
+    )
+
+
+def _metric_asset(
+    name: str,
+    deps: list[dg.AssetKey],
+    description: str,
+    compute: Callable[[duckdb.DuckDBPyConnection, MetricSettings], pl.DataFrame],
+    schema: str = "metrics",
+) -> dg.AssetsDefinition:
+    key = dg.AssetKey([schema, name])
+
+    @dg.asset(key=key, deps=deps, group_name="metrics", kinds={"duckdb", "polars"},
+              pool="warehouse", description=description)
+    def _asset(warehouse: DuckDBResource, export: ExportFolder) -> dg.MaterializeResult:
+        settings = _settings(export)
+        with warehouse.get_connection() as con:
+            frame = compute(con, settings)
+            return _write(con, f"{schema}.{name}", frame)
+
+    return _asset
+
+
+def _core(con: duckdb.DuckDBPyConnection, table: str) -> pl.DataFrame:
+    return read_table(con, f"core.{table}")
+
+
+metric_settings = _metric_asset(
+    "settings", [],
+    "The metric settings (models/settings.yaml) and as-of date of this run, with their hash; "
+    "every metrics table carries the settings_hash that produced it.",
+    lambda con, s: settings_record(s),
+)
+
+scores = _metric_asset(
+    "construct_scores", [core_key("survey_responses")],
+    "One row per survey response and instrument construct: mean of the answered items "
+    "(reverse-scored where the codebook says), null below the minimum answered share.",
+    lambda con, s: construct_scores(_core(con, "survey_items"), load_codebook()),
+    schema="core",
+)
+
+steps = _metric_asset(
+    "match_steps",
+    [core_key(t) for t in ("matches", "meetings", "activities", "survey_responses")]
+    + [metric_key("settings")],
+    "One row per match: Blake-Beard's six steps (s1..s6), timing, shares, cycles, lasting.",
+    lambda con, s: match_steps(_core(con, "matches"), _core(con, "meetings"),
+                               _core(con, "activities"), _core(con, "survey_items"), s),
+)
+
+funnel = _metric_asset(
+    "step_funnel", [metric_key("match_steps")],
+    "Per program and calendar quarter of matched_on (plus 'all'): matches reaching each step, "
+    "conversion between steps and median days between dated steps.",
+    lambda con, s: step_funnel(read_table(con, "metrics.match_steps"), s.period),
+)
+
+reliability = _metric_asset(
+    "construct_reliability", [CONSTRUCT_SCORES, core_key("participants")],
+    "Cronbach's alpha with n (complete cases) per construct, program and survey wave.",
+    lambda con, s: construct_reliability(_core(con, "survey_items"), load_codebook(),
+                                         _core(con, "participants"), settings=s),
+)
+
+outcomes = _metric_asset(
+    "outcomes_by_match", [core_key("outcomes"), CONSTRUCT_SCORES, core_key("matches")],
+    "Long table: per match and mentee, each outcome measure (retained, promoted, "
+    "goal_attained, program measures), exit MFQ-9 scores, change from intake, satisfaction.",
+    lambda con, s: outcomes_by_match(_core(con, "matches"), _core(con, "outcomes"),
+                                     _core(con, "construct_scores"), _core(con, "survey_items"),
+                                     s),
+)
+
+stalled = _metric_asset(
+    "stalled_matches", [metric_key("match_steps")],
+    "Early alerts: matches with no first meeting after N days, or open with no interaction "
+    "for N days (settings). Program staff act on these weekly.",
+    lambda con, s: stalled_matches(read_table(con, "metrics.match_steps"),
+                                   _core(con, "matches"), s),
+)
+
+alerts = _metric_asset(
+    "alert_counts", [metric_key("stalled_matches")],
+    "Per program and alert kind: the number and share of matches flagged.",
+    lambda con, s: alert_counts(read_table(con, "metrics.stalled_matches"),
+                                read_table(con, "metrics.match_steps"), s),
+)
+
+metric_assets = [metric_settings, scores, steps, funnel, reliability, outcomes, stalled, alerts]
