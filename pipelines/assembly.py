@@ -11,9 +11,11 @@ import dagster as dg
 from pipelines.defs.core.assets import core_assets
 from pipelines.defs.ingest.assets import landed_exports
 from pipelines.defs.metrics.assets import metric_assets
+from pipelines.defs.models.assets import model_estimates
 from pipelines.defs.publish.assets import build_research_snapshot
 from pipelines.defs.quality.assets import data_quality, every_row_accounted_for
 from pipelines.defs.quality.checks import validation_checks
+from pipelines.defs.reports.assets import html_reports
 from pipelines.jobs import full_run
 from pipelines.resources import build_resources
 from pipelines.settings import RunSettings
@@ -21,9 +23,9 @@ from pipelines.settings import RunSettings
 
 def build_definitions(settings: RunSettings) -> dg.Definitions:
     # Every asset the research snapshot waits for: add new core/metrics/quality assets here.
-    upstream = [landed_exports, *core_assets, data_quality, *metric_assets]
+    upstream = [landed_exports, *core_assets, data_quality, *metric_assets, model_estimates]
     return dg.Definitions(
-        assets=[*upstream, build_research_snapshot(upstream)],
+        assets=[*upstream, build_research_snapshot(upstream), html_reports],
         asset_checks=[every_row_accounted_for, *validation_checks],
         jobs=[full_run],
         resources=build_resources(settings),

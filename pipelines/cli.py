@@ -155,6 +155,41 @@ def ui(
     os.execvpe(str(exe), args, env)
 
 
+@app.command()
+def sql(
+    query: Annotated[
+        str | None, typer.Argument(help="SQL to run; without it, an interactive shell.")
+    ] = None,
+    snapshot: Annotated[
+        Path | None,
+        typer.Option(help="Snapshot to open; default research/research.duckdb by the warehouse."),
+    ] = None,
+    csv: Annotated[bool, typer.Option(help="Print CSV instead of a table.")] = False,
+) -> None:
+    """Query the research snapshot read-only (safe while the pipeline runs)."""
+    import duckdb
+
+    from models.publish.shell import open_snapshot, repl, run_query
+    from models.publish.snapshot import SNAPSHOT_FILE, research_dir
+
+    path = snapshot or research_dir(RunSettings.from_env().warehouse) / SNAPSHOT_FILE
+    try:
+        con = open_snapshot(path)
+    except FileNotFoundError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    try:
+        if query is None:
+            repl(con)
+        else:
+            run_query(con, query, csv=csv)
+    except duckdb.Error as exc:
+        typer.echo(f"Error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        con.close()
+
+
 def main() -> None:
     app()
 

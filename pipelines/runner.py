@@ -31,7 +31,11 @@ def _step_error(event: dg.DagsterEvent) -> str:
     if data.user_failure_data is not None and data.user_failure_data.description:
         return data.user_failure_data.description
     if data.error is not None:
-        return f"{event.step_key}: {data.error.message.strip()}"
+        # Dagster wraps the asset's own exception: report the innermost cause.
+        error = data.error
+        while error.cause is not None:
+            error = error.cause
+        return f"{event.step_key}: {error.message.strip()}"
     return f"{event.step_key} failed"
 
 

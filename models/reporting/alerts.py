@@ -15,8 +15,8 @@ def alert_totals(alert_counts: pl.DataFrame, program_id: str | None) -> list[tup
         frame = frame.filter(pl.col("program_id") == program_id)
     elif frame.get_column("program_id").is_null().any():
         frame = frame.filter(pl.col("program_id").is_null())
-    totals = frame.group_by("alert").agg(pl.col("n").sum()).sort("alert")
-    return [(r["alert"], int(r["n"])) for r in totals.to_dicts()]
+    totals = frame.group_by("alert").agg(pl.col("alerts").sum()).sort("alert")
+    return [(r["alert"], int(r["alerts"])) for r in totals.to_dicts()]
 
 
 def alert_cards(totals: list[tuple[str, int]]) -> str:

@@ -30,8 +30,10 @@ def term_label(term: str) -> str:
     return labels.DIMENSIONS.get(term) or labels.metric_label(term)
 
 
-def is_plotted_term(term: str) -> bool:
-    """Intercepts and variance components are not associations a reader compares."""
+def is_plotted_term(term: str | None) -> bool:
+    """Intercepts, variance components and not-fitted rows (no term) are not plotted."""
+    if term is None:
+        return False
     return term not in INTERCEPTS and not term.endswith(" Var") and term != "Group Var"
 
 

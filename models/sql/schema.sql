@@ -35,3 +35,21 @@ CREATE TABLE IF NOT EXISTS raw.file_ledger (
     loaded_at TIMESTAMP NOT NULL,
     run_id VARCHAR
 );
+
+-- One row per expectation per validation run (models/validation), appended and never replaced,
+-- so quality over time is queryable. severity: error (blocking) or warn.
+CREATE TABLE IF NOT EXISTS metrics.expectation_results (
+    run_id VARCHAR NOT NULL,
+    table_name VARCHAR NOT NULL,
+    rule VARCHAR NOT NULL,
+    expectation VARCHAR NOT NULL,
+    column_name VARCHAR,
+    success BOOLEAN NOT NULL,
+    observed VARCHAR,
+    unexpected_count BIGINT,
+    unexpected_sample VARCHAR,
+    severity VARCHAR NOT NULL,
+    message VARCHAR,
+    row_count BIGINT,
+    checked_at TIMESTAMP NOT NULL
+);

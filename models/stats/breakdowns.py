@@ -9,7 +9,9 @@ from models.stats.cells import CELL_SCHEMA, aggregate_cells, summarise_cells, su
 from models.stats.observations import match_metrics, settings_hash
 
 # dimension -> the subject a cell counts: people for person attributes, matches for dyads.
+# "all" is the program-wide value (one group, "all"), so readers see each rate overall too.
 DIMENSIONS: dict[str, str] = {
+    "all": "mentee_id",
     "mentee_gender": "mentee_id",
     "mentee_race": "mentee_id",
     "mentor_gender": "mentor_id",
@@ -19,6 +21,7 @@ DIMENSIONS: dict[str, str] = {
     "mentee_gender_race": "mentee_id",
 }
 _MISSING_DYAD = {
+    "all": "all",
     "mentee_gender": "undisclosed",
     "mentee_race": "undisclosed",
     "mentor_gender": "undisclosed",
@@ -51,10 +54,12 @@ def breakdowns(
         pl.col(c).cast(pl.String) for c in ("match_id", "program_id", "mentor_id", "mentee_id")
     )
     groups = dyads.select(
-        pl.col("match_id").cast(pl.String), *(pl.col(d).cast(pl.String) for d in DIMENSIONS)
+        pl.col("match_id").cast(pl.String),
+        *(pl.col(d).cast(pl.String) for d in DIMENSIONS if d != "all"),
     ).unique(subset="match_id", keep="first")
     frame = (
         ids.join(groups, on="match_id", how="left")
+        .with_columns(pl.lit("all").alias("all"))
         .with_columns(pl.col(d).fill_null(v) for d, v in _MISSING_DYAD.items())
         .join(metrics.frame, on="match_id", how="left")
     )

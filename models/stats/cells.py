@@ -65,6 +65,9 @@ def aggregate_cells(
     """
     keys = ["program_id"] if by_program else []
     columns = list(metrics.columns.values())
+    if dimension == "all" and "all" not in frame.columns:
+        # The program-wide "dimension": everyone in one group.
+        frame = frame.with_columns(pl.lit("all").alias("all"))
     data = frame.filter(pl.col(dimension).is_not_null())
     if subject != "match_id":
         data = data.group_by([*keys, subject, dimension]).agg(pl.col(columns).mean())

@@ -232,8 +232,8 @@ def frames() -> dict[str, pl.DataFrame]:
         "alert_counts": pl.DataFrame(
             {
                 "program_id": [PROGRAMS[0], PROGRAMS[0], PROGRAMS[1]],
-                "alert": ["no_first_meeting", "no_interaction", "no_first_meeting"],
-                "n": [5, 3, 7],
+                "alert": ["no_first_meeting", "no_recent_interaction", "no_first_meeting"],
+                "alerts": [5, 3, 7],
             }
         ),
         "meetings_monthly": pl.DataFrame(

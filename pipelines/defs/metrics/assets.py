@@ -41,12 +41,16 @@ def markdown_preview(frame: pl.DataFrame, rows: int = 5) -> str:
         return "(empty)"
     head = frame.head(rows)
     lines = ["| " + " | ".join(head.columns) + " |", "|" + "---|" * head.width]
-    lines += ["| " + " | ".join("" if v is None else str(v) for v in row) + " |"
-              for row in head.iter_rows()]
+    lines += [
+        "| " + " | ".join("" if v is None else str(v) for v in row) + " |"
+        for row in head.iter_rows()
+    ]
     return "\n".join(lines)
 
 
-def _write(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> dg.MaterializeResult:
+def write_table_result(
+    con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame
+) -> dg.MaterializeResult:
     replace_table(con, table, frame)
     preview = markdown_preview(frame)
     return dg.MaterializeResult(
@@ -63,13 +67,19 @@ def _metric_asset(
 ) -> dg.AssetsDefinition:
     key = dg.AssetKey([schema, name])
 
-    @dg.asset(key=key, deps=deps, group_name="metrics", kinds={"duckdb", "polars"},
-              pool="warehouse", description=description)
+    @dg.asset(
+        key=key,
+        deps=deps,
+        group_name="metrics",
+        kinds={"duckdb", "polars"},
+        pool="warehouse",
+        description=description,
+    )
     def _asset(warehouse: DuckDBResource, export: ExportFolder) -> dg.MaterializeResult:
         settings = _settings(export)
         with warehouse.get_connection() as con:
             frame = compute(con, settings)
-            return _write(con, f"{schema}.{name}", frame)
+            return write_table_result(con, f"{schema}.{name}", frame)
 
     return _asset
 
@@ -79,14 +89,16 @@ def _core(con: duckdb.DuckDBPyConnection, table: str) -> pl.DataFrame:
 
 
 metric_settings = _metric_asset(
-    "settings", [],
+    "settings",
+    [],
     "The metric settings (models/settings.yaml) and as-of date of this run, with their hash; "
     "every metrics table carries the settings_hash that produced it.",
     lambda con, s: settings_record(s),
 )
 
 scores = _metric_asset(
-    "construct_scores", [core_key("survey_responses")],
+    "construct_scores",
+    [core_key("survey_responses")],
     "One row per survey response and instrument construct: mean of the answered items "
     "(reverse-scored where the codebook says), null below the minimum answered share.",
     lambda con, s: construct_scores(_core(con, "survey_items"), load_codebook()),
@@ -98,46 +110,138 @@ steps = _metric_asset(
     [core_key(t) for t in ("matches", "meetings", "activities", "survey_responses")]
     + [metric_key("settings")],
     "One row per match: Blake-Beard's six steps (s1..s6), timing, shares, cycles, lasting.",
-    lambda con, s: match_steps(_core(con, "matches"), _core(con, "meetings"),
-                               _core(con, "activities"), _core(con, "survey_items"), s),
+    lambda con, s: match_steps(
+        _core(con, "matches"),
+        _core(con, "meetings"),
+        _core(con, "activities"),
+        _core(con, "survey_items"),
+        s,
+    ),
 )
 
 funnel = _metric_asset(
-    "step_funnel", [metric_key("match_steps")],
+    "step_funnel",
+    [metric_key("match_steps")],
     "Per program and calendar quarter of matched_on (plus 'all'): matches reaching each step, "
     "conversion between steps and median days between dated steps.",
     lambda con, s: step_funnel(read_table(con, "metrics.match_steps"), s.period),
 )
 
 reliability = _metric_asset(
-    "construct_reliability", [CONSTRUCT_SCORES, core_key("participants")],
+    "construct_reliability",
+    [CONSTRUCT_SCORES, core_key("participants")],
     "Cronbach's alpha with n (complete cases) per construct, program and survey wave.",
-    lambda con, s: construct_reliability(_core(con, "survey_items"), load_codebook(),
-                                         _core(con, "participants"), settings=s),
+    lambda con, s: construct_reliability(
+        _core(con, "survey_items"), load_codebook(), _core(con, "participants"), settings=s
+    ),
 )
 
 outcomes = _metric_asset(
-    "outcomes_by_match", [core_key("outcomes"), CONSTRUCT_SCORES, core_key("matches")],
+    "outcomes_by_match",
+    [core_key("outcomes"), CONSTRUCT_SCORES, core_key("matches")],
     "Long table: per match and mentee, each outcome measure (retained, promoted, "
     "goal_attained, program measures), exit MFQ-9 scores, change from intake, satisfaction.",
-    lambda con, s: outcomes_by_match(_core(con, "matches"), _core(con, "outcomes"),
-                                     _core(con, "construct_scores"), _core(con, "survey_items"),
-                                     s),
+    lambda con, s: outcomes_by_match(
+        _core(con, "matches"),
+        _core(con, "outcomes"),
+        _core(con, "construct_scores"),
+        _core(con, "survey_items"),
+        s,
+    ),
 )
 
 stalled = _metric_asset(
-    "stalled_matches", [metric_key("match_steps")],
+    "stalled_matches",
+    [metric_key("match_steps")],
     "Early alerts: matches with no first meeting after N days, or open with no interaction "
     "for N days (settings). Program staff act on these weekly.",
-    lambda con, s: stalled_matches(read_table(con, "metrics.match_steps"),
-                                   _core(con, "matches"), s),
+    lambda con, s: stalled_matches(
+        read_table(con, "metrics.match_steps"), _core(con, "matches"), s
+    ),
 )
 
 alerts = _metric_asset(
-    "alert_counts", [metric_key("stalled_matches")],
+    "alert_counts",
+    [metric_key("stalled_matches")],
     "Per program and alert kind: the number and share of matches flagged.",
-    lambda con, s: alert_counts(read_table(con, "metrics.stalled_matches"),
-                                read_table(con, "metrics.match_steps"), s),
+    lambda con, s: alert_counts(
+        read_table(con, "metrics.stalled_matches"), read_table(con, "metrics.match_steps"), s
+    ),
 )
 
 metric_assets = [metric_settings, scores, steps, funnel, reliability, outcomes, stalled, alerts]
+
+
+# Diversity: dyad composition, breakdowns with disclosure control, homophily.
+# All published numbers go through models.stats' suppression (k from settings).
+
+
+def _dyads(con: duckdb.DuckDBPyConnection, s: MetricSettings) -> pl.DataFrame:
+    from models.stats.dyads import dyad_composition
+
+    return dyad_composition(read_table(con, "metrics.match_steps"), _core(con, "participants"))
+
+
+def _breakdowns(con: duckdb.DuckDBPyConnection, s: MetricSettings) -> pl.DataFrame:
+    from models.stats.breakdowns import breakdowns
+
+    return breakdowns(
+        read_table(con, "metrics.match_steps"),
+        read_table(con, "metrics.match_dyads"),
+        read_table(con, "metrics.outcomes_by_match"),
+        k=s.suppression_k,
+    )
+
+
+def _homophily(con: duckdb.DuckDBPyConnection, s: MetricSettings) -> pl.DataFrame:
+    from models.stats.homophily import homophily
+
+    return homophily(_core(con, "matches"), _core(con, "participants"), k=s.suppression_k)
+
+
+def _wish(con: duckdb.DuckDBPyConnection, s: MetricSettings) -> pl.DataFrame:
+    from models.stats.wish import same_group_wish
+
+    return same_group_wish(
+        _core(con, "matches"),
+        _core(con, "participants"),
+        read_table(con, "metrics.outcomes_by_match"),
+        k=s.suppression_k,
+    )
+
+
+dyads = _metric_asset(
+    "match_dyads",
+    [metric_key("match_steps"), core_key("participants")],
+    "Per match: mentee and mentor gender and race, dyad_gender and dyad_race (same, cross, "
+    "unknown when either side is undisclosed or self-described). Person-level: not published "
+    "in reports.",
+    _dyads,
+)
+
+breakdown_table = _metric_asset(
+    "breakdowns",
+    [metric_key("match_steps"), metric_key("match_dyads"), metric_key("outcomes_by_match")],
+    "Every step rate and outcome by mentee gender, mentee race, mentor gender and race, dyad "
+    "composition and gender x race, per program and overall, with 95% intervals, the gap "
+    "against the rest of the dimension, and small-group (and complementary) suppression.",
+    _breakdowns,
+)
+
+homophily_table = _metric_asset(
+    "homophily",
+    [core_key("matches"), core_key("participants")],
+    "Observed share of same-gender and same-race matches against the share expected by chance "
+    "from each program's pools, with a permutation p-value and the E-I index.",
+    _homophily,
+)
+
+wish_table = _metric_asset(
+    "same_group_wish",
+    [core_key("matches"), core_key("participants"), metric_key("outcomes_by_match")],
+    "Among mentees who asked for a same-gender or same-race mentor: whether the wish was met, "
+    "and outcomes met vs unmet (suppressed like breakdowns).",
+    _wish,
+)
+
+metric_assets += [dyads, breakdown_table, homophily_table, wish_table]

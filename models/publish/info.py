@@ -1,0 +1,103 @@
+"""meta.snapshot_info and meta.input_files: what a snapshot is, so that it can be cited."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Mapping
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+import polars as pl
+
+from models.metrics.settings import MetricSettings, load_settings, settings_from_mapping
+from models.publish.pseudonyms import SCHEME
+
+INPUT_FILE_SCHEMA: dict[str, pl.DataType] = {
+    "table_name": pl.String(),
+    "source_file": pl.String(),
+    "file_sha256": pl.String(),
+    "rows_read": pl.Int64(),
+    "loaded_at": pl.Datetime("us"),
+}
+
+
+def pipeline_version() -> str:
+    try:
+        return version("mentorscope")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _as_of(run_info: Mapping[str, Any]) -> dt.date:
+    value = run_info.get("as_of")
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        return dt.date.fromisoformat(value)
+    raise ValueError("run_info['as_of'] must be a date or an ISO date string")
+
+
+def _settings(run_info: Mapping[str, Any], as_of: dt.date) -> MetricSettings:
+    given = run_info.get("settings")
+    if isinstance(given, MetricSettings):
+        return given
+    if isinstance(given, Mapping):
+        return settings_from_mapping(given, as_of=as_of)
+    return load_settings(as_of=as_of)
+
+
+def inputs_sha256(files: pl.DataFrame) -> str:
+    lines = sorted(
+        f"{r['table_name']}\t{r['source_file']}\t{r['file_sha256']}"
+        for r in files.iter_rows(named=True)
+    )
+    return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
+
+
+def snapshot_info(
+    *,
+    snapshot_id: str,
+    built_at: dt.datetime,
+    run_info: Mapping[str, Any],
+    key_fingerprint: str,
+    catalog_sha256: str,
+    input_files: pl.DataFrame,
+) -> pl.DataFrame:
+    """One row. run_info: as_of (required), run_id, settings, pipeline_version (optional)."""
+    as_of = _as_of(run_info)
+    settings = _settings(run_info, as_of)
+    row = {
+        "snapshot_id": snapshot_id,
+        "built_at": built_at.replace(tzinfo=None),
+        "as_of": as_of,
+        "pipeline_version": str(run_info.get("pipeline_version") or pipeline_version()),
+        "run_id": run_info.get("run_id"),
+        "settings_hash": settings.hash,
+        "settings_json": json.dumps(settings.canonical(), sort_keys=True, default=str),
+        "inputs_sha256": inputs_sha256(input_files),
+        "input_files": input_files.height,
+        "key_fingerprint": key_fingerprint,
+        "pseudonym_scheme": SCHEME,
+        "catalog_sha256": catalog_sha256,
+    }
+    return pl.DataFrame(
+        [row],
+        schema={
+            "snapshot_id": pl.String(),
+            "built_at": pl.Datetime("us"),
+            "as_of": pl.Date(),
+            "pipeline_version": pl.String(),
+            "run_id": pl.String(),
+            "settings_hash": pl.String(),
+            "settings_json": pl.String(),
+            "inputs_sha256": pl.String(),
+            "input_files": pl.Int64(),
+            "key_fingerprint": pl.String(),
+            "pseudonym_scheme": pl.String(),
+            "catalog_sha256": pl.String(),
+        },
+    )

@@ -1,0 +1,95 @@
+"""The pseudonym key: where it lives, how it is created, and its public fingerprint.
+
+The key never enters the repository, the warehouse, a snapshot or a log. Only its
+fingerprint (an HMAC of a fixed word) is published, so researchers can tell whether two
+snapshots share a key (and so share pseudonyms) without learning anything about it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import os
+import secrets
+import stat
+import warnings
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+KEY_ENV = "MENTORSCOPE_PSEUDONYM_KEY"
+KEY_FILE_ENV = "MENTORSCOPE_PSEUDONYM_KEY_FILE"
+DEFAULT_KEY_FILE = Path("~/.config/mentorscope/pseudonym.key")
+KEY_BYTES = 32
+MIN_KEY_BYTES = 16
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class PseudonymKeyError(ValueError):
+    """The pseudonym key is missing, malformed or stored somewhere it must not be."""
+
+
+def key_fingerprint(key: bytes) -> str:
+    """First 8 hex chars of HMAC-SHA256(key, "fingerprint"): identifies a key, reveals nothing."""
+    return hmac.new(key, b"fingerprint", hashlib.sha256).hexdigest()[:8]
+
+
+def _parse_hex(text: str, origin: str) -> bytes:
+    try:
+        key = bytes.fromhex(text.strip())
+    except ValueError:
+        # Never echo the text: it is (a malformed copy of) the secret.
+        raise PseudonymKeyError(f"{origin}: the pseudonym key must be hex digits") from None
+    if len(key) < MIN_KEY_BYTES:
+        raise PseudonymKeyError(
+            f"{origin}: the pseudonym key must be at least {MIN_KEY_BYTES} bytes"
+        )
+    return key
+
+
+def key_file_path(env: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if env is None else env
+    return Path(env.get(KEY_FILE_ENV) or DEFAULT_KEY_FILE).expanduser().resolve()
+
+
+def _refuse_inside(path: Path, forbidden: Iterable[Path]) -> None:
+    for folder in (REPO_ROOT, *forbidden):
+        folder = Path(folder).expanduser().resolve()
+        if path == folder or folder in path.parents:
+            raise PseudonymKeyError(
+                f"pseudonym key file {path} lies inside {folder}; keep it outside the "
+                f"repository and the warehouse (set {KEY_FILE_ENV})"
+            )
+
+
+def _create_key_file(path: Path) -> None:
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # O_EXCL: two first runs at once must not overwrite each other's key.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(secrets.token_hex(KEY_BYTES) + "\n")
+
+
+def load_key(env: Mapping[str, str] | None = None, *, forbidden_dirs: Iterable[Path] = ()) -> bytes:
+    """The pseudonym key: MENTORSCOPE_PSEUDONYM_KEY (hex), else the key file.
+
+    The key file is MENTORSCOPE_PSEUDONYM_KEY_FILE or ~/.config/mentorscope/pseudonym.key,
+    created with a random 32-byte key (mode 0600) on first use. A key file inside the
+    repository or any of `forbidden_dirs` (the warehouse and snapshot folders) is refused.
+    """
+    env = os.environ if env is None else env
+    if env.get(KEY_ENV):
+        return _parse_hex(env[KEY_ENV], KEY_ENV)
+    path = key_file_path(env)
+    _refuse_inside(path, forbidden_dirs)
+    if not path.exists():
+        # Another process may create it between the check and the call: use theirs.
+        with contextlib.suppress(FileExistsError):
+            _create_key_file(path)
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        warnings.warn(
+            f"pseudonym key file {path} is readable by others (mode {mode:o}); chmod 600 it",
+            stacklevel=2,
+        )
+    return _parse_hex(path.read_text(encoding="ascii"), str(path))

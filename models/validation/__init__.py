@@ -1,0 +1,37 @@
+"""Validation as a stage: the contract's rules and the dataset rules, run by Great Expectations.
+
+Importing this package does not import Great Expectations (``gx_engine`` does, lazily).
+Flow per core table: ``store.load_inputs`` -> ``validate.validate_table`` ->
+``store.record`` (appends to ``metrics.expectation_results``).
+"""
+
+from models.validation.dataset_rules import DatasetRule, load_dataset_rules, rules_for
+from models.validation.declarations import (
+    CONTRACT_RULES,
+    Declared,
+    contract_expectations,
+    contract_rule_ids,
+)
+from models.validation.inputs import TableInputs
+from models.validation.outcomes import Outcome
+from models.validation.store import latest_results, load_inputs, record, run_results
+from models.validation.validate import TableValidation, expectations_for, validate_table
+
+__all__ = [
+    "CONTRACT_RULES",
+    "DatasetRule",
+    "Declared",
+    "Outcome",
+    "TableInputs",
+    "TableValidation",
+    "contract_expectations",
+    "contract_rule_ids",
+    "expectations_for",
+    "latest_results",
+    "load_dataset_rules",
+    "load_inputs",
+    "record",
+    "rules_for",
+    "run_results",
+    "validate_table",
+]

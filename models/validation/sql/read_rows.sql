@@ -1,0 +1,12 @@
+-- Every row read for one table, flagged when it was quarantined for a broken reference.
+-- {table} is a contract table name (checked against the contract by the caller).
+SELECT
+    r._source_file,
+    r._source_row,
+    q.source_row IS NOT NULL AS reference_failed
+FROM raw.{table} AS r
+LEFT JOIN (
+    SELECT DISTINCT source_file, source_row
+    FROM quarantine.rejected_rows
+    WHERE table_name = $table_name AND rule = 'reference'
+) AS q ON q.source_file = r._source_file AND q.source_row = r._source_row
