@@ -24,6 +24,7 @@ class ColumnSpec:
     role: str | None = None  # the referenced participant must have this role
     lookup: str | None = None  # free-text normalisation lookup (gender, race_ethnicity)
     restricted: bool = False
+    not_before_match_days: int | None = None
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ def _column(name: str, raw: dict) -> ColumnSpec:
         role=raw.get("role"),
         lookup=raw.get("lookup"),
         restricted=bool(raw.get("restricted", False)),
+        not_before_match_days=raw.get("not_before_match_days"),
     )
 
 

@@ -26,7 +26,17 @@ from models.ingest.parse import (
     parse_timestamp,
 )
 
-RULES = ("required", "type", "enum", "range", "future", "reference", "role", "duplicate_key")
+RULES = (
+    "required",
+    "type",
+    "enum",
+    "range",
+    "future",
+    "reference",
+    "role",
+    "before_match",
+    "duplicate_key",
+)
 LINEAGE = ("_source_file", "_source_row")
 POLARS_TYPES: dict[str, pl.DataType] = {
     "string": pl.String(),
@@ -54,6 +64,7 @@ class RowContext:
     parent_keys: dict[str, pl.Series] = field(default_factory=dict)  # "matches.match_id"
     participant_roles: pl.DataFrame | None = None  # participant_id, role
     item_scales: dict[str, tuple[float, float]] = field(default_factory=dict)
+    match_dates: pl.DataFrame | None = None  # match_id, matched_on (for before_match)
 
 
 @dataclass
@@ -256,6 +267,21 @@ def _reference_checks(
     return frame, checks
 
 
+def _before_match_checks(
+    spec: TableSpec, ctx: RowContext, frame: pl.DataFrame
+) -> tuple[pl.DataFrame, list[Check]]:
+    from models.validation.row_rules_extra import before_match_checks
+
+    checks: list[Check] = []
+    for col in spec.columns:
+        if col.not_before_match_days is not None and ctx.match_dates is not None:
+            frame, found = before_match_checks(
+                spec.name, frame, ctx.match_dates, col.not_before_match_days
+            )
+            checks += found
+    return frame, checks
+
+
 def _first_failure(checks: list[Check]) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
     rule: pl.Expr = pl.lit(None, pl.String)
     column: pl.Expr = pl.lit(None, pl.String)
@@ -292,7 +318,8 @@ def apply_row_rules(raw: pl.DataFrame, spec: TableSpec, ctx: RowContext) -> Rule
         [_typed(c).cast(POLARS_TYPES[c.type]).alias(c.name) for c in spec.columns]
     )
     frame, ref_checks = _reference_checks(spec, ctx, frame)
-    checks = _column_checks(spec, ctx) + _scale_checks(spec, ctx) + ref_checks
+    frame, timing_checks = _before_match_checks(spec, ctx, frame)
+    checks = _column_checks(spec, ctx) + _scale_checks(spec, ctx) + ref_checks + timing_checks
     checks.sort(key=lambda c: RULES.index(c[0]))
     rule, column, why = _first_failure(checks)
     frame = frame.with_columns(rule.alias("__rule"), column.alias("__column"), why.alias("__why"))

@@ -16,9 +16,11 @@ INTERCEPTS = frozenset({"Intercept", "const", "(Intercept)"})
 _FACTOR = re.compile(r"(?:C\()?(?P<var>[A-Za-z0-9_]+)(?:,[^\]]*)?\)?\[T\.(?P<level>.+)\]")
 
 
-def term_label(term: str) -> str:
+def term_label(term: str | None) -> str:
     """Readable term: 's3_calendar[T.True]' -> '3 · On the calendar',
     'dyad_gender[T.cross]' -> 'Dyad gender composition: Cross group'."""
+    if term is None:
+        return "(model not fitted: see note)"
     if term in INTERCEPTS:
         return "Intercept"
     if m := _FACTOR.fullmatch(term):

@@ -203,3 +203,15 @@ def test_quarantined_row_json_never_carries_names_or_emails():
     (bad,) = out.rejected.to_dicts()
     assert bad["rule"] == "reference"
     assert "Secret" not in bad["row_json"] and "secret@" not in bad["row_json"]
+
+
+@pytest.mark.parametrize(("started", "kept"), [("2025-01-01 09:00", False), ("2025-01-02", True)])
+def test_meeting_long_before_its_match_is_quarantined(started, kept):
+    ctx = RowContext(**{**CTX.__dict__, "match_dates": pl.DataFrame(
+        {"match_id": ["M1"], "matched_on": [date(2025, 2, 1)]})})
+    raw = _raw("meetings", [{**GOOD_MEETING, "started_at": started}])
+    out = apply_row_rules(raw, CONTRACT["meetings"], ctx)
+    assert out.kept.height == int(kept)
+    if not kept:
+        (bad,) = out.rejected.to_dicts()
+        assert bad["rule"] == "before_match" and "31 days before the match" in bad["reason"]

@@ -27,6 +27,8 @@ def _context(con: duckdb.DuckDBPyConnection, spec: TableSpec, export: ExportFold
             ctx.parent_keys[f"{parent}.{key}"] = con.sql(
                 f"SELECT {key} FROM core.{CONTRACT[parent].core_name}"
             ).pl()[key]
+        if col.not_before_match_days is not None:
+            ctx.match_dates = con.sql("SELECT match_id, matched_on FROM core.matches").pl()
         if col.role:
             ctx.participant_roles = con.sql(
                 "SELECT participant_id, role FROM core.participants"
