@@ -18,8 +18,8 @@ def homophily_chart(homophily: pl.DataFrame) -> Chart:
     """Dumbbells: observed share of same-group matches (dot) vs the chance share (diamond)."""
     rows = homophily.sort(["program_id", "attribute"], nulls_last=True).to_dicts()
     names = [_row_label(r["program_id"], r["attribute"]) for r in rows]
-    observed = [r.get("observed_same_share") for r in rows]
-    expected = [r.get("expected_same_share") for r in rows]
+    observed = [r.get("observed_share") for r in rows]
+    expected = [r.get("expected_share") for r in rows]
     # One grey connector per row, drawn as a single trace broken by None.
     link_x: list[float | None] = []
     link_y: list[str | None] = []
@@ -88,8 +88,8 @@ def homophily_chart(homophily: pl.DataFrame) -> Chart:
         tuple(
             (
                 name,
-                fmt_share(r.get("observed_same_share"), 1),
-                fmt_share(r.get("expected_same_share"), 1),
+                fmt_share(r.get("observed_share"), 1),
+                fmt_share(r.get("expected_share"), 1),
                 fmt_number(r.get("ei_index"), 2),
                 fmt_number(r.get("p_value"), 3),
                 fmt_number(r.get("n_matches")),

@@ -213,8 +213,8 @@ def frames() -> dict[str, pl.DataFrame]:
             {
                 "program_id": [PROGRAMS[0], PROGRAMS[0], PROGRAMS[1], PROGRAMS[1]],
                 "attribute": ["gender", "race", "gender", "race"],
-                "observed_same_share": [0.62, 0.41, 0.55, 0.30],
-                "expected_same_share": [0.50, 0.33, 0.52, 0.31],
+                "observed_share": [0.62, 0.41, 0.55, 0.30],
+                "expected_share": [0.50, 0.33, 0.52, 0.31],
                 "p_value": [0.01, 0.04, 0.4, 0.8],
                 "ei_index": [-0.24, 0.18, -0.1, 0.4],
                 "n_matches": [60, 60, 60, 60],

@@ -347,8 +347,8 @@ def test_homophily_dumbbells() -> None:
         {
             "program_id": ["a", "a"],
             "attribute": ["gender", "race"],
-            "observed_same_share": [0.7, None],
-            "expected_same_share": [0.5, 0.3],
+            "observed_share": [0.7, None],
+            "expected_share": [0.5, 0.3],
             "p_value": [0.01, None],
             "ei_index": [-0.4, None],
             "n_matches": [80, 80],
