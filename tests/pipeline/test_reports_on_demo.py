@@ -1,0 +1,80 @@
+"""The reports of a real pipeline run on a generated program, opened in headless Chromium."""
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from tests.reporting.browser import Chromium, find_chromium
+
+pytestmark = pytest.mark.browser
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "reports" / "out" / "browser-test"
+CHART_STATE = """(() => {
+  const divs = [...document.querySelectorAll('.plotly-graph-div')];
+  const drawn = divs.filter(d => Array.isArray(d.data) && d.data.length > 0
+      && d.querySelector('svg.main-svg'));
+  return {total: divs.length, rendered: drawn.length};
+})()"""
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    binary = find_chromium()
+    if binary is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("chromium not found (apt-get install chromium)")
+        pytest.skip("chromium not found (apt-get install chromium)")
+    return binary
+
+
+def test_the_run_wrote_an_index_and_every_page_it_links(demo_run):
+    reports = demo_run.settings.reports_dir
+    index = (reports / "index.html").read_text(encoding="utf-8")
+    links = set(re.findall(r'href="([^"#]+\.html)"', index))
+    programs = [r[0] for r in demo_run.query("SELECT program_id FROM core.programs")]
+    assert {"research.html", "data_quality.html", "dashboard_all_all.html"} <= links
+    assert all(any(p in link for link in links) for p in programs)
+    assert all((reports / link).is_file() for link in links)
+
+
+def test_no_person_level_data_in_any_report(demo_run):
+    people = pl.read_csv(demo_run.export / "participants.csv", infer_schema=False)
+    secrets = set(people["name"].drop_nulls()) | set(people["email"].drop_nulls())
+    ids = set(people["participant_id"].drop_nulls())
+    matches = set(pl.read_csv(demo_run.export / "matches.csv", infer_schema=False)["match_id"])
+    pages = list(demo_run.settings.reports_dir.glob("*.html"))
+    assert pages
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        tokens = set(re.findall(r"[\w.@+-]+", text))
+        assert not tokens & (ids | matches), page.name
+        assert not any(s in text for s in secrets), page.name
+
+
+def test_reports_render_offline_in_headless_chromium(demo_run, chromium):
+    reports = demo_run.settings.reports_dir
+    pages = ["index.html", "dashboard_all_all.html", "research.html", "data_quality.html"]
+    pages += [p.name for p in sorted(reports.glob("dashboard_PRG*_all.html"))[:1]]
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with Chromium(chromium) as browser:
+        for name in pages:
+            page = browser.open(reports / name, width=1280, height=2000)
+            browser.wait_for(
+                "[...document.querySelectorAll('.plotly-graph-div')].every("
+                "d => Array.isArray(d.data) && d.querySelector('svg.main-svg'))"
+            )
+            charts = browser.evaluate(CHART_STATE)
+            assert charts["rendered"] == charts["total"], (name, charts)
+            if name.startswith("dashboard_") or name == "research.html":
+                assert charts["total"] >= 5, (name, charts)
+            assert page.console_errors == [], (name, page.console_errors)
+            assert page.external_requests == [], (name, page.external_requests)
+            if name == "dashboard_all_all.html":
+                shot = browser.screenshot(reports / "dashboard_all_all.png")
+                shutil.copy(shot, ARTIFACTS / "demo_dashboard_all.png")
+            browser.settle()
+    assert (ARTIFACTS / "demo_dashboard_all.png").stat().st_size > 50_000
