@@ -30,6 +30,14 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 COUNT_COLUMNS = ("rows_read", "rows_kept", "rows_quarantined", "rows_duplicate")
 
 
+_QUOTED_ID = re.compile(r"(\w*_id\w*[^'\n]{0,12})'[^']*'")
+
+
+def mask_ids(text: object) -> str:
+    """Quoted values after an *_id column name are masked: reports show no ids."""
+    return _QUOTED_ID.sub(r"\1'…'", "" if text is None else str(text))
+
+
 def scrub(text: object, limit: int = 160) -> str:
     """Defence in depth for producer-written text: no e-mail address, bounded length."""
     clean = _EMAIL.sub("[e-mail removed]", "" if text is None else str(text))
@@ -129,16 +137,28 @@ def expectations_table(expectations: pl.DataFrame) -> Table:
         ["success", "severity", "table_name", "expectation"], nulls_last=True
     ).to_dicts()
     return Table(
-        ("Result", "Severity", "Table", "Column", "Expectation", "Observed", "Unexpected rows"),
+        (
+            "Result",
+            "Severity",
+            "Table",
+            "Rule",
+            "Column",
+            "Expectation",
+            "Observed",
+            "Unexpected rows",
+            "What failed",
+        ),
         tuple(
             (
                 tick(bool(r.get("success")), "pass", "FAIL"),
                 r.get("severity") or "—",
                 r["table_name"],
+                r.get("rule") or "—",
                 r.get("column_name") or "—",
                 r["expectation"],
                 scrub(r.get("observed"), 80),
                 fmt_number(r.get("unexpected_count")),
+                "—" if r.get("success") else scrub(mask_ids(r.get("message")), 240),
             )
             for r in rows
         ),

@@ -41,10 +41,9 @@ SQL_FRAMES = {
 def _latest_expectations(con: duckdb.DuckDBPyConnection) -> pl.DataFrame | None:
     if not table_exists(con, "metrics", "expectation_results"):
         return None
-    return con.sql(
-        "SELECT * FROM metrics.expectation_results WHERE run_id = "
-        "(SELECT arg_max(run_id, checked_at) FROM metrics.expectation_results)"
-    ).pl()
+    from models.validation.store import latest_results
+
+    return latest_results(con)
 
 
 def report_frames(con: duckdb.DuckDBPyConnection, as_of, k: int) -> dict[str, pl.DataFrame]:
@@ -80,6 +79,52 @@ def _swap_in(built: Path, target: Path) -> None:
     for page in built.iterdir():
         os.replace(page, target / page.name)
     shutil.rmtree(built, ignore_errors=True)
+
+
+def write_data_quality_page(
+    con: duckdb.DuckDBPyConnection, export: ExportFolder, run_id: str, stopped_by: str
+) -> Path:
+    """The data-quality page alone, for a run that a blocking check stopped.
+
+    Only the tables this run validated are shown: the others' core tables were not
+    rebuilt, so their counts would mix this run's input with the previous run's.
+    """
+    from models.reporting.data_quality import render_data_quality
+    from models.validation.store import run_results
+    from pipelines.defs.quality.assets import data_quality_sql
+
+    settings = load_settings(as_of=export.as_of_date)
+    expectations = run_results(con, run_id)
+    checked = expectations["table_name"].unique().to_list()
+    frames = {
+        "data_quality": con.sql(data_quality_sql())
+        .pl()
+        .filter(pl.col("table_name").is_in(checked)),
+        "rejected_rows": con.sql(sql_file(SQL_FRAMES["rejected_rows"])).pl(),
+        "expectation_results": expectations,
+    }
+    run_info = _run_info(con, settings, run_id) | {"stopped_by": stopped_by}
+    html = render_data_quality(frames, run_info)
+    target = export.reports_path
+    target.mkdir(parents=True, exist_ok=True)
+    partial = target / f".data_quality.html.{run_id[:8]}"
+    partial.write_text(html, encoding="utf-8")
+    os.replace(partial, target / "data_quality.html")
+    return target / "data_quality.html"
+
+
+@dg.failure_hook(required_resource_keys={"warehouse", "export"})
+def data_quality_page_on_failure(context: dg.HookContext) -> None:
+    """When a step fails (a blocking check included), still tell the evaluator why."""
+    if not context.step_key.startswith(("validate_", "core__")):
+        return
+    with context.resources.warehouse.get_connection() as con:
+        if not table_exists(con, "metrics", "expectation_results"):
+            return
+        page = write_data_quality_page(
+            con, context.resources.export, context.run_id, context.step_key
+        )
+    context.log.info(f"Data-quality report for the stopped run: {page}")
 
 
 @dg.asset(
