@@ -13,7 +13,7 @@ from models.reporting.style import MUTED, OKABE_ITO, base_layout, legend_on_top
 
 ALPHA = 0.05
 INTERCEPTS = frozenset({"Intercept", "const", "(Intercept)"})
-_FACTOR = re.compile(r"(?:C\()?(?P<var>[A-Za-z0-9_]+)(?:,[^\]]*)?\)?\[T\.(?P<level>.+)\]")
+_FACTOR = re.compile(r"(?:C\()?(?P<var>[A-Za-z0-9_]+)(?:,[^\]]*)?\)?\[(?:T\.)?(?P<level>.+)\]")
 
 
 def term_label(term: str | None) -> str:
@@ -36,7 +36,8 @@ def is_plotted_term(term: str | None) -> bool:
     """Intercepts, variance components and not-fitted rows (no term) are not plotted."""
     if term is None:
         return False
-    return term not in INTERCEPTS and not term.endswith(" Var") and term != "Group Var"
+    variance = term.endswith((" Var", "_variance")) or term == "Group Var"
+    return term not in INTERCEPTS and not variance
 
 
 def _usable(*values: float | None, log: bool) -> bool:

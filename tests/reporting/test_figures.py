@@ -12,3 +12,12 @@ def test_a_model_that_was_not_fitted_is_listed_not_plotted():
     assert "not fitted" in term_label(None)
     chart = forest_chart(rows, "logit", "promoted")
     assert chart is not None
+
+
+def test_model_terms_as_the_models_write_them_get_readable_labels():
+    from models.reporting.forest import is_plotted_term, term_label
+
+    assert term_label("dyad_gender[cross]") == "Dyad gender composition: Cross group"
+    assert term_label("dyad_race[T.cross]") == term_label("dyad_race[cross]")
+    assert not is_plotted_term("mentor_variance") and not is_plotted_term("residual_variance")
+    assert is_plotted_term("s6_follow_up")
