@@ -1,7 +1,7 @@
--- MFQ-9 psychosocial support at exit in same- vs cross-gender dyads. Dyads with an
--- undisclosed or self-described gender on either side are 'unknown', never a guess.
--- A mentee's latest exit score is used once per mentee (a mentee with two matches counts in
--- each of their dyad types).
+-- MFQ-9 psychosocial support at exit in same- vs cross-gender dyads. metrics.match_dyads holds
+-- the pipeline's dyad composition: a dyad with an undisclosed or self-described gender on
+-- either side is 'unknown', never a guess. A mentee's latest exit score is used once per
+-- mentee (a mentee with two matches counts in each of their dyad types).
 WITH exit_score AS (
     SELECT participant_id, arg_max(score, submitted_at) AS score
     FROM core.construct_scores
@@ -9,17 +9,8 @@ WITH exit_score AS (
     GROUP BY participant_id
 ),
 dyad AS (
-    SELECT DISTINCT
-        m.mentee_id,
-        CASE
-            WHEN mentee.gender IN ('undisclosed', 'self_described')
-              OR mentor.gender IN ('undisclosed', 'self_described') THEN 'unknown'
-            WHEN mentee.gender = mentor.gender THEN 'same'
-            ELSE 'cross'
-        END AS dyad_gender
-    FROM core.matches AS m
-    JOIN core.participants AS mentee ON mentee.participant_id = m.mentee_id
-    JOIN core.participants AS mentor ON mentor.participant_id = m.mentor_id
+    SELECT DISTINCT mentee_id, dyad_gender
+    FROM metrics.match_dyads
 )
 SELECT
     d.dyad_gender,

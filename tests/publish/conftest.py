@@ -1,4 +1,9 @@
-"""One real pipeline run (ingest -> core -> quality -> publish) shared by the publish tests."""
+"""The publish tests read the session's demo run (tests/conftest.py: one real pipeline run on a
+generated program, published with a fixed key into its own research folder).
+
+Tests that need snapshots of their own (key rotation, republishing under readers) call
+`publish` on that run's warehouse; none runs the pipeline again.
+"""
 
 from __future__ import annotations
 
@@ -7,30 +12,84 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-import dagster as dg
 import duckdb
+import polars as pl
 import pytest
 
-from pipelines.runner import RunReport, run_pipeline
-from pipelines.settings import RunSettings
+from tests.conftest import DEMO_AS_OF, DEMO_KEY, DemoRun
 
-from .export import Export, write_export
-
-KEY = hashlib.sha256(b"mentorscope publish tests").digest()
+KEY = bytes.fromhex(DEMO_KEY)
 OTHER_KEY = hashlib.sha256(b"a rotated key").digest()
-AS_OF = dt.date(2025, 1, 1)
+AS_OF: dt.date = DEMO_AS_OF
+
+# Input columns whose values are identifiers: (file pattern, column, kind).
+_ID_COLUMNS = (
+    ("participants*.csv", "participant_id", "participant_ids"),
+    ("participants*.csv", "name", "names"),
+    ("participants*.csv", "email", "emails"),
+    ("programs*.csv", "name", "program_names"),
+    ("matches*.csv", "match_id", "other_ids"),
+    ("meetings*.csv", "meeting_id", "other_ids"),
+    ("activities*.csv", "activity_id", "other_ids"),
+    ("survey_responses*.csv", "response_id", "other_ids"),
+)
+
+
+@dataclass(frozen=True)
+class Needles:
+    """Values of the export that must never appear in a research snapshot."""
+
+    names: tuple[str, ...]
+    emails: tuple[str, ...]
+    participant_ids: tuple[str, ...]
+    program_names: tuple[str, ...]
+    other_ids: tuple[str, ...]  # match, meeting, activity and response ids
+
+    @property
+    def all(self) -> list[str]:
+        return sorted(
+            {
+                *self.names,
+                *self.emails,
+                *self.participant_ids,
+                *self.program_names,
+                *self.other_ids,
+            }
+        )
+
+
+def read_needles(export: Path) -> Needles:
+    """Every identifier of the export files, read from the CSVs (not from the warehouse), bad
+    rows included: what was quarantined must not be published either."""
+    found: dict[str, set[str]] = {kind: set() for _, _, kind in _ID_COLUMNS}
+    for pattern, column, kind in _ID_COLUMNS:
+        for path in sorted(export.glob(pattern)):
+            values = pl.read_csv(path, infer_schema=False)[column].drop_nulls()
+            found[kind] |= {v.strip() for v in values.to_list() if v.strip()}
+    return Needles(**{kind: tuple(sorted(values)) for kind, values in found.items()})
 
 
 @dataclass
 class Published:
-    export: Export
-    warehouse: Path
+    demo: DemoRun
     research: Path
-    report: RunReport
+    needles: Needles
+
+    @property
+    def warehouse(self) -> Path:
+        return self.demo.warehouse
 
     @property
     def snapshot(self) -> Path:
         return self.research / "research.duckdb"
+
+    @property
+    def export(self) -> Path:
+        return self.demo.export
+
+    @property
+    def report(self):
+        return self.demo.report
 
 
 def query(path: Path, sql: str, params: list | None = None) -> list[tuple]:
@@ -43,20 +102,8 @@ def query(path: Path, sql: str, params: list | None = None) -> list[tuple]:
 
 
 @pytest.fixture(scope="session")
-def published(tmp_path_factory: pytest.TempPathFactory) -> Published:
-    root = tmp_path_factory.mktemp("publish")
-    export = write_export(root / "export")
-    settings = RunSettings(
-        data_dir=export.folder,
-        warehouse=root / "warehouse" / "mentorscope.duckdb",
-        reports_dir=root / "reports",
-        as_of=AS_OF,
-    )
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MENTORSCOPE_PSEUDONYM_KEY", KEY.hex())
-        mp.delenv("MENTORSCOPE_RESEARCH_DIR", raising=False)
-        mp.setenv("DAGSTER_TELEMETRY_DISABLED", "1")
-        with dg.DagsterInstance.ephemeral() as instance:
-            report = run_pipeline(settings, instance=instance)
-    assert report.success, report.errors
-    return Published(export, settings.warehouse, settings.warehouse.parent / "research", report)
+def published(demo_run: DemoRun) -> Published:
+    # tests/conftest.py points MENTORSCOPE_RESEARCH_DIR at research/ beside the export.
+    research = demo_run.export.parent / "research"
+    assert (research / "research.duckdb").is_file(), "the demo run published no snapshot"
+    return Published(demo_run, research, read_needles(demo_run.export))

@@ -10,20 +10,30 @@ from pipelines.assembly import build_definitions
 from pipelines.defs.publish.assets import RESEARCH_SNAPSHOT, build_research_snapshot
 from pipelines.resources import ExportFolder
 
-from .conftest import AS_OF, KEY, Published
+from .conftest import AS_OF, KEY, Published, query
 
 
-def test_snapshot_waits_for_every_core_metrics_and_quality_asset(tmp_path):
+def _graph(tmp_path):
     from pipelines.settings import RunSettings
 
     settings = RunSettings(tmp_path, tmp_path / "w.duckdb", tmp_path / "r", AS_OF)
-    graph = build_definitions(settings).resolve_asset_graph()
+    return build_definitions(settings).resolve_asset_graph()
+
+
+def test_snapshot_waits_for_every_core_metrics_and_quality_asset(tmp_path):
+    graph = _graph(tmp_path)
     deps = graph.get(RESEARCH_SNAPSHOT).parent_keys
     groups = {key: graph.get(key).group_name for key in graph.get_all_asset_keys()}
     wanted = {k for k, g in groups.items() if g in ("core", "metrics", "quality")}
-    assert wanted and deps == wanted
+    assert wanted and wanted <= deps
+    assert deps <= {k for k, g in groups.items() if g in ("core", "metrics", "quality", "models")}
     assert groups[RESEARCH_SNAPSHOT] == "publish"
     assert dg.AssetKey(["metrics", "data_quality"]) in deps
+
+
+def test_snapshot_waits_for_the_model_estimates(tmp_path):
+    graph = _graph(tmp_path)
+    assert dg.AssetKey(["metrics", "model_estimates"]) in graph.get(RESEARCH_SNAPSHOT).parent_keys
 
 
 @pytest.mark.parametrize("check_passes", [False, True])
@@ -59,5 +69,8 @@ def test_a_failed_blocking_check_upstream_skips_the_snapshot(tmp_path, monkeypat
 
 
 def test_pipeline_run_published_with_metadata(published: Published):
+    assert published.report.success
     assert published.snapshot.is_file()
     assert (published.research / "parquet").is_symlink()
+    run_id = query(published.snapshot, "SELECT run_id FROM meta.snapshot_info")
+    assert run_id == [(published.report.run_id,)]

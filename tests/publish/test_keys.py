@@ -71,6 +71,9 @@ def test_same_key_same_pseudonyms_other_key_other_pseudonyms(published: Publishe
     match_sql = "SELECT match_id FROM core.matches"
     assert _ids(again.path, match_sql) == _ids(published.snapshot, match_sql)
     assert not set(_ids(rotated.path, match_sql)) & set(_ids(published.snapshot, match_sql))
+    # Joins hold under any key: the derived tables use the same pseudonyms as core.
+    dyads_sql = "SELECT count(*) FROM metrics.match_dyads ANTI JOIN core.matches USING (match_id)"
+    assert query(rotated.path, dyads_sql) == [(0,)]
     fingerprints = [
         query(p, "SELECT key_fingerprint FROM meta.snapshot_info")[0][0]
         for p in (published.snapshot, again.path, rotated.path)

@@ -1,4 +1,8 @@
-"""The snapshot carries no name, email, free text or raw id, and its pseudonyms still join."""
+"""The snapshot carries no name, email or raw id of the export, and its pseudonyms still join.
+
+Needles are read from the demo export's CSV files (participants.csv has name and email columns),
+and every column of every table of the snapshot, meta included, is scanned for them.
+"""
 
 from __future__ import annotations
 
@@ -8,55 +12,78 @@ import hmac
 import duckdb
 import pytest
 
+from models.publish import load_catalog
+
 from .conftest import KEY, Published, query
+from .scan import hits, load_needles
 
 
-def _tables(con: duckdb.DuckDBPyConnection, schemas: tuple[str, ...] | None = None) -> list:
+def _tables(con: duckdb.DuckDBPyConnection) -> list[str]:
     rows = con.sql(
-        "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = "
-        "current_database()"
+        "SELECT schema_name, table_name FROM duckdb_tables() "
+        "WHERE database_name = current_database() ORDER BY ALL"
     ).fetchall()
-    return [r for r in rows if schemas is None or r[0] in schemas]
+    return [f'"{schema}"."{table}"' for schema, table in rows]
 
 
-def _hits(con: duckdb.DuckDBPyConnection, relation: str, needles: list[str]) -> list[str]:
-    """Needles found (case-insensitively, as substrings) in any column of `relation`."""
-    con.execute("CREATE OR REPLACE TEMP TABLE needles AS SELECT unnest(?) AS needle", [needles])
-    columns = [r[0] for r in con.sql(f"DESCRIBE SELECT * FROM {relation}").fetchall()]
-    found: set[str] = set()
-    for column in columns:
-        rows = con.sql(
-            f'SELECT DISTINCT n.needle FROM (SELECT DISTINCT lower(CAST("{column}" AS VARCHAR)) '
-            f"AS v FROM {relation}) AS t JOIN temp.needles AS n ON contains(t.v, lower(n.needle))"
-        ).fetchall()
-        found |= {f"{relation}.{column}: {r[0]}" for r in rows}
-    return sorted(found)
+def test_the_needles_are_the_export_identifiers(published: Published):
+    needles = published.needles
+    people = query(published.warehouse, "SELECT count(*) FROM core.participants")[0][0]
+    # Bad rows count too: the export holds more ids than core kept.
+    assert len(needles.participant_ids) >= people > 1000
+    assert len(needles.names) == len(needles.emails) >= people
+    assert all("@" in e for e in needles.emails)
+    assert needles.program_names and len(needles.other_ids) > 10_000
+
+
+def test_the_scan_finds_planted_identifiers_anywhere_in_a_value():
+    con = duckdb.connect()
+    try:
+        load_needles(con, ["Participant P0000001", "p0000002@example.org", "M0000005"])
+        con.execute(
+            "CREATE TABLE t AS SELECT * FROM (VALUES "
+            "(1, 'note: participant p0000001 said', NULL), "
+            "(2, 'P0000002@EXAMPLE.ORG', 'xm0000005'), "
+            "(3, 'M000000', 'Participant P000000')) AS v(id, a, b)"
+        )
+        found = hits(con, "t")
+    finally:
+        con.close()
+    # Case-insensitive, mid-value and at the end; near misses (one character short) are not.
+    assert found == [
+        "t.a: Participant P0000001",
+        "t.a: p0000002@example.org",
+        "t.b: M0000005",
+    ]
 
 
 def test_the_scan_finds_identifiers_where_they_are(published: Published):
     # Without this, a scan that never matches would pass the leak test below.
     con = duckdb.connect(str(published.warehouse), read_only=True)
     try:
-        needles = published.export.needles
-        found = _hits(con, "restricted.participants", needles)
-        found += _hits(con, "core.matches", needles)
-        found += _hits(con, "core.activities", needles)
+        load_needles(con, published.needles.all)
+        found = hits(con, "restricted.participants") + hits(con, "core.matches")
     finally:
         con.close()
-    names = published.export.names
-    assert any(n in hit for hit in found for n in names[:5])
-    assert any(published.export.emails[0] in hit for hit in found)
-    assert any("moved to Berlin" in hit for hit in found)
+    needles = published.needles
+    assert any(hit.endswith(": " + needles.names[0]) for hit in found)
+    assert any(hit.endswith(": " + needles.emails[0]) for hit in found)
+    assert any(hit.startswith("core.matches.mentee_id: ") for hit in found)
+    assert any(hit.startswith("core.matches.match_id: ") for hit in found)
 
 
 def test_snapshot_holds_no_identifier_anywhere(published: Published):
     con = duckdb.connect(str(published.snapshot), read_only=True)
     try:
-        leaks = []
-        for schema, table in _tables(con):
-            leaks += _hits(con, f'"{schema}"."{table}"', published.export.needles)
+        load_needles(con, published.needles.all)
+        tables = _tables(con)
+        leaks = [hit for table in tables for hit in hits(con, table)]
     finally:
         con.close()
+    # Every catalogued table the pipeline builds was scanned, the new metrics tables included.
+    assert {'"metrics"."match_dyads"', '"metrics"."stalled_matches"', '"meta"."columns"'} <= set(
+        tables
+    )
     assert leaks == []
 
 
@@ -64,9 +91,11 @@ def test_parquet_export_holds_no_identifier(published: Published):
     files = sorted((published.research / "parquet").rglob("*.parquet"))
     assert {f.parent.name for f in files} == {"core", "metrics", "meta"}
     con = duckdb.connect()
-    leaks = []
-    for path in files:
-        leaks += _hits(con, f"read_parquet('{path}')", published.export.needles)
+    try:
+        load_needles(con, published.needles.all)
+        leaks = [hit for path in files for hit in hits(con, f"read_parquet('{path}')")]
+    finally:
+        con.close()
     assert leaks == []
 
 
@@ -76,8 +105,9 @@ def test_only_core_metrics_and_meta_and_no_lineage(published: Published):
     lineage = query(
         published.snapshot,
         "SELECT table_name, column_name FROM duckdb_columns() WHERE NOT internal AND "
-        "(column_name LIKE '\\_%' ESCAPE '\\' "
-        "OR column_name IN ('name', 'email', 'closure_reason', 'channel'))",
+        "(column_name LIKE '\\_%' ESCAPE '\\' OR column_name IN "
+        "('name', 'email', 'closure_reason', 'channel', 'observed', 'unexpected_sample', "
+        "'message'))",
     )
     assert lineage == []
 
@@ -89,17 +119,39 @@ def _hmac(tag: str, raw: str) -> str:
 @pytest.mark.parametrize(
     ("table", "column", "prefix", "tag"),
     [
-        ("participants", "participant_id", "p_", ""),
-        ("matches", "match_id", "m_", "match:"),
-        ("meetings", "meeting_id", "mt_", "meeting:"),
-        ("activities", "activity_id", "a_", "activity:"),
+        ("core.participants", "participant_id", "p_", ""),
+        ("core.participants", "department", "d_", "department:"),
+        ("core.matches", "match_id", "m_", "match:"),
+        ("core.meetings", "meeting_id", "mt_", "meeting:"),
+        ("core.activities", "activity_id", "a_", "activity:"),
+        ("core.survey_items", "response_id", "r_", "response:"),
+        ("metrics.match_dyads", "mentor_id", "p_", ""),
+        ("metrics.stalled_matches", "match_id", "m_", "match:"),
     ],
 )
 def test_pseudonyms_are_the_documented_hmac(published: Published, table, column, prefix, tag):
-    raw = query(published.warehouse, f"SELECT {column} FROM core.{table}")
-    expected = sorted(prefix + _hmac(tag, r) for (r,) in raw)
-    got = sorted(r for (r,) in query(published.snapshot, f"SELECT {column} FROM core.{table}"))
-    assert got == expected
+    sql = f"SELECT {column} FROM {table} WHERE {column} IS NOT NULL"
+    raw = [r for (r,) in query(published.warehouse, sql)]
+    got = sorted(r for (r,) in query(published.snapshot, sql))
+    assert raw and got == sorted(prefix + _hmac(tag, r) for r in raw)
+
+
+def test_every_pseudonymised_column_holds_pseudonyms_only(published: Published):
+    catalog = load_catalog()
+    checked = 0
+    for doc in catalog.tables.values():
+        for col in doc.columns.values():
+            if col.publish != "pseudonymise":
+                continue
+            prefix = catalog.pseudonyms[col.entity].prefix
+            bad = query(
+                published.snapshot,
+                f'SELECT count(*) FROM {doc.schema}.{doc.name} WHERE "{col.name}" IS NOT NULL '
+                f"AND NOT regexp_full_match(\"{col.name}\", '{prefix}[0-9a-f]{{16}}')",
+            )
+            assert bad == [(0,)], f"{doc.qualified}.{col.name}"
+            checked += 1
+    assert checked >= 20
 
 
 def test_pseudonymised_keys_still_join(published: Published):
@@ -113,28 +165,35 @@ def test_pseudonymised_keys_still_join(published: Published):
              (SELECT participant_id FROM core.participants WHERE role = 'mentor')),
           (SELECT count(*) FROM core.meetings x ANTI JOIN core.matches USING (match_id)),
           (SELECT count(*) FROM core.survey_items x ANTI JOIN core.participants
-             USING (participant_id))
+             USING (participant_id)),
+          (SELECT count(*) FROM metrics.match_dyads x ANTI JOIN core.matches
+             USING (match_id, mentor_id, mentee_id)),
+          (SELECT count(*) FROM metrics.stalled_matches x ANTI JOIN metrics.match_steps
+             USING (match_id)),
+          (SELECT count(*) FROM core.construct_scores x ANTI JOIN core.survey_items
+             USING (response_id, participant_id))
         """,
     )
-    assert orphans == [(0, 0, 0, 0)]
+    assert orphans == [(0, 0, 0, 0, 0, 0, 0)]
     # Same person, same pseudonym: the mentee's matches agree with their survey answers.
-    working = query(
+    sql = (
+        "SELECT count(*) FROM core.matches m JOIN core.survey_items s "
+        "ON s.participant_id = m.mentee_id"
+    )
+    working = query(published.warehouse, sql)
+    assert query(published.snapshot, sql) == working and working[0][0] > 0
+
+
+def test_every_row_of_every_table_is_published(published: Published):
+    tables = query(
         published.warehouse,
-        "SELECT count(*) FROM core.matches m JOIN core.survey_items s "
-        "ON s.participant_id = m.mentee_id",
+        "SELECT table_schema || '.' || table_name FROM information_schema.tables "
+        "WHERE table_schema IN ('core', 'metrics') ORDER BY 1",
     )
-    snapshot = query(
-        published.snapshot,
-        "SELECT count(*) FROM core.matches m JOIN core.survey_items s "
-        "ON s.participant_id = m.mentee_id",
-    )
-    assert snapshot == working and working[0][0] > 0
-
-
-def test_every_kept_row_is_published(published: Published):
-    for table in ("programs", "participants", "matches", "meetings", "activities", "outcomes"):
-        working = query(published.warehouse, f"SELECT count(*) FROM core.{table}")
-        assert query(published.snapshot, f"SELECT count(*) FROM core.{table}") == working
+    assert len(tables) >= 20
+    for (table,) in tables:
+        working = query(published.warehouse, f"SELECT count(*) FROM {table}")
+        assert query(published.snapshot, f"SELECT count(*) FROM {table}") == working, table
 
 
 def test_key_bytes_never_reach_the_files(published: Published):
@@ -152,7 +211,9 @@ def test_key_bytes_never_reach_the_files(published: Published):
 
 
 def test_department_names_are_pseudonymised_but_still_group(published: Published):
-    working = query(published.warehouse, "SELECT count(DISTINCT department) FROM core.participants")
-    rows = query(published.snapshot, "SELECT DISTINCT department FROM core.participants")
-    assert len(rows) == working[0][0] > 1
-    assert all(d.startswith("d_") and len(d) == 18 for (d,) in rows)
+    sql = "SELECT DISTINCT department FROM core.participants WHERE department IS NOT NULL"
+    names = {d for (d,) in query(published.warehouse, sql)}
+    pseudonyms = {d for (d,) in query(published.snapshot, sql)}
+    assert len(pseudonyms) == len(names) > 1
+    assert all(d.startswith("d_") and len(d) == 18 for d in pseudonyms)
+    assert not names & pseudonyms

@@ -12,7 +12,7 @@ from pipelines.resources import ExportFolder
 RESEARCH_SNAPSHOT = dg.AssetKey(["publish", "research_snapshot"])
 # The snapshot waits for every asset of these groups, so a new metrics asset becomes a
 # dependency (and its blocking checks a gate) without editing this file.
-UPSTREAM_GROUPS = ("core", "metrics", "quality")
+UPSTREAM_GROUPS = ("core", "metrics", "quality", "models")
 
 
 def upstream_keys(assets: Iterable[dg.AssetsDefinition | dg.AssetSpec]) -> list[dg.AssetKey]:
