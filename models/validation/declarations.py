@@ -15,18 +15,12 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 
 from models.contract import ColumnSpec, TableSpec
+from models.ingest.rules import RULES as ROW_RULES
 
 Severity = Literal["error", "warn"]
-CONTRACT_RULES = (
-    "required",
-    "type",
-    "enum",
-    "range",
-    "future",
-    "reference",
-    "role",
-    "duplicate_key",
-)
+# The row rules of models/ingest/rules.py, declared once there. before_match compares a
+# meeting with its match's date, a join the suites leave to the row rule and its quarantine.
+CONTRACT_RULES = tuple(rule for rule in ROW_RULES if rule != "before_match")
 CORE_FRAME = "core"
 
 # The pandas dtype each contract type arrives as (see models/validation/frames.py).
