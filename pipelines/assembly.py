@@ -10,13 +10,16 @@ import dagster as dg
 
 from pipelines.defs.core.assets import core_assets
 from pipelines.defs.ingest.assets import landed_exports
+from pipelines.defs.ingest.program import inbox_program
 from pipelines.defs.metrics.assets import metric_assets
 from pipelines.defs.models.assets import model_estimates
+from pipelines.defs.operations.schedules import schedules
+from pipelines.defs.operations.sensors import sensors
 from pipelines.defs.publish.assets import build_research_snapshot
 from pipelines.defs.quality.assets import data_quality, every_row_accounted_for
 from pipelines.defs.quality.checks import validation_checks
 from pipelines.defs.reports.assets import html_reports
-from pipelines.jobs import full_run
+from pipelines.jobs import full_run, quarterly_reports, refresh_program
 from pipelines.resources import build_resources
 from pipelines.settings import RunSettings
 
@@ -25,9 +28,11 @@ def build_definitions(settings: RunSettings) -> dg.Definitions:
     # Every asset the research snapshot waits for: add new core/metrics/quality assets here.
     upstream = [landed_exports, *core_assets, data_quality, *metric_assets, model_estimates]
     return dg.Definitions(
-        assets=[*upstream, build_research_snapshot(upstream), html_reports],
+        assets=[*upstream, build_research_snapshot(upstream), html_reports, inbox_program],
         asset_checks=[every_row_accounted_for, *validation_checks],
-        jobs=[full_run],
+        jobs=[full_run, refresh_program, quarterly_reports],
+        schedules=schedules,
+        sensors=sensors,
         resources=build_resources(settings),
         # Local runs: one process; the multiprocess executor costs ~2 s a step on 2 cores.
         executor=dg.in_process_executor,

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from models.contract import TableSpec
 from models.ingest.errors import ExportError
@@ -12,15 +13,27 @@ from models.ingest.errors import ExportError
 READABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".xlsx")
 
 
+# How a file becomes rows of its table: read as a table, melted from a survey tool's export,
+# expanded from an iCalendar file, or a survey export no mapping entry names (rejected whole).
+KINDS = ("table", "survey", "calendar", "unmapped_survey")
+
+
 @dataclass(frozen=True)
 class ExportFile:
     table: str
     path: Path
     sha256: str
+    # Lineage name: the path relative to the data root ("people.csv", "acme/outlook/jan.ics").
+    source_file: str = ""
+    kind: str = "table"
+    program: str = ""
+    # The mapping entry behind a survey or calendar file (SurveySource / CalendarSource), or the
+    # detected survey format of an unmapped export.
+    source: Any = field(default=None, compare=False)
 
     @property
     def name(self) -> str:
-        return self.path.name
+        return self.source_file or self.path.name
 
 
 def file_sha256(path: Path) -> str:

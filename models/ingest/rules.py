@@ -295,8 +295,42 @@ def _first_failure(checks: list[Check]) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
     return rule, column, why
 
 
+# Landing marks rows an adapter (survey export, calendar) could not use: models/ingest/land.py.
+REJECT_RULE, REJECT_COLUMN, REJECT_REASON = "_reject_rule", "_reject_column", "_reject_reason"
+
+
+def _landing_rejections(raw: pl.DataFrame, spec: TableSpec) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(quarantine rows for rows rejected at landing, the other rows). Rejected rows keep the
+    adapter's rule and reason and take no part in the row rules or de-duplication."""
+    if REJECT_RULE not in raw.columns:
+        return pl.DataFrame(), raw
+    marked = pl.col(REJECT_RULE).is_not_null()
+    pre = raw.filter(marked)
+    present = set(pre.columns)
+    rejected = pre.select(
+        pl.lit(spec.name).alias("table_name"),
+        pl.col("_source_file").alias("source_file"),
+        pl.col("_source_row").alias("source_row"),
+        pl.col(REJECT_RULE).alias("rule"),
+        pl.col(REJECT_COLUMN).cast(pl.String).alias("column_name"),
+        pl.format(
+            "{} row {}: {}", pl.col("_source_file"), pl.col("_source_row"), pl.col(REJECT_REASON)
+        ).alias("reason"),
+        pl.struct(
+            [
+                (pl.col(c) if c in present else pl.lit(None, pl.String)).alias(c)
+                for c in spec.public_columns
+            ]
+        )
+        .struct.json_encode()
+        .alias("row_json"),
+    )
+    return rejected, raw.filter(~marked)
+
+
 def apply_row_rules(raw: pl.DataFrame, spec: TableSpec, ctx: RowContext) -> RuleOutcome:
     """Type and check one table's landed rows (all files), in file-name then row order."""
+    landing_rejected, raw = _landing_rejections(raw, spec)
     present = set(raw.columns)
     frame = raw.sort(list(LINEAGE)).select(
         *LINEAGE,
@@ -367,4 +401,6 @@ def apply_row_rules(raw: pl.DataFrame, spec: TableSpec, ctx: RowContext) -> Rule
         # The free-text answer behind a normalised category, for the restricted schema only.
         *[pl.col(_raw(c.name)).alias(f"{c.name}_raw") for c in spec.columns if c.lookup],
     )
+    if landing_rejected.height:
+        rejected = pl.concat([rejected, landing_rejected.cast(rejected.schema)])
     return RuleOutcome(kept=kept, rejected=rejected, duplicates=duplicates)

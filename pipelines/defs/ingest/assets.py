@@ -1,23 +1,33 @@
-"""Ingest stage: land every export file as text rows in ``raw``, with lineage."""
+"""Ingest stage: land every export file as text rows in ``raw``, with lineage.
+
+Landing is incremental (models/ingest/ledger.py): files whose fingerprint is in the ledger
+are not read again, changed files' rows are replaced, removed files' rows deleted. A run of
+``refresh_program`` (partitioned by program) touches only that program's folder.
+"""
 
 from datetime import datetime
 
 import dagster as dg
-import polars as pl
 from dagster_duckdb import DuckDBResource
 
+from models.adapters.mapping import MappingError
 from models.contract import load_contract
-from models.ingest.discover import discover
 from models.ingest.errors import ExportError
-from models.ingest.land import land_table
-from models.warehouse import apply_schema, replace_rows, replace_table
+from models.ingest.ledger import files_per_table, land_root
+from models.warehouse import apply_schema
+from pipelines.defs.ingest.program import INBOX_PROGRAM
 from pipelines.resources import ExportFolder
 
 CONTRACT = load_contract()
+PARTITION_TAG = "dagster/partition"
 
 
 def raw_key(table: str) -> dg.AssetKey:
     return dg.AssetKey(["raw", table])
+
+
+def _listing(pairs: list[tuple[str, str]], table: str) -> list[str]:
+    return [name for t, name in pairs if t == table]
 
 
 @dg.multi_asset(
@@ -26,8 +36,10 @@ def raw_key(table: str) -> dg.AssetKey:
             raw_key(t),
             group_name="ingest",
             kinds={"duckdb"},
+            deps=[INBOX_PROGRAM],
             description=f"Every row of the export's {t} files as landed (text), with "
-            "_source_file, _source_row, _file_sha256 and _loaded_at.",
+            "_source_file, _source_row, _file_sha256 and _loaded_at; survey and calendar "
+            "exports arrive here through their adapters.",
         )
         for t in CONTRACT
     ],
@@ -36,50 +48,54 @@ def raw_key(table: str) -> dg.AssetKey:
 def landed_exports(
     context: dg.AssetExecutionContext, warehouse: DuckDBResource, export: ExportFolder
 ):
-    """Read the export folder; fail with one clear message when it cannot be used."""
+    """Read the data root (or, in a program run, one program folder); fail with one clear
+    message when it cannot be used."""
     loaded_at = datetime.now().replace(microsecond=0)
-    try:
-        files = discover(export.path, CONTRACT)
-    except ExportError as exc:
-        raise dg.Failure(description=str(exc), allow_retries=False) from None
-    absent = [t for t, found in files.items() if not found]
-    counts: dict[str, pl.DataFrame] = {}
+    # A refresh_program run carries its program as the run's partition; full_run has none.
+    program = context.run.tags.get(PARTITION_TAG)
     with warehouse.get_connection() as con:
         apply_schema(con)
         con.execute("BEGIN TRANSACTION")
         try:
-            for table, spec in CONTRACT.items():
-                frame = land_table(files[table], spec, loaded_at)
-                replace_table(con, f"raw.{table}", frame)
-                counts[table] = frame.group_by("_source_file", "_file_sha256").len()
-                ledger = counts[table].select(
-                    pl.lit(table).alias("table_name"),
-                    pl.col("_source_file").alias("source_file"),
-                    pl.col("_file_sha256").alias("file_sha256"),
-                    pl.col("len").cast(pl.Int64).alias("rows_read"),
-                    pl.lit(loaded_at).cast(pl.Datetime("us")).alias("loaded_at"),
-                    pl.lit(context.run_id).alias("run_id"),
-                )
-                replace_rows(con, "raw.file_ledger", ledger, "table_name = ?", [table])
-                del frame
+            report = land_root(
+                con,
+                export.path,
+                CONTRACT,
+                export.as_of_date,
+                loaded_at,
+                context.run_id,
+                program=program,
+            )
             con.execute("COMMIT")
-        except ExportError as exc:
+        except (ExportError, MappingError) as exc:
             con.execute("ROLLBACK")
             raise dg.Failure(description=str(exc), allow_retries=False) from None
         except BaseException:
             con.execute("ROLLBACK")
             raise
+        per_table = {t: files_per_table(con, t) for t in CONTRACT}
+    absent = [t for t, files in per_table.items() if not files]
     if absent:
         context.log.info("Optional tables absent from the export: " + ", ".join(absent))
+    if report.ignored:
+        context.log.warning(
+            "Files not read (no table, survey or calendar): " + ", ".join(report.ignored)
+        )
+    context.log.info(
+        f"Landed {len(report.landed)} file(s), {len(report.unchanged)} unchanged, "
+        f"{len(report.removed)} removed" + (f" (program {program})" if program else "")
+    )
     for table in CONTRACT:
-        per_file = counts[table]
+        files = per_table[table]
         yield dg.MaterializeResult(
             asset_key=raw_key(table),
             metadata={
-                "rows_read": int(per_file["len"].sum()) if per_file.height else 0,
-                "files": dg.MetadataValue.json(
-                    {r["_source_file"]: r["len"] for r in per_file.iter_rows(named=True)}
-                ),
+                "rows_read": sum(files.values()),
+                "files": dg.MetadataValue.json(files),
                 "absent": table in absent,
+                "landed_this_run": dg.MetadataValue.json(_listing(report.landed, table)),
+                "unchanged": len(_listing(report.unchanged, table)),
+                "removed": dg.MetadataValue.json(_listing(report.removed, table)),
+                "program": program or "(all)",
             },
         )
