@@ -6,6 +6,7 @@ Heavy libraries (dagster, statsmodels, ...) are imported inside the commands so 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from datetime import date
@@ -25,6 +26,7 @@ app = typer.Typer(
 
 DEMO_DIR = PROJECT_ROOT / "data" / "demo"
 DEMO_AS_OF = date(2026, 6, 30)  # the demo generator's default: runs are reproducible
+WAIT_HELP = "When another run is writing the warehouse, wait for it instead of refusing."
 
 
 def _settings(data: Path, warehouse: Path | None, reports: Path | None, as_of: date) -> RunSettings:
@@ -67,7 +69,32 @@ def _print_summary(settings: RunSettings) -> None:
     )
 
 
-def _execute(settings: RunSettings) -> int:
+EXIT_BUSY = 3  # another run holds the warehouse; nothing was changed
+
+
+def _execute(settings: RunSettings, wait: bool = False) -> int:
+    from pipelines.run_lock import WarehouseBusy, interrupted, warehouse_lock
+
+    with contextlib.ExitStack() as stack:
+        try:
+            previous = stack.enter_context(warehouse_lock(settings.warehouse, wait=0))
+        except WarehouseBusy as busy:
+            if not wait:
+                typer.echo(str(busy), err=True)
+                return EXIT_BUSY
+            typer.echo("Another run is writing this warehouse; waiting for it to end...", err=True)
+            previous = stack.enter_context(warehouse_lock(settings.warehouse, wait=None))
+        if interrupted(previous):
+            typer.echo(
+                f"Note: the previous run ({previous.describe()}) was interrupted; this run "
+                "recomputes every table from the export.",
+                err=True,
+            )
+        return _run_and_report(settings)
+
+
+def _run_and_report(settings: RunSettings) -> int:
+    """Run and print the summary, both under the run lock the caller holds."""
     from pipelines.runner import run_pipeline
 
     report = run_pipeline(settings)
@@ -106,11 +133,12 @@ def generate(
 @app.command()
 def demo(
     scale: Annotated[float, typer.Option(help="Demo size; 1.0 is about 2,000 matches.")] = 1.0,
+    wait: Annotated[bool, typer.Option(help=WAIT_HELP)] = False,
 ) -> None:
     """Generate the demo program if absent, run the whole pipeline, print a summary."""
     if not (DEMO_DIR / "programs.csv").exists():
         generate(out=DEMO_DIR, seed=7, scale=scale, as_of=DEMO_AS_OF.isoformat(), clean=False)
-    raise typer.Exit(_execute(_settings(DEMO_DIR, None, None, DEMO_AS_OF)))
+    raise typer.Exit(_execute(_settings(DEMO_DIR, None, None, DEMO_AS_OF), wait))
 
 
 @app.command()
@@ -119,8 +147,11 @@ def run(
     warehouse: Annotated[Path | None, typer.Option(help="DuckDB file to write.")] = None,
     reports: Annotated[Path | None, typer.Option(help="Folder for the HTML reports.")] = None,
     as_of: Annotated[str | None, typer.Option(help="YYYY-MM-DD; default today.")] = None,
+    wait: Annotated[bool, typer.Option(help=WAIT_HELP)] = False,
 ) -> None:
-    """Run the pipeline on an export folder. Exit 0 on success, even with quarantined rows."""
+    """Run the pipeline on an export folder. Exit 0 on success, even with quarantined rows;
+    1 when the run failed, 2 when the folder or options cannot be used, 3 when another run
+    holds the warehouse (nothing changed)."""
     try:
         as_of_date = date.fromisoformat(as_of) if as_of else date.today()
     except ValueError:
@@ -129,7 +160,7 @@ def run(
     if not data.is_dir():
         typer.echo(f"{data}: export folder does not exist or is not a folder", err=True)
         raise typer.Exit(2)
-    raise typer.Exit(_execute(_settings(data, warehouse, reports, as_of_date)))
+    raise typer.Exit(_execute(_settings(data, warehouse, reports, as_of_date), wait))
 
 
 @app.command()

@@ -6,8 +6,8 @@ from datetime import date
 from pathlib import Path
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
+from pipelines.locked_warehouse import LockedDuckDBResource
 from pipelines.settings import RunSettings
 
 
@@ -34,7 +34,8 @@ class ExportFolder(dg.ConfigurableResource):
 def build_resources(settings: RunSettings) -> dict[str, dg.ConfigurableResource]:
     settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
     return {
-        "warehouse": DuckDBResource(database=str(settings.warehouse)),
+        # Holds the run lock for the whole run: no two runs interleave their writes.
+        "warehouse": LockedDuckDBResource(database=str(settings.warehouse)),
         "export": ExportFolder(
             data_dir=str(settings.data_dir),
             reports_dir=str(settings.reports_dir),

@@ -80,8 +80,10 @@ def parse_float(expr: pl.Expr) -> pl.Expr:
 
 def parse_int(expr: pl.Expr) -> pl.Expr:
     as_float = parse_float(expr)
-    # "3.0" is an integer; "2.5" is not and must fail the type rule.
-    return pl.when(as_float == as_float.floor()).then(as_float).otherwise(None).cast(pl.Int64)
+    # "3.0" is an integer; "2.5" is not and must fail the type rule; nor does a number too
+    # large to hold exactly (a value like 1e30 is a typo, not a count).
+    whole = (as_float == as_float.floor()) & (as_float.abs() <= 2**53)
+    return pl.when(whole).then(as_float).otherwise(None).cast(pl.Int64, strict=False)
 
 
 def parse_date(expr: pl.Expr, formats: tuple[str, ...] = DATE_FORMATS) -> pl.Expr:

@@ -109,8 +109,9 @@ def find_programs(root: Path, contract: dict[str, TableSpec]) -> list[Program]:
 
 
 def _check_inside(path: Path, root: Path, shown: str) -> None:
-    if path.is_symlink() and not path.resolve().is_relative_to(root.resolve()):
-        raise ExportError("is a link to a file outside the export folder", shown)
+    # Resolved, not just "is a link": a linked folder on the way out counts too.
+    if not path.resolve().is_relative_to(root.resolve()):
+        raise ExportError("resolves to a file outside the export folder", shown)
 
 
 class _Claims:

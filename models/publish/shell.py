@@ -14,6 +14,8 @@ from typing import TextIO
 
 import duckdb
 
+from models.publish.formulas import safe_csv
+
 TABLES_SQL = (
     "SELECT schema_name || '.' || table_name AS \"table\", estimated_size AS rows, "
     "left(comment, 90) AS comment FROM duckdb_tables() ORDER BY 1"
@@ -51,7 +53,8 @@ def run_query(
     if relation is None:
         print("OK", file=out)
     elif csv:
-        print(relation.pl().write_csv(), end="", file=out)
+        # Redirected into a file and opened in a spreadsheet: formulas must not run.
+        print(safe_csv(relation.pl()), end="", file=out)
     elif out is sys.stdout:
         relation.show(max_rows=max_rows, max_width=200)
     else:

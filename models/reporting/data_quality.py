@@ -30,12 +30,12 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 COUNT_COLUMNS = ("rows_read", "rows_kept", "rows_quarantined", "rows_duplicate")
 
 
-_QUOTED_ID = re.compile(r"(\w*_id\w*[^'\n]{0,12})'[^']*'")
+_QUOTED = re.compile(r"'[^'\n]*'")
 
 
 def mask_ids(text: object) -> str:
-    """Quoted values after an *_id column name are masked: reports show no ids."""
-    return _QUOTED_ID.sub(r"\1'…'", "" if text is None else str(text))
+    """Every quoted value is masked: a value typed into the wrong column may be a name."""
+    return _QUOTED.sub("'…'", "" if text is None else str(text))
 
 
 def scrub(text: object, limit: int = 160) -> str:

