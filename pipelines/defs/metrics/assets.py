@@ -18,7 +18,6 @@ from models.metrics.funnel import step_funnel
 from models.metrics.outcomes import outcomes_by_match
 from models.metrics.reliability import construct_reliability
 from models.metrics.settings import MetricSettings, load_settings, settings_record
-from models.metrics.steps import match_steps
 from models.warehouse import read_table, replace_table
 from pipelines.defs.core.assets import core_key
 from pipelines.resources import ExportFolder
@@ -105,19 +104,36 @@ scores = _metric_asset(
     schema="core",
 )
 
-steps = _metric_asset(
-    "match_steps",
-    [core_key(t) for t in ("matches", "meetings", "activities", "survey_responses")]
+
+@dg.asset(
+    key=metric_key("match_steps"),
+    deps=[core_key(t) for t in ("matches", "meetings", "activities", "survey_responses")]
     + [metric_key("settings")],
-    "One row per match: Blake-Beard's six steps (s1..s6), timing, shares, cycles, lasting.",
-    lambda con, s: match_steps(
-        _core(con, "matches"),
-        _core(con, "meetings"),
-        _core(con, "activities"),
-        _core(con, "survey_items"),
-        s,
-    ),
+    group_name="metrics",
+    kinds={"duckdb", "polars"},
+    pool="warehouse",
+    description="One row per match: Blake-Beard's six steps (s1..s6), timing, shares, cycles, "
+    "lasting. Scoped per program: only programs whose inputs or settings changed since the "
+    "last run are recomputed (metrics.match_steps_scope).",
 )
+def steps(warehouse: DuckDBResource, export: ExportFolder) -> dg.MaterializeResult:
+    from models.metrics.scope import update_match_steps
+
+    settings = _settings(export)
+    with warehouse.get_connection() as con:
+        con.execute("BEGIN TRANSACTION")
+        plan = update_match_steps(con, settings)
+        con.execute("COMMIT")
+        rows = con.sql("SELECT count(*) FROM metrics.match_steps").fetchall()[0][0]
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": rows,
+            "programs_recomputed": dg.MetadataValue.json(plan.recompute),
+            "programs_kept": dg.MetadataValue.json(plan.kept),
+            "programs_removed": dg.MetadataValue.json(plan.removed),
+        }
+    )
+
 
 funnel = _metric_asset(
     "step_funnel",
