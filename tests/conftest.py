@@ -6,9 +6,14 @@ read the same materialised warehouse, so the graph runs once per test session.
 
 from __future__ import annotations
 
+import os
+
+# As pipelines/__init__.py does for real runs: one BLAS thread, set before numpy loads.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path

@@ -328,9 +328,11 @@ def _flag_repeated_headers(frame: pl.DataFrame) -> pl.DataFrame:
     columns = [c for c in frame.columns if c != SOURCE_ROW]
     if not columns or frame.height == 0:
         return frame
-    same = pl.all_horizontal([(_normalised(pl.col(c)) == c).fill_null(False) for c in columns])
-    if not frame.select(same.any()).item():
+    # Cheap first: a repeated header has its first column's name in the first column.
+    first = columns[0]
+    if not frame.select((_normalised(pl.col(first)) == first).fill_null(False).any()).item():
         return frame
+    same = pl.all_horizontal([(_normalised(pl.col(c)) == c).fill_null(False) for c in columns])
     return frame.with_columns(
         pl.when(same).then(pl.lit(HEADER_ROW_RULE)).otherwise(None).alias(REJECT_RULE),
         pl.lit(None, pl.String).alias(REJECT_COLUMN),
