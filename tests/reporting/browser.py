@@ -70,7 +70,10 @@ class Chromium:
     def __enter__(self) -> Chromium:
         from websockets.sync.client import connect
 
-        self._profile = tempfile.TemporaryDirectory(prefix="ms-chromium-")
+        # Chromium helper processes may still write the profile as it exits.
+        self._profile = tempfile.TemporaryDirectory(
+            prefix="ms-chromium-", ignore_cleanup_errors=True
+        )
         profile = Path(self._profile.name)
         self._log = open(profile / "stderr.log", "wb")  # noqa: SIM115 - closed in __exit__
         self._proc = subprocess.Popen(
