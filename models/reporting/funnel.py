@@ -7,7 +7,7 @@ from typing import Any
 
 from models.reporting import labels
 from models.reporting.markup import Chart, Table, fmt_number, fmt_share, is_missing
-from models.reporting.style import MUTED, OKABE_ITO, base_layout
+from models.reporting.style import OKABE_ITO, base_layout, row_notes, share_rows
 
 # step column -> the step_funnel column holding its conversion from the step before
 CONVERSIONS: dict[str, str] = {
@@ -29,24 +29,14 @@ def funnel_chart(row: Mapping[str, Any], scope: str) -> Chart:
     ]
     title = f"Six steps of the relationship, {scope}"
     layout = base_layout(title, height=400)
-    layout["xaxis"].update(range=[0, 1.45], tickformat=".0%", tickvals=[0, 0.25, 0.5, 0.75, 1.0])
-    layout["yaxis"].update(
-        type="category", categoryorder="array", categoryarray=names, autorange="reversed"
+    share_rows(layout, names, 1.45)
+    layout["annotations"] = row_notes(
+        [
+            (name, f"→ {fmt_share(c)} of previous step")
+            for name, c in zip(names, conv, strict=True)
+            if not is_missing(c)
+        ]
     )
-    layout["annotations"] = [
-        {
-            "x": 1.0,
-            "xref": "paper",
-            "xanchor": "right",
-            "y": name,
-            "yref": "y",
-            "text": f"→ {fmt_share(c)} of previous step",
-            "showarrow": False,
-            "font": {"color": MUTED, "size": 12},
-        }
-        for name, c in zip(names, conv, strict=True)
-        if not is_missing(c)
-    ]
     bar = {
         "type": "bar",
         "orientation": "h",

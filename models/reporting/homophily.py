@@ -6,7 +6,13 @@ import polars as pl
 
 from models.reporting import labels
 from models.reporting.markup import Chart, Table, fmt_number, fmt_share, is_missing
-from models.reporting.style import MUTED, OKABE_ITO, base_layout, legend_on_top
+from models.reporting.style import (
+    OKABE_ITO,
+    base_layout,
+    legend_on_top,
+    row_notes,
+    share_rows,
+)
 
 
 def _row_label(program_id: str | None, attribute: str) -> str:
@@ -64,24 +70,14 @@ def homophily_chart(homophily: pl.DataFrame) -> Chart:
     title = "Same-group pairs: observed vs chance"
     layout = base_layout(title, height=max(240, 140 + 40 * len(rows)))
     layout.update(showlegend=True, legend=legend_on_top())
-    layout["xaxis"].update(range=[0, 1.12], tickformat=".0%", tickvals=[0, 0.25, 0.5, 0.75, 1.0])
-    layout["yaxis"].update(
-        type="category", categoryorder="array", categoryarray=names, autorange="reversed"
+    share_rows(layout, names, 1.12)
+    layout["annotations"] = row_notes(
+        [
+            (name, f"p = {r['p_value']:.3f}")
+            for name, r in zip(names, rows, strict=True)
+            if not is_missing(r.get("p_value"))
+        ]
     )
-    layout["annotations"] = [
-        {
-            "x": 1.0,
-            "xref": "paper",
-            "xanchor": "right",
-            "y": name,
-            "yref": "y",
-            "text": f"p = {r['p_value']:.3f}",
-            "showarrow": False,
-            "font": {"color": MUTED, "size": 12},
-        }
-        for name, r in zip(names, rows, strict=True)
-        if not is_missing(r.get("p_value"))
-    ]
     fig = {"data": data, "layout": layout}
     table = Table(
         ("Program · attribute", "Observed same", "Expected by chance", "EI index", "p", "Matches"),

@@ -75,6 +75,31 @@ def base_layout(title: str, height: int = 380) -> dict[str, Any]:
     }
 
 
+def share_rows(layout: dict[str, Any], names: list[str], x_max: float) -> None:
+    """A share axis (0 to 100 %, room to x_max for notes) against one row per category."""
+    layout["xaxis"].update(range=[0, x_max], tickformat=".0%", tickvals=[0, 0.25, 0.5, 0.75, 1.0])
+    layout["yaxis"].update(
+        type="category", categoryorder="array", categoryarray=names, autorange="reversed"
+    )
+
+
+def row_notes(notes: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    """Grey text at the right edge of the plot, one per (row name, text)."""
+    return [
+        {
+            "x": 1.0,
+            "xref": "paper",
+            "xanchor": "right",
+            "y": name,
+            "yref": "y",
+            "text": text,
+            "showarrow": False,
+            "font": {"color": MUTED, "size": 12},
+        }
+        for name, text in notes
+    ]
+
+
 def legend_on_top() -> dict[str, Any]:
     return {"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0, "xanchor": "left"}
 
