@@ -62,8 +62,11 @@ def _print_summary(settings: RunSettings) -> None:
         )
     console = Console()
     console.print(table)
+    from models.publish.snapshot import research_dir
+
     console.print(f"Warehouse: {settings.warehouse}")
-    console.print(f"Reports:   {settings.reports_dir}")
+    console.print(f"Reports:   {settings.reports_dir / 'index.html'}")
+    console.print(f"Research snapshot (pseudonymised): {research_dir(settings.warehouse)}")
     console.print(
         "Quarantine: SELECT * FROM quarantine.rejected_rows  (reasons name file, row, rule)"
     )
