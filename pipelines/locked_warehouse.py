@@ -8,6 +8,7 @@ the CLI's, and two runs never interleave their writes.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,13 +23,19 @@ from pipelines.run_lock import WarehouseBusy, default_wait, interrupted, warehou
 # dagster-duckdb retries a busy file 10 times with doubling delays (about 100 s); under the
 # run lock only another program can hold the file, and waiting for it only delays the error.
 CONNECT_RETRIES = 3
+# DuckDB's default (80 % of RAM) lets one big landing or sort take the memory the whole run
+# has (the consortium target is 4 GB for the process tree); above this it spills to
+# <warehouse>.tmp instead.
+MEMORY_LIMIT_ENV = "MENTORSCOPE_DUCKDB_MEMORY_LIMIT"
+DEFAULT_MEMORY_LIMIT = "2GB"
 
 
 def _open(database: str) -> duckdb.DuckDBPyConnection:
+    limit = os.environ.get(MEMORY_LIMIT_ENV, DEFAULT_MEMORY_LIMIT)
     return backoff(
         fn=duckdb.connect,
         retry_on=(duckdb.IOException,),
-        kwargs={"database": database, "read_only": False},
+        kwargs={"database": database, "read_only": False, "config": {"memory_limit": limit}},
         max_retries=CONNECT_RETRIES,
     )
 

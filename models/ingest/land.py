@@ -82,6 +82,13 @@ def _date_mapping_declared(mapping: Mapping, table: str) -> bool:
     return bool(spec.date_formats or mapping.date_format or spec.timezone or mapping.timezone)
 
 
+def transforms_table(mapping: Mapping, table: str) -> bool:
+    """Whether the mapping changes the table's values or names (not only how it is read)."""
+    spec = mapping.table(table)
+    changes = spec.rename or spec.recode or spec.constants
+    return bool(changes) or _date_mapping_declared(mapping, table)
+
+
 def map_table_frame(
     frame: pl.DataFrame, table: str, mapping: Mapping, file_name: str
 ) -> pl.DataFrame:

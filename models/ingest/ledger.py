@@ -27,6 +27,7 @@ import duckdb
 import polars as pl
 
 from models.contract import TableSpec
+from models.ingest.bulk import bulk_readable, land_csv_with_duckdb
 from models.ingest.discover import ExportFile
 from models.ingest.land import (
     REJECT_RULE,
@@ -35,6 +36,7 @@ from models.ingest.land import (
     land_file,
     land_survey,
     land_unmapped_survey,
+    transforms_table,
 )
 from models.ingest.sources import (
     Program,
@@ -64,7 +66,8 @@ class _Entry:
     file: ExportFile
     plan: ProgramPlan
     fingerprint: str = ""
-    frame: pl.DataFrame | None = None
+    rows: int | None = None  # rows landed this run; None when the file was unchanged
+    frame: pl.DataFrame | None = None  # an adapter file's rows, until they are inserted
 
 
 def _digest(*parts: object) -> str:
@@ -117,29 +120,45 @@ def _add_missing_columns(con: duckdb.DuckDBPyConnection, name: str, frame: pl.Da
             con.execute(f'ALTER TABLE {name} ADD COLUMN "{escaped}" {sql_type}')
 
 
-def _replace_files(
-    con: duckdb.DuckDBPyConnection,
-    table: str,
-    prefix: str,
-    keep: set[str],
-    frames: list[pl.DataFrame],
-) -> None:
-    """Delete the scope's rows of every file not in ``keep``; insert ``frames``."""
+def _delete_files(con: duckdb.DuckDBPyConnection, table: str, prefix: str, keep: set[str]) -> None:
+    """Delete the scope's rows of every file not in ``keep``."""
     con.execute(
         f"DELETE FROM raw.{table} WHERE {_in_scope(prefix)} "
         "AND NOT list_contains($keep, _source_file)",
         {"keep": sorted(keep), **({"prefix": prefix} if prefix else {})},
     )
-    frames = [f for f in frames if f.height]
-    if not frames:
-        return
-    frame = pl.concat(frames, how="diagonal")
-    _add_missing_columns(con, f"raw.{table}", frame)
-    con.register("__frame", frame.to_arrow())
-    try:
-        con.execute(f"INSERT INTO raw.{table} BY NAME SELECT * FROM __frame")
-    finally:
-        con.unregister("__frame")
+
+
+def _insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> int:
+    if frame.height:
+        _add_missing_columns(con, f"raw.{table}", frame)
+        con.register("__frame", frame.to_arrow())
+        try:
+            con.execute(f"INSERT INTO raw.{table} BY NAME SELECT * FROM __frame")
+        finally:
+            con.unregister("__frame")
+    return frame.height
+
+
+def _land_table_file(
+    con: duckdb.DuckDBPyConnection, entry: _Entry, spec: TableSpec, loaded_at: datetime
+) -> int:
+    """Insert one table file's rows; DuckDB reads plain CSVs itself (models/ingest/bulk.py)."""
+    mapping = entry.plan.mapping
+    table_mapping = mapping.table(spec.name) if mapping is not None else None
+    encoding = delimiter = None
+    if mapping is not None and table_mapping is not None:
+        encoding = table_mapping.encoding or mapping.encoding
+        delimiter = table_mapping.delimiter or mapping.delimiter
+    plain = mapping is None or not transforms_table(mapping, spec.name)
+    if plain and bulk_readable(entry.file, encoding):
+        rows = land_csv_with_duckdb(
+            con, f"raw.{spec.name}", entry.file, spec.required_columns, loaded_at, delimiter
+        )
+        if rows is not None:
+            return rows
+    # One file at a time, so memory holds one file's frame, never a whole table's.
+    return _insert_frame(con, spec.name, land_file(entry.file, spec, loaded_at, mapping))
 
 
 def _previous(con: duckdb.DuckDBPyConnection, prefix: str) -> dict[tuple[str, str], dict]:
@@ -263,21 +282,21 @@ def land_root(
 
     # Phase 1: canonical table files (they are what adapter files resolve through).
     tables = [e for e in entries if e.file.kind == "table"]
+    adapters = [e for e in entries if e.file.kind in ADAPTER_KINDS]
     for entry in tables:
         entry.fingerprint = _digest(
             LANDING_VERSION, "table", entry.file.sha256, entry.plan.mapping_sha256
         )
+    adapter_files = {e.file.name for e in adapters}
+    for table in contract:
+        keep = {e.file.name for e in tables if e.file.table == table and unchanged(e)}
+        _delete_files(con, table, prefix, keep | adapter_files)
+    for entry in tables:
         if not unchanged(entry):
             spec = contract[entry.file.table]
-            entry.frame = land_file(entry.file, spec, loaded_at, entry.plan.mapping)
-    adapter_files = {e.file.name for e in entries if e.file.kind in ADAPTER_KINDS}
-    for table in contract:
-        keep = {e.file.name for e in tables if e.file.table == table and e.frame is None}
-        frames = [e.frame for e in tables if e.file.table == table and e.frame is not None]
-        _replace_files(con, table, prefix, keep | adapter_files, frames)
+            entry.rows = _land_table_file(con, entry, spec, loaded_at)
 
     # Phase 2: survey and calendar files, resolved against this program's landed rows.
-    adapters = [e for e in entries if e.file.kind in ADAPTER_KINDS]
     for plan in plans:
         mine = [e for e in adapters if e.plan is plan]
         if mine:
@@ -285,13 +304,16 @@ def land_root(
     table_files = {e.file.name for e in tables}
     for table in contract:
         keep = {e.file.name for e in adapters if e.file.table == table and e.frame is None}
-        frames = [e.frame for e in adapters if e.file.table == table and e.frame is not None]
-        _replace_files(con, table, prefix, keep | table_files, frames)
+        _delete_files(con, table, prefix, keep | table_files)
+    for entry in adapters:
+        if entry.frame is not None:
+            entry.rows = _insert_frame(con, entry.file.table, entry.frame)
+            entry.frame = None
 
     _write_ledger(con, entries, previous, prefix, loaded_at, run_id)
     for entry in entries:
         key = (entry.file.table, entry.file.name)
-        (report.unchanged if entry.frame is None else report.landed).append(key)
+        (report.unchanged if entry.rows is None else report.landed).append(key)
     return report
 
 
@@ -345,11 +367,11 @@ def _write_ledger(
     rows = []
     for entry in entries:
         key = (entry.file.table, entry.file.name)
-        if entry.frame is None:
+        if entry.rows is None:
             before = previous[key]
             rows_read, when, run = before["rows_read"], before["loaded_at"], before["run_id"]
         else:
-            rows_read, when, run = entry.frame.height, loaded_at, run_id
+            rows_read, when, run = entry.rows, loaded_at, run_id
         rows.append(
             {
                 "table_name": entry.file.table,

@@ -156,7 +156,7 @@ def _legacy_encoding(legacy: bytes, utf8_text: str) -> str:
     return "cp1252" if guess.replace("_", "-").lower() in UTF8_NAMES else guess
 
 
-def _chunks(path: Path) -> Iterator[bytes]:
+def file_chunks(path: Path) -> Iterator[bytes]:
     with path.open("rb") as fh:
         while chunk := fh.read(SCAN_CHUNK):
             yield chunk
@@ -285,7 +285,7 @@ def _read_csv(path: Path, encoding: str | None, delimiter: str | None) -> pl.Dat
             raise ExportError(f"cannot be decoded as {declared}: {exc}", path.name) from None
         newline = scan_text_bytes([text.encode("utf-8")], path.name)
     else:
-        newline = scan_text_bytes(_chunks(path), path.name)
+        newline = scan_text_bytes(file_chunks(path), path.name)
         if declared in UTF8_NAMES and newline == b"\n":
             # The common case, read by Polars straight from the file (no copy in memory).
             first = _first_text_line(path)

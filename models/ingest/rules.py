@@ -299,7 +299,7 @@ def _first_failure(checks: list[Check]) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
 REJECT_RULE, REJECT_COLUMN, REJECT_REASON = "_reject_rule", "_reject_column", "_reject_reason"
 
 
-def _landing_rejections(raw: pl.DataFrame, spec: TableSpec) -> tuple[pl.DataFrame, pl.DataFrame]:
+def landing_rejections(raw: pl.DataFrame, spec: TableSpec) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(quarantine rows for rows rejected at landing, the other rows). Rejected rows keep the
     adapter's rule and reason and take no part in the row rules or de-duplication."""
     if REJECT_RULE not in raw.columns:
@@ -328,11 +328,19 @@ def _landing_rejections(raw: pl.DataFrame, spec: TableSpec) -> tuple[pl.DataFram
     return rejected, raw.filter(~marked)
 
 
-def apply_row_rules(raw: pl.DataFrame, spec: TableSpec, ctx: RowContext) -> RuleOutcome:
-    """Type and check one table's landed rows (all files), in file-name then row order."""
-    landing_rejected, raw = _landing_rejections(raw, spec)
+def raw_columns(spec: TableSpec) -> list[str]:
+    """The cleaned text columns rows are compared on for exact duplicates."""
+    return [_raw(c.name) for c in spec.columns]
+
+
+def checked_rows(raw: pl.DataFrame, spec: TableSpec, ctx: RowContext) -> pl.DataFrame:
+    """Cleaned text, typed values and the first rule each row breaks, row by row.
+
+    Everything here depends on the row alone (and on ``ctx``), so it can run on any slice of
+    a table; exact duplicates and duplicate keys compare rows and are decided afterwards.
+    """
     present = set(raw.columns)
-    frame = raw.sort(list(LINEAGE)).select(
+    frame = raw.select(
         *LINEAGE,
         *[
             (clean_text(pl.col(c.name)) if c.name in present else pl.lit(None, pl.String)).alias(
@@ -341,14 +349,7 @@ def apply_row_rules(raw: pl.DataFrame, spec: TableSpec, ctx: RowContext) -> Rule
             for c in spec.columns
         ],
     )
-    raw_cols = [_raw(c.name) for c in spec.columns]
-    first_copy = pl.struct(raw_cols).is_first_distinct()
-    duplicates = frame.filter(~first_copy).select(
-        pl.lit(spec.name).alias("table_name"),
-        pl.col("_source_file").alias("source_file"),
-        pl.col("_source_row").alias("source_row"),
-    )
-    frame = frame.filter(first_copy).with_columns(
+    frame = frame.with_columns(
         [_typed(c).cast(POLARS_TYPES[c.type]).alias(c.name) for c in spec.columns]
     )
     frame, ref_checks = _reference_checks(spec, ctx, frame)
@@ -356,32 +357,47 @@ def apply_row_rules(raw: pl.DataFrame, spec: TableSpec, ctx: RowContext) -> Rule
     checks = _column_checks(spec, ctx) + _scale_checks(spec, ctx) + ref_checks + timing_checks
     checks.sort(key=lambda c: RULES.index(c[0]))
     rule, column, why = _first_failure(checks)
-    frame = frame.with_columns(rule.alias("__rule"), column.alias("__column"), why.alias("__why"))
+    return frame.select(
+        *LINEAGE,
+        *raw_columns(spec),
+        *[c.name for c in spec.columns],
+        rule.alias("__rule"),
+        column.alias("__column"),
+        why.alias("__why"),
+    )
 
-    # Duplicate keys with different content: the first occurrence (file name, then row) wins.
+
+def duplicate_key_reason(spec: TableSpec) -> pl.Expr:
+    key = list(spec.key)
+    return pl.format(
+        "key ({}) = ({}) already appeared earlier with different content",
+        pl.lit(", ".join(key)),
+        pl.concat_str([pl.col(k).cast(pl.String) for k in key], separator=", "),
+    )
+
+
+def mark_duplicate_keys(frame: pl.DataFrame, spec: TableSpec) -> pl.DataFrame:
+    """Duplicate keys with different content: the first occurrence (file name, then row) wins.
+
+    ``frame`` is in file-name then row order, exact duplicates removed.
+    """
     passing = pl.col("__rule").is_null()
     key = list(spec.key)
     dup_key = passing & ~pl.struct(key).is_first_distinct().over(passing)
-    frame = frame.with_columns(
+    return frame.with_columns(
         pl.when(dup_key).then(pl.lit("duplicate_key")).otherwise(pl.col("__rule")).alias("__rule"),
         pl.when(dup_key)
         .then(pl.lit(", ".join(key)))
         .otherwise(pl.col("__column"))
         .alias("__column"),
-        pl.when(dup_key)
-        .then(
-            pl.format(
-                "key ({}) = ({}) already appeared earlier with different content",
-                pl.lit(", ".join(key)),
-                pl.concat_str([pl.col(k).cast(pl.String) for k in key], separator=", "),
-            )
-        )
-        .otherwise(pl.col("__why"))
-        .alias("__why"),
+        pl.when(dup_key).then(duplicate_key_reason(spec)).otherwise(pl.col("__why")).alias("__why"),
     )
 
+
+def rejected_rows(frame: pl.DataFrame, spec: TableSpec) -> pl.DataFrame:
+    """Checked rows that broke a rule, in ``quarantine.rejected_rows`` layout."""
     public = [c.name for c in spec.columns if not c.restricted]
-    rejected = frame.filter(pl.col("__rule").is_not_null()).select(
+    return frame.filter(pl.col("__rule").is_not_null()).select(
         pl.lit(spec.name).alias("table_name"),
         pl.col("_source_file").alias("source_file"),
         pl.col("_source_row").alias("source_row"),
@@ -395,12 +411,35 @@ def apply_row_rules(raw: pl.DataFrame, spec: TableSpec, ctx: RowContext) -> Rule
         .struct.json_encode()
         .alias("row_json"),
     )
-    kept = frame.filter(pl.col("__rule").is_null()).select(
-        *[c.name for c in spec.columns],
-        *LINEAGE,
-        # The free-text answer behind a normalised category, for the restricted schema only.
+
+
+def kept_columns(spec: TableSpec) -> list[pl.Expr]:
+    """Typed contract columns, lineage, and the free text behind each normalised category
+    (``<column>_raw``, for the restricted schema only)."""
+    return [
+        *[pl.col(c.name) for c in spec.columns],
+        *[pl.col(c) for c in LINEAGE],
         *[pl.col(_raw(c.name)).alias(f"{c.name}_raw") for c in spec.columns if c.lookup],
+    ]
+
+
+def apply_row_rules(raw: pl.DataFrame, spec: TableSpec, ctx: RowContext) -> RuleOutcome:
+    """Type and check one table's landed rows (all files), in file-name then row order.
+
+    The whole table in memory: the reference for ``models/ingest/batched.py``, which gives the
+    same outcome in bounded memory over a warehouse table.
+    """
+    landing_rejected, raw = landing_rejections(raw, spec)
+    frame = checked_rows(raw.sort(list(LINEAGE)), spec, ctx)
+    first_copy = pl.struct(raw_columns(spec)).is_first_distinct()
+    duplicates = frame.filter(~first_copy).select(
+        pl.lit(spec.name).alias("table_name"),
+        pl.col("_source_file").alias("source_file"),
+        pl.col("_source_row").alias("source_row"),
     )
+    frame = mark_duplicate_keys(frame.filter(first_copy), spec)
+    rejected = rejected_rows(frame, spec)
+    kept = frame.filter(pl.col("__rule").is_null()).select(kept_columns(spec))
     if landing_rejected.height:
         rejected = pl.concat([rejected, landing_rejected.cast(rejected.schema)])
     return RuleOutcome(kept=kept, rejected=rejected, duplicates=duplicates)
