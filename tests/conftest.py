@@ -21,6 +21,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from models.demo.generator import generate
 from pipelines.runner import RunReport, run_pipeline
@@ -28,6 +29,10 @@ from pipelines.settings import RunSettings
 
 DEMO_AS_OF = date(2026, 6, 30)
 DEMO_KEY = hashlib.sha256(b"mentorscope test suite key").hexdigest()
+
+# Property tests check behaviour, not speed: a shared 2-core CI machine must not fail them.
+hypothesis_settings.register_profile("mentorscope", deadline=None)
+hypothesis_settings.load_profile("mentorscope")
 
 os.environ.setdefault("DAGSTER_TELEMETRY_DISABLED", "1")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")

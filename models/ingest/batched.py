@@ -37,7 +37,6 @@ from models.ingest.rules import (
 from models.ingest.scales import item_scales
 
 BATCH_ROWS = 1_000_000
-SCRATCH = "scratch"
 
 
 @dataclass
@@ -75,8 +74,76 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _scratch(spec: TableSpec, part: str) -> str:
+    # Temporary: never written to the warehouse file (no compression, no checkpoint); DuckDB
+    # spills them to <warehouse>.tmp beyond its memory limit.
+    return f"temp.{_q(f'scratch_{spec.name}_{part}')}"
+
+
 def _staged(spec: TableSpec) -> str:
-    return f"{SCRATCH}.{_q(spec.name + '_checked')}"
+    return _scratch(spec, "checked")
+
+
+def _ranked(spec: TableSpec) -> str:
+    return _scratch(spec, "ranked")
+
+
+# File name, then row; then landing order, for the rows an adapter melted from one source row.
+ORDER = "_source_file, _source_row, __rid"
+
+
+def _rank(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> None:
+    """Number each row's exact copies and, among rows that pass, each key's occurrences.
+
+    Only rows that share their key with another row can be either, so the windows (a sort)
+    run on those few rows, found by grouping on the key alone; the view ``_ranked`` puts the
+    numbers beside every staged row (1 where a row has no twin).
+    """
+    staged, copies, keys = _staged(spec), _scratch(spec, "copies"), _scratch(spec, "keys")
+    every = ", ".join(_q(c) for c in raw_columns(spec))
+    # NUL bytes are refused at landing, so chr(0) can stand for a missing key value.
+    raw_key = [f"coalesce({_q('__raw_' + k)}, chr(0))" for k in spec.key]
+    raw_key_cols = ", ".join(f"{e} AS k{i}" for i, e in enumerate(raw_key))
+    on_raw = " AND ".join(f"{e} = m.k{i}" for i, e in enumerate(raw_key))
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {copies} AS
+        SELECT s.rowid AS __rid,
+            row_number() OVER (PARTITION BY {every} ORDER BY _source_file, _source_row, s.rowid)
+                AS __copy
+        FROM {staged} AS s
+        SEMI JOIN (SELECT {raw_key_cols} FROM {staged} GROUP BY ALL HAVING count(*) > 1) AS m
+            ON {on_raw}
+        """
+    )
+    key_cols = ", ".join(f"{_q(k)} AS k{i}" for i, k in enumerate(spec.key))
+    on_key = " AND ".join(f"p.{_q(k)} = m.k{i}" for i, k in enumerate(spec.key))
+    key = ", ".join(_q(k) for k in spec.key)
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {keys} AS
+        WITH passing AS (
+            SELECT s.*, s.rowid AS __rid FROM {staged} AS s
+            WHERE s.__rule IS NULL
+                AND s.rowid NOT IN (SELECT __rid FROM {copies} WHERE __copy > 1)
+        )
+        SELECT p.__rid, row_number() OVER (PARTITION BY {key} ORDER BY {ORDER}) AS __key_rank
+        FROM passing AS p
+        SEMI JOIN (SELECT {key_cols} FROM passing GROUP BY ALL HAVING count(*) > 1) AS m
+            ON {on_key}
+        """
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP VIEW {_ranked(spec)} AS
+        SELECT s.*, s.rowid AS __rid, coalesce(c.__copy, 1) AS __copy,
+            CASE WHEN s.__rule IS NULL AND coalesce(c.__copy, 1) = 1
+                THEN coalesce(k.__key_rank, 1) END AS __key_rank
+        FROM {staged} AS s
+        LEFT JOIN {copies} AS c ON c.__rid = s.rowid
+        LEFT JOIN {keys} AS k ON k.__rid = s.rowid
+        """
+    )
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
@@ -103,12 +170,11 @@ def stage_checked_rows(
 ) -> pl.DataFrame:
     """Check every raw row not rejected at landing, slice by slice, into a scratch table with
     each row's copy number and key rank; return the landing rejections (quarantine layout)."""
-    con.execute(f"CREATE SCHEMA IF NOT EXISTS {SCRATCH}")
     staged = _staged(spec)
     empty = checked_rows(con.sql(f"SELECT * FROM {raw_table} LIMIT 0").pl(), spec, ctx)
     con.register("__empty", empty.to_arrow())
     try:
-        con.execute(f"CREATE OR REPLACE TABLE {staged} AS SELECT * FROM __empty")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {staged} AS SELECT * FROM __empty")
     finally:
         con.unregister("__empty")
     for start, stop in _rowid_ranges(con, raw_table, batch_rows):
@@ -119,24 +185,7 @@ def stage_checked_rows(
         if batch.height:
             _insert(con, staged, checked_rows(batch, spec, ctx))
 
-    order = ", ".join(LINEAGE)
-    copies = ", ".join(_q(c) for c in raw_columns(spec))
-    key = ", ".join(_q(k) for k in spec.key)
-    passing = "__copy = 1 AND __rule IS NULL"
-    con.execute(
-        f"""
-        CREATE OR REPLACE TABLE {staged} AS
-        WITH copies AS (
-            SELECT *, row_number() OVER (PARTITION BY {copies} ORDER BY {order}) AS __copy
-            FROM {staged}
-        )
-        SELECT *,
-            CASE WHEN {passing} THEN
-                row_number() OVER (PARTITION BY ({passing}), {key} ORDER BY {order})
-            END AS __key_rank
-        FROM copies
-        """
-    )
+    _rank(con, spec)
     landed = con.sql(f"SELECT * FROM {raw_table} WHERE {REJECT_RULE} IS NOT NULL").pl()
     rejected, _ = landing_rejections(landed, spec)
     return rejected
@@ -166,9 +215,9 @@ def write_outcome(
 
     Run inside the caller's transaction, so readers see the old or the new table, never half.
     """
-    staged = _staged(spec)
+    staged = _ranked(spec)
     kept = "__copy = 1 AND __rule IS NULL AND __key_rank = 1"
-    order = ", ".join(LINEAGE)
+    order = ORDER
     public = [_q(c.name) for c in spec.columns if not c.restricted] + list(LINEAGE)
     con.execute(
         f"CREATE OR REPLACE TABLE core.{_q(spec.core_name)} AS "
@@ -188,9 +237,9 @@ def write_outcome(
     run = pl.lit(run_id).alias("run_id")
     failing = "__copy = 1 AND (__rule IS NOT NULL OR __key_rank > 1)"
     quarantined = 0
-    for start, stop in _rowid_ranges(con, staged, batch_rows):
+    for start, stop in _rowid_ranges(con, _staged(spec), batch_rows):
         frame = con.sql(
-            f"SELECT * FROM {staged} WHERE rowid >= ? AND rowid < ? AND {failing} ORDER BY {order}",
+            f"SELECT * FROM {staged} WHERE __rid >= ? AND __rid < ? AND {failing} ORDER BY {order}",
             params=[start, stop],
         ).pl()
         if frame.height:
@@ -252,4 +301,6 @@ def current_outcome(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> BatchedO
 
 
 def drop_staging(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> None:
-    con.execute(f"DROP TABLE IF EXISTS {_staged(spec)}")
+    con.execute(f"DROP VIEW IF EXISTS {_ranked(spec)}")
+    for part in ("copies", "keys", "checked"):
+        con.execute(f"DROP TABLE IF EXISTS {_scratch(spec, part)}")

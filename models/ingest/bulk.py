@@ -102,8 +102,8 @@ def _stage(con: duckdb.DuckDBPyConnection, path: Path, names: list[str], sep: st
     )
     con.execute(f"DROP TABLE IF EXISTS {STAGING}")
     try:
-        # A fresh table's rowid is its insertion order, and the scan preserves file order:
-        # rowid + 1 is the data row number the Polars path counts.
+        # The scan preserves file order and a fresh table numbers its rows in insertion
+        # order: rowid - first rowid + 1 is the data row number the Polars path counts.
         con.execute(
             f"CREATE TEMP TABLE {STAGING} AS SELECT * FROM read_csv({_literal(str(path))}, "
             f"{options})"
@@ -155,6 +155,13 @@ def land_csv_with_duckdb(
     if not _stage(con, file.path, names, sep):
         return None
     try:
+        # Inside a transaction rowids start far from 0 (transaction-local storage); they are
+        # used only when they are one run of consecutive numbers.
+        base, top, count = con.execute(
+            f"SELECT min(rowid), max(rowid), count(*) FROM {STAGING}"
+        ).fetchall()[0]
+        if count and top - base + 1 != count:
+            return None
         _add_columns(con, target, names)
         first = names[0]
         candidates = con.execute(
@@ -175,12 +182,12 @@ def land_csv_with_duckdb(
                 f"NULL::VARCHAR AS {REJECT_REASON}"
             )
         con.execute(
-            f"INSERT INTO {target} BY NAME SELECT *, rowid + 1 AS {SOURCE_ROW}, "
+            f"INSERT INTO {target} BY NAME SELECT *, rowid - $base + 1 AS {SOURCE_ROW}, "
             f"$file AS _source_file, $sha AS _file_sha256, $at::TIMESTAMP AS _loaded_at, "
             f"{flags} FROM {STAGING}",
-            {"file": file.name, "sha": file.sha256, "at": loaded_at},
+            {"file": file.name, "sha": file.sha256, "at": loaded_at, "base": base or 0},
         )
-        return con.execute(f"SELECT count(*) FROM {STAGING}").fetchall()[0][0]
+        return count
     finally:
         con.execute(f"DROP TABLE IF EXISTS {STAGING}")
 

@@ -430,7 +430,7 @@ def apply_row_rules(raw: pl.DataFrame, spec: TableSpec, ctx: RowContext) -> Rule
     same outcome in bounded memory over a warehouse table.
     """
     landing_rejected, raw = landing_rejections(raw, spec)
-    frame = checked_rows(raw.sort(list(LINEAGE)), spec, ctx)
+    frame = checked_rows(raw.sort(list(LINEAGE), maintain_order=True), spec, ctx)
     first_copy = pl.struct(raw_columns(spec)).is_first_distinct()
     duplicates = frame.filter(~first_copy).select(
         pl.lit(spec.name).alias("table_name"),

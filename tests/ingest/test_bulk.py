@@ -42,9 +42,11 @@ def _file(tmp_path: Path, name: str, text: str | bytes) -> ExportFile:
     return ExportFile("programs", path, file_sha256(path))
 
 
-def _bulk(file: ExportFile) -> tuple[pl.DataFrame | None, int | None]:
+def _bulk(file: ExportFile, in_transaction: bool = False) -> tuple[pl.DataFrame | None, int | None]:
     con = duckdb.connect()
     ensure_raw(con, CONTRACT)
+    if in_transaction:  # as the pipeline lands: rowids of new rows are transaction-local
+        con.execute("BEGIN TRANSACTION")
     rows = land_csv_with_duckdb(con, "raw.programs", file, SPEC.required_columns, AT)
     frame = con.sql("SELECT * FROM raw.programs ORDER BY _source_row").pl()
     return (frame if rows is not None else None), rows
@@ -57,10 +59,11 @@ def _polars(file: ExportFile) -> pl.DataFrame:
     return con.sql("SELECT * FROM raw.programs ORDER BY _source_row").pl()
 
 
+@pytest.mark.parametrize("in_transaction", [False, True])
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_duckdb_lands_the_same_rows_as_the_polars_reader(tmp_path, case):
+def test_duckdb_lands_the_same_rows_as_the_polars_reader(tmp_path, case, in_transaction):
     file = _file(tmp_path, case, CASES[case])
-    bulk, rows = _bulk(file)
+    bulk, rows = _bulk(file, in_transaction)
     assert bulk is not None, "the plain-CSV path handed a plain CSV back"
     expected = _polars(file)
     assert rows == expected.height
