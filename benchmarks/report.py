@@ -143,9 +143,11 @@ def render(results: Results, steps: bool = False) -> str:
     ]
     for run in results.runs:
         files = ", ".join(f"{k} {v:,}" for k, v in run.program.items())
+        shape = f" ({run.shape})" if run.shape else ""
+        outcome = "succeeded" if run.success else "FAILED"
         lines.append(
-            f"- scale {run.scale:g}: load average at start {run.load[0]:.2f} / {run.load[1]:.2f}"
-            f" / {run.load[2]:.2f}; pipeline {'succeeded' if run.success else 'FAILED'}"
+            f"- scale {run.scale:g}{shape}: load average at start {run.load[0]:.2f}"
+            f" / {run.load[1]:.2f} / {run.load[2]:.2f}; pipeline {outcome}"
             + (f" ({'; '.join(run.errors[:3])})" if run.errors else "")
             + f"; input rows: {files}"
         )

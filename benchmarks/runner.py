@@ -30,6 +30,51 @@ BENCH_KEY = "b3" * 32
 MEASURED_ENV: dict[str, str] = {}
 # A pipeline whose process tree goes over this is killed (its stages so far are reported).
 MAX_RSS: int | None = 16 * 2**30
+# Issue 9's consortium: hundreds of programs, 1,000,000 matches, 10,000,000 meetings. The
+# generator's own scale gives ~3 programs and ~5 meetings per 2,000 matches, so the shape is
+# set explicitly; smaller presets keep the 300 programs (and whatever grows with them) and cut
+# only the rows.
+MATCHES_PER_SCALE = 2000
+CONSORTIUM_MATCHES = 1_000_000
+CONSORTIUM_PROGRAMS = 300
+CONSORTIUM_MEETINGS_PER_MATCH = 10.0
+CONSORTIUM_GROWTH = (0.01, 0.1)  # fractions of the consortium's size for growth checks
+
+
+@dataclass(frozen=True)
+class Shape:
+    """Generator options beyond scale; the default (None, None) is the plain demo at scale."""
+
+    programs: int | None = None
+    meetings_per_match: float | None = None
+
+    @property
+    def tag(self) -> str:
+        """Part of cache folder names, empty for the plain demo (so old caches stay valid)."""
+        tag = "" if self.programs is None else f"-programs-{self.programs}"
+        if self.meetings_per_match is not None:
+            tag += f"-mpm-{self.meetings_per_match:g}"
+        return tag
+
+    def describe(self) -> str:
+        parts = [] if self.programs is None else [f"{self.programs} programs"]
+        if self.meetings_per_match is not None:
+            parts.append(f"{self.meetings_per_match:g} meetings per match")
+        return ", ".join(parts)
+
+    def generator_args(self) -> list[str]:
+        args = [] if self.programs is None else ["--programs", str(self.programs)]
+        if self.meetings_per_match is not None:
+            args += ["--meetings-per-match", f"{self.meetings_per_match:g}"]
+        return args
+
+
+CONSORTIUM = Shape(CONSORTIUM_PROGRAMS, CONSORTIUM_MEETINGS_PER_MATCH)
+
+
+def consortium_scale(fraction: float = 1.0) -> float:
+    """Generator scale of the consortium at `fraction` of its matches (1.0 -> 500)."""
+    return CONSORTIUM_MATCHES * fraction / MATCHES_PER_SCALE
 
 
 @dataclass
@@ -60,6 +105,7 @@ class ScaleRun:
     errors: list[str] = field(default_factory=list)
     load: tuple[float, float, float] = (0.0, 0.0, 0.0)
     steps: list[Measured] = field(default_factory=list)  # stage "group/step", slowest first
+    shape: str = ""  # the generator options beyond scale, in words ("" for the plain demo)
 
     def stage(self, name: str) -> Measured | None:
         return next((m for m in self.stages if m.stage == name), None)
@@ -160,19 +206,43 @@ def run_sampled(
     return result, samples, began, ended
 
 
-def program_dir(scale: float, seed: int) -> Path:
-    return CACHE / "programs" / f"scale-{scale:g}-seed-{seed}"
+def program_dir(scale: float, seed: int, shape: Shape = Shape()) -> Path:
+    return CACHE / "programs" / f"scale-{scale:g}{shape.tag}-seed-{seed}"
 
 
-def ensure_program(scale: float, seed: int = 7, as_of: date = AS_OF) -> tuple[Path, dict]:
+def ensure_program(
+    scale: float, seed: int = 7, as_of: date = AS_OF, shape: Shape = Shape()
+) -> tuple[Path, dict]:
     """The generated program at `scale`, from the cache or generated once (with bad rows)."""
-    out = program_dir(scale, seed)
+    out = program_dir(scale, seed, shape)
     manifest = out / "demo_manifest.json"
     if not manifest.exists():
         cmd = [sys.executable, "-m", "models.demo", "--out", str(out), "--seed", str(seed)]
         cmd += ["--scale", f"{scale:g}", "--as-of", as_of.isoformat(), "--no-truth"]
+        cmd += shape.generator_args()
         subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True)
     return out, json.loads(manifest.read_text())["files"]
+
+
+def program_summary(data_dir: Path) -> dict:
+    """Matches, meetings, programs, rows and bytes per file of a generated (cached) program."""
+    manifest = json.loads((data_dir / "demo_manifest.json").read_text())
+    files = manifest["files"]
+    bad = {}
+    for row in manifest["bad_rows"]:
+        bad[row["file"]] = bad.get(row["file"], 0) + 1
+    for row in manifest["exact_duplicates"]:
+        bad[row["file"]] = bad.get(row["file"], 0) + 1
+    meetings = sum(n - bad.get(f, 0) for f, n in files.items() if f.startswith("meetings"))
+    return {
+        "folder": str(data_dir),
+        "matches": manifest["realised"]["matches"],
+        "meetings": meetings,
+        "programs": files["programs.csv"] - bad.get("programs.csv", 0),
+        "shape": manifest.get("shape", {}),
+        "rows": files,
+        "bytes": {f: (data_dir / f).stat().st_size for f in files},
+    }
 
 
 def measure_floor(scale: float, data_dir: Path, work: Path) -> Measured:
@@ -297,13 +367,14 @@ def _unfinished(
     }
 
 
-def measure_scale(scale: float, seed: int = 7) -> ScaleRun:
-    data_dir, files = ensure_program(scale, seed)
-    work = CACHE / "runs" / f"scale-{scale:g}"
+def measure_scale(scale: float, seed: int = 7, shape: Shape = Shape()) -> ScaleRun:
+    data_dir, files = ensure_program(scale, seed, shape=shape)
+    work = CACHE / "runs" / f"scale-{scale:g}{shape.tag}"
     floor = measure_floor(scale, data_dir, work / "floor")
     run = measure_pipeline(scale, data_dir, work / "pipeline", floor_s=floor.wall_s)
     run.floor = floor
     run.program = files
+    run.shape = shape.describe()
     return run
 
 
@@ -342,10 +413,10 @@ def add_month(data_dir: Path, out_dir: Path, as_of: date = AS_OF) -> tuple[Path,
     return out_dir, int(added), as_of.fromordinal(as_of.toordinal() + 31)
 
 
-def measure_incremental(full: ScaleRun, seed: int = 7) -> Incremental:
+def measure_incremental(full: ScaleRun, seed: int = 7, shape: Shape = Shape()) -> Incremental:
     """Re-run on the warehouse the full run loaded, with one more month of meetings."""
-    data_dir = program_dir(full.scale, seed)
-    work = CACHE / "runs" / f"scale-{full.scale:g}"
+    data_dir = program_dir(full.scale, seed, shape)
+    work = CACHE / "runs" / f"scale-{full.scale:g}{shape.tag}"
     folder, added, as_of = add_month(data_dir, work / "increment")
     run = measure_pipeline(
         full.scale, folder, work / "pipeline", as_of=as_of, fresh=False, floor_s=full.floor.wall_s
@@ -384,17 +455,18 @@ def run_benchmark(
     incremental: bool = False,
     cli: bool = False,
     progress=None,
+    shape: Shape = Shape(),
 ) -> Results:
     """Measure every scale (floor then pipeline), then optionally the increment and the CLI."""
     results = Results(machine())
     for scale in scales:
         if progress:
             progress(f"scale {scale:g}: generating (cached) and measuring")
-        results.runs.append(measure_scale(scale, seed))
+        results.runs.append(measure_scale(scale, seed, shape))
     if incremental and results.runs:
         if progress:
             progress("incremental: one more month on the largest warehouse")
-        results.incremental = measure_incremental(results.runs[-1], seed)
+        results.incremental = measure_incremental(results.runs[-1], seed, shape)
     if cli:
         if progress:
             progress("cli: --help and demo")

@@ -1,4 +1,5 @@
-"""python -m models.demo --out DIR [--seed N] [--scale F] [--as-of YYYY-MM-DD] [--no-bad-rows]"""
+"""python -m models.demo --out DIR [--seed N] [--scale F] [--as-of YYYY-MM-DD] [--no-bad-rows]
+[--no-truth] [--programs N] [--meetings-per-match F]"""
 
 from __future__ import annotations
 
@@ -16,6 +17,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--as-of", type=date.fromisoformat, default=date(2026, 6, 30))
     parser.add_argument("--no-bad-rows", action="store_true", help="write only good rows")
     parser.add_argument("--no-truth", action="store_true", help="skip _truth/match_steps.parquet")
+    parser.add_argument(
+        "--programs", type=int, help="fixed number of programs (default: about 3 per scale unit)"
+    )
+    parser.add_argument(
+        "--meetings-per-match",
+        type=float,
+        help="mean written meetings per match (default: about 5); sets the meeting process",
+    )
     args = parser.parse_args(argv)
 
     from models.demo.generator import generate
@@ -28,10 +37,16 @@ def main(argv: list[str] | None = None) -> int:
         as_of=args.as_of,
         bad_rows=not args.no_bad_rows,
         write_truth=not args.no_truth,
+        n_programs=args.programs,
+        meetings_per_match=args.meetings_per_match,
     )
     took = time.perf_counter() - started
     for name, rows in manifest["files"].items():
         print(f"{name:28s} {rows:>12,d} rows")
+    if "shape" in manifest:
+        shape = ", ".join(f"{k} {v:g}" for k, v in manifest["shape"].items())
+        realised = manifest["realised"]["meetings_per_match"]
+        print(f"{shape}; realised {realised:.2f} meetings per match")
     print(
         f"{len(manifest['bad_rows'])} bad rows, {len(manifest['exact_duplicates'])} exact "
         f"duplicates; {took:.1f} s -> {args.out}"

@@ -13,7 +13,7 @@ scale; every block has its own random stream derived from the seed, so output is
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
@@ -23,6 +23,7 @@ import polars as pl
 from models.demo import render
 from models.demo.bad_rows import Ids, Templates, append_bad_rows
 from models.demo.block import Block, simulate_block
+from models.demo.calibrate import meetings_mu_for
 from models.demo.export import CsvSink, ids
 from models.demo.params import Planted, planted_effects
 from models.demo.programs import blocks, day_number, plan_programs
@@ -52,14 +53,30 @@ def generate(
     bad_rows: bool = True,
     *,
     write_truth: bool = True,
+    n_programs: int | None = None,
+    meetings_per_match: float | None = None,
 ) -> dict:
-    """Write the demo export into out_dir and return its manifest (also demo_manifest.json)."""
+    """Write the demo export into out_dir and return its manifest (also demo_manifest.json).
+
+    By default everything grows with scale (about 3 programs and 5 meetings per 2,000
+    matches). n_programs fixes the number of programs and meetings_per_match the mean of
+    written meetings per match, so a benchmark can ask for a consortium's shape (e.g. 300
+    programs, 10 meetings per match) at any number of matches.
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     _clear_previous(out_dir)
     p = Planted()
     as_of_day = day_number(as_of)
-    programs = plan_programs(_rng(seed, 0), scale, as_of, p)
+    programs = plan_programs(_rng(seed, 0), scale, as_of, p, n_programs)
+    shape: dict = {}
+    if n_programs is not None:
+        shape["programs"] = n_programs
+    if meetings_per_match is not None:
+        mu = meetings_mu_for(meetings_per_match, programs, p, seed)
+        p = replace(p, process=replace(p.process, meetings_mu=mu))
+        shape["meetings_per_match"] = meetings_per_match
+        shape["meetings_mu"] = mu
     sink = CsvSink(out_dir)
     truth = TruthWriter(out_dir) if write_truth else None
     tally = Tally()
@@ -100,6 +117,9 @@ def generate(
         "bad_rows": bad,
         "exact_duplicates": exact,
     }
+    if shape:
+        # Only when asked for, so that a default export's manifest keeps its exact bytes.
+        manifest["shape"] = shape
     (out_dir / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return manifest
 

@@ -56,9 +56,24 @@ class Programs:
         return len(self.program_id)
 
 
-def plan_programs(rng: np.random.Generator, scale: float, as_of: date, p: Planted) -> Programs:
+def plan_programs(
+    rng: np.random.Generator,
+    scale: float,
+    as_of: date,
+    p: Planted,
+    n_programs: int | None = None,
+) -> Programs:
+    """Programs of the export; n_programs fixes their number instead of deriving it from scale.
+
+    The draws are the same whichever way the number is set, so a default run's bytes do not
+    depend on this option existing.
+    """
     pop = p.population
     n = max(pop.min_programs, round(pop.programs_per_scale * scale))
+    if n_programs is not None:
+        if n_programs < pop.min_programs:
+            raise ValueError(f"at least {pop.min_programs} programs are needed, not {n_programs}")
+        n = n_programs
     setting = rng.choice(len(SETTINGS), size=n, p=[0.4, 0.3, 0.2, 0.07, 0.03])
     setting[:3] = [0, 1, 2]  # the first three cover corporate, education and nonprofit
     as_of_day = day_number(as_of)
@@ -70,6 +85,10 @@ def plan_programs(rng: np.random.Generator, scale: float, as_of: date, p: Plante
     horizon = np.where(ended, end, as_of_day)
     weights = rng.lognormal(0.0, 0.5, size=n)
     n_matches = apportion(round(pop.matches_per_scale * scale), weights)
+    if n_programs is not None and n_matches.min() < 1:
+        # a fixed number of programs must not leave any empty: an empty program would only be
+        # a programs.csv row, not the consortium member the option asks for
+        raise ValueError(f"{n_matches.sum():,} matches are too few for {n} programs")
     width = max(3, len(str(n)))
     ids = [f"PRG{i + 1:0{width}d}" for i in range(n)]
     prefix = rng.integers(0, len(PREFIXES), size=n)

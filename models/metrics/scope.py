@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import duckdb
 import polars as pl
 
+from models.metrics.batches import BATCH_ROWS, append_rows, size_batches, write_batches
 from models.metrics.settings import MetricSettings
 from models.metrics.steps import match_steps
 from models.warehouse import replace_table, sql_file, table_exists
@@ -28,6 +29,7 @@ class ScopePlan:
 
 
 def program_inputs(con: duckdb.DuckDBPyConnection, settings: MetricSettings) -> pl.DataFrame:
+    """Per program: inputs_hash, settings_hash and input_rows (rows match_steps reads)."""
     inputs = con.sql(sql_file("metrics/program_inputs.sql")).pl()
     return inputs.with_columns(pl.lit(settings.hash).alias("settings_hash"))
 
@@ -43,48 +45,43 @@ def plan_scope(previous: pl.DataFrame | None, current: pl.DataFrame) -> ScopePla
     return ScopePlan([p for p in programs if p not in kept], kept, removed)
 
 
-def _core(con: duckdb.DuckDBPyConnection, table: str, programs: list[str]) -> pl.DataFrame:
-    if table == "matches":
-        sql = "SELECT * FROM core.matches WHERE program_id IN (SELECT unnest($p))"
-    elif table == "survey_items":
-        sql = (
-            "SELECT s.* FROM core.survey_items AS s JOIN core.participants AS p "
-            "USING (participant_id) WHERE p.program_id IN (SELECT unnest($p))"
-        )
-    else:
-        sql = (
-            f"SELECT t.* FROM core.{table} AS t JOIN core.matches AS m USING (match_id) "
-            "WHERE m.program_id IN (SELECT unnest($p))"
-        )
-    return con.sql(sql, params={"p": programs}).pl()
+def _inputs(con: duckdb.DuckDBPyConnection, programs: list[str]) -> list[pl.DataFrame]:
+    """The programs' matches, meetings, activities and intake responses (match_steps'
+    arguments in order), only the columns match_steps reads: core tables also carry lineage
+    and columns it never needs."""
+    return [
+        con.sql(sql_file(f"metrics/steps_{name}.sql"), params={"programs": programs}).pl()
+        for name in ("matches", "meetings", "activities", "intake")
+    ]
 
 
-def update_match_steps(con: duckdb.DuckDBPyConnection, settings: MetricSettings) -> ScopePlan:
-    """Write metrics.match_steps, recomputing only the programs whose inputs changed."""
-    current = program_inputs(con, settings)
+def update_match_steps(
+    con: duckdb.DuckDBPyConnection, settings: MetricSettings, max_rows: int = BATCH_ROWS
+) -> ScopePlan:
+    """Write metrics.match_steps, recomputing only the programs whose inputs changed.
+
+    Programs are computed in batches of at most about max_rows input rows and appended, so
+    memory is bounded by a batch, not by the consortium; a match's steps depend on its own
+    program's rows only, so the rows equal one computation over all programs.
+    """
+    inputs = program_inputs(con, settings)
+    sizes = dict(zip(inputs["program_id"], inputs["input_rows"], strict=True))
+    current = inputs.select("program_id", "inputs_hash", "settings_hash")
     have_previous = table_exists(con, "metrics", "match_steps") and table_exists(
         con, "metrics", "match_steps_scope"
     )
     previous = con.sql(f"SELECT * FROM {SCOPE_TABLE}").pl() if have_previous else None
     plan = plan_scope(previous, current)
-    fresh = match_steps(
-        *(
-            _core(con, t, plan.recompute)
-            for t in ("matches", "meetings", "activities", "survey_items")
-        ),
-        settings,
-    )
+    batches = size_batches(plan.recompute, sizes, max_rows)
+    computed = (match_steps(*_inputs(con, batch), settings) for batch in batches)
     if previous is None:
-        replace_table(con, STEPS_TABLE, fresh)
+        write_batches(con, STEPS_TABLE, computed, order_by="match_id")
     else:
         gone = plan.recompute + plan.removed
         con.execute(
             f"DELETE FROM {STEPS_TABLE} WHERE program_id IN (SELECT unnest($p))", {"p": gone}
         )
-        con.register("__fresh", fresh.to_arrow())
-        try:
-            con.execute(f"INSERT INTO {STEPS_TABLE} SELECT * FROM __fresh")
-        finally:
-            con.unregister("__fresh")
+        for fresh in computed:
+            append_rows(con, STEPS_TABLE, fresh)
     replace_table(con, SCOPE_TABLE, current)
     return plan

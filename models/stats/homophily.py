@@ -104,25 +104,17 @@ def homophily(
     rows: list[dict[str, object]] = []
     programs = sorted(p for p in dyads["program_id"].unique().to_list() if p is not None)
     for attribute, (mentee_col, mentor_col, person_col, known) in ATTRIBUTES.items():
-        code = {g: i for i, g in enumerate(known)}
         pooled_observed = 0
         pooled_null = np.zeros(permutations, dtype=np.int64)
         pooled_n = pooled_unknown = 0
         pooled_expected_same = pooled_enrolled_same = 0.0
+        # One pass each over the matches and the people, not a filter of both tables per
+        # program: with hundreds of programs those filters cost programs x rows.
+        pairs = _known_pairs(dyads, mentee_col, mentor_col, known)
+        enrolled_shares = _enrolled_chance_shares(people, person_col, known)
         for program in programs:
-            in_program = dyads.filter(pl.col("program_id") == program)
-            usable = in_program.filter(
-                pl.col(mentee_col).is_in(list(known)) & pl.col(mentor_col).is_in(list(known))
-            )
-            mentee = np.array([code[g] for g in usable[mentee_col].to_list()], dtype=np.int16)
-            mentor = np.array([code[g] for g in usable[mentor_col].to_list()], dtype=np.int16)
-            enrolled = people.filter(
-                (pl.col("program_id") == program) & pl.col(person_col).is_in(list(known))
-            )
-            expected_enrolled = chance_share(
-                enrolled.filter(pl.col("role") == "mentee")[person_col].to_numpy(),
-                enrolled.filter(pl.col("role") == "mentor")[person_col].to_numpy(),
-            )
+            mentee, mentor, unknown = pairs[program]
+            expected_enrolled = enrolled_shares.get(program, float("nan"))
             observed = int((mentee == mentor).sum())
             null = permuted_same_counts(mentee, mentor, permutations, rng)
             expected = chance_share(mentee, mentor)
@@ -131,7 +123,7 @@ def homophily(
                     program,
                     attribute,
                     mentee.size,
-                    in_program.height - usable.height,
+                    unknown,
                     observed,
                     null,
                     expected,
@@ -141,7 +133,7 @@ def homophily(
             pooled_observed += observed
             pooled_null += null
             pooled_n += mentee.size
-            pooled_unknown += in_program.height - usable.height
+            pooled_unknown += unknown
             if mentee.size:
                 pooled_expected_same += expected * mentee.size
                 if np.isfinite(expected_enrolled):
@@ -169,6 +161,51 @@ def homophily(
         else pl.DataFrame(schema=HOMOPHILY_SCHEMA)
     )
     return _suppress(table, k)
+
+
+def _known_pairs(
+    dyads: pl.DataFrame, mentee_col: str, mentor_col: str, known: tuple[str, ...]
+) -> dict[str, tuple[np.ndarray, np.ndarray, int]]:
+    """Per program: mentee and mentor group codes (index in `known`, int16) of the matches
+    with both sides known, in match order, and the number of the program's other matches."""
+    mapping = {g: i for i, g in enumerate(known)}
+
+    def code(column: str) -> pl.Expr:
+        return pl.col(column).replace_strict(mapping, default=-1, return_dtype=pl.Int16)
+
+    coded = dyads.filter(pl.col("program_id").is_not_null()).select(
+        "program_id",
+        code(mentee_col).fill_null(-1).alias("a"),
+        code(mentor_col).fill_null(-1).alias("b"),
+    )
+    pairs: dict[str, tuple[np.ndarray, np.ndarray, int]] = {}
+    for (program,), part in coded.partition_by(
+        "program_id", as_dict=True, maintain_order=True
+    ).items():
+        mentee, mentor = part["a"].to_numpy(), part["b"].to_numpy()
+        both = (mentee >= 0) & (mentor >= 0)
+        pairs[program] = (mentee[both], mentor[both], int((~both).sum()))
+    return pairs
+
+
+def _enrolled_chance_shares(
+    people: pl.DataFrame, person_col: str, known: tuple[str, ...]
+) -> dict[str, float]:
+    """chance_share of each program's enrolled mentees and mentors with a known group (a
+    program without any is missing: its share is NaN, as chance_share of nobody)."""
+    enrolled = people.filter(
+        pl.col("program_id").is_not_null() & pl.col(person_col).is_in(list(known))
+    ).partition_by("program_id", "role", as_dict=True, maintain_order=True)
+    nobody = np.array([], dtype=object)
+
+    def groups(program: str, role: str) -> np.ndarray:
+        part = enrolled.get((program, role))
+        return nobody if part is None else part[person_col].to_numpy()
+
+    return {
+        program: chance_share(groups(program, "mentee"), groups(program, "mentor"))
+        for program in {key[0] for key in enrolled}
+    }
 
 
 def _row(

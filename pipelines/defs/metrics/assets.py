@@ -1,10 +1,13 @@
 """Metrics stage: the six steps per match, the funnel, instruments, outcomes and alerts.
 
 Each asset reads core tables from the warehouse, calls a pure function of
-``models.metrics`` and writes one table; the definitions live in docs/metrics.md.
+``models.metrics`` and writes one table; the definitions live in docs/metrics.md. Assets read
+only the columns their function uses (core tables carry lineage and columns most metrics never
+need); the per-match and per-response tables are computed in bounded batches
+(``models.metrics.in_warehouse``), so memory does not grow with the consortium.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import dagster as dg
 import duckdb
@@ -13,10 +16,12 @@ from dagster_duckdb import DuckDBResource
 
 from models.instruments.codebook import load_codebook
 from models.metrics.alerts import alert_counts, stalled_matches
-from models.metrics.constructs import construct_scores
-from models.metrics.funnel import step_funnel
-from models.metrics.outcomes import outcomes_by_match
-from models.metrics.reliability import construct_reliability
+from models.metrics.funnel import FUNNEL_STEPS, step_funnel
+from models.metrics.in_warehouse import (
+    reliability_by_program,
+    write_construct_scores,
+    write_outcomes_by_match,
+)
 from models.metrics.settings import MetricSettings, load_settings, settings_record
 from models.warehouse import read_table, replace_table
 from pipelines.defs.core.assets import core_key
@@ -57,6 +62,16 @@ def write_table_result(
     )
 
 
+def written_table_result(
+    con: duckdb.DuckDBPyConnection, table: str, rows: int
+) -> dg.MaterializeResult:
+    """Metadata of a table written batch by batch: its rows and its first rows as preview."""
+    preview = markdown_preview(con.sql(f"SELECT * FROM {table} LIMIT 5").pl())
+    return dg.MaterializeResult(
+        metadata={"dagster/row_count": rows, "preview": dg.MetadataValue.md(preview)}
+    )
+
+
 def _metric_asset(
     name: str,
     deps: list[dg.AssetKey],
@@ -83,8 +98,70 @@ def _metric_asset(
     return _asset
 
 
-def _core(con: duckdb.DuckDBPyConnection, table: str) -> pl.DataFrame:
-    return read_table(con, f"core.{table}")
+def _written_asset(
+    name: str,
+    deps: list[dg.AssetKey],
+    description: str,
+    write: Callable[[duckdb.DuckDBPyConnection, MetricSettings], int],
+    schema: str = "metrics",
+) -> dg.AssetsDefinition:
+    """An asset whose function writes its table itself (in batches) and returns its rows."""
+    key = dg.AssetKey([schema, name])
+
+    @dg.asset(
+        key=key,
+        deps=deps,
+        group_name="metrics",
+        kinds={"duckdb", "polars"},
+        pool="warehouse",
+        description=description,
+    )
+    def _asset(warehouse: DuckDBResource, export: ExportFolder) -> dg.MaterializeResult:
+        settings = _settings(export)
+        with warehouse.get_connection() as con:
+            con.execute("BEGIN TRANSACTION")  # readers never see a table half written
+            rows = write(con, settings)
+            con.execute("COMMIT")
+            return written_table_result(con, f"{schema}.{name}", rows)
+
+    return _asset
+
+
+def _core(
+    con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[str] | None = None
+) -> pl.DataFrame:
+    return _columns(con, f"core.{table}", columns)
+
+
+def _columns(
+    con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[str] | None = None
+) -> pl.DataFrame:
+    """`columns` of `table` (all when None), in table order."""
+    if columns is None:
+        return read_table(con, table)
+    return con.sql(f"SELECT {', '.join(columns)} FROM {table}").pl()
+
+
+# What each metric reads of match_steps (1M rows x 23 columns at consortium size).
+FUNNEL_COLUMNS = (
+    "program_id",
+    "matched_on",
+    *FUNNEL_STEPS,
+    "days_to_first_meeting",
+    "first_meeting_on",
+    "last_interaction_on",
+    "settings_hash",
+)
+STALLED_COLUMNS = (
+    "match_id",
+    "program_id",
+    "matched_on",
+    "held_meetings",
+    "last_interaction_on",
+    "settings_hash",
+)
+PAIR_COLUMNS = ("match_id", "program_id", "mentor_id", "mentee_id")
+PEOPLE_COLUMNS = ("participant_id", "program_id", "role", "gender", "race_ethnicity")
 
 
 metric_settings = _metric_asset(
@@ -95,12 +172,12 @@ metric_settings = _metric_asset(
     lambda con, s: settings_record(s),
 )
 
-scores = _metric_asset(
+scores = _written_asset(
     "construct_scores",
     [core_key("survey_responses")],
     "One row per survey response and instrument construct: mean of the answered items "
     "(reverse-scored where the codebook says), null below the minimum answered share.",
-    lambda con, s: construct_scores(_core(con, "survey_items"), load_codebook()),
+    lambda con, s: write_construct_scores(con, load_codebook()),
     schema="core",
 )
 
@@ -140,30 +217,22 @@ funnel = _metric_asset(
     [metric_key("match_steps")],
     "Per program and calendar quarter of matched_on (plus 'all'): matches reaching each step, "
     "conversion between steps and median days between dated steps.",
-    lambda con, s: step_funnel(read_table(con, "metrics.match_steps"), s.period),
+    lambda con, s: step_funnel(_columns(con, "metrics.match_steps", FUNNEL_COLUMNS), s.period),
 )
 
 reliability = _metric_asset(
     "construct_reliability",
     [CONSTRUCT_SCORES, core_key("participants")],
     "Cronbach's alpha with n (complete cases) per construct, program and survey wave.",
-    lambda con, s: construct_reliability(
-        _core(con, "survey_items"), load_codebook(), _core(con, "participants"), settings=s
-    ),
+    lambda con, s: reliability_by_program(con, load_codebook(), s),
 )
 
-outcomes = _metric_asset(
+outcomes = _written_asset(
     "outcomes_by_match",
     [core_key("outcomes"), CONSTRUCT_SCORES, core_key("matches")],
     "Long table: per match and mentee, each outcome measure (retained, promoted, "
     "goal_attained, program measures), exit MFQ-9 scores, change from intake, satisfaction.",
-    lambda con, s: outcomes_by_match(
-        _core(con, "matches"),
-        _core(con, "outcomes"),
-        _core(con, "construct_scores"),
-        _core(con, "survey_items"),
-        s,
-    ),
+    write_outcomes_by_match,
 )
 
 stalled = _metric_asset(
@@ -172,7 +241,9 @@ stalled = _metric_asset(
     "Early alerts: matches with no first meeting after N days, or open with no interaction "
     "for N days (settings). Program staff act on these weekly.",
     lambda con, s: stalled_matches(
-        read_table(con, "metrics.match_steps"), _core(con, "matches"), s
+        _columns(con, "metrics.match_steps", STALLED_COLUMNS),
+        _core(con, "matches", ["match_id", "ended_on"]),
+        s,
     ),
 )
 
@@ -181,7 +252,9 @@ alerts = _metric_asset(
     [metric_key("stalled_matches")],
     "Per program and alert kind: the number and share of matches flagged.",
     lambda con, s: alert_counts(
-        read_table(con, "metrics.stalled_matches"), read_table(con, "metrics.match_steps"), s
+        read_table(con, "metrics.stalled_matches"),
+        _columns(con, "metrics.match_steps", ["program_id", "settings_hash"]),
+        s,
     ),
 )
 
@@ -195,7 +268,10 @@ metric_assets = [metric_settings, scores, steps, funnel, reliability, outcomes, 
 def _dyads(con: duckdb.DuckDBPyConnection, s: MetricSettings) -> pl.DataFrame:
     from models.stats.dyads import dyad_composition
 
-    return dyad_composition(read_table(con, "metrics.match_steps"), _core(con, "participants"))
+    return dyad_composition(
+        _columns(con, "metrics.match_steps", PAIR_COLUMNS),
+        _core(con, "participants", PEOPLE_COLUMNS),
+    )
 
 
 def _breakdowns(con: duckdb.DuckDBPyConnection, s: MetricSettings) -> pl.DataFrame:
@@ -212,15 +288,20 @@ def _breakdowns(con: duckdb.DuckDBPyConnection, s: MetricSettings) -> pl.DataFra
 def _homophily(con: duckdb.DuckDBPyConnection, s: MetricSettings) -> pl.DataFrame:
     from models.stats.homophily import homophily
 
-    return homophily(_core(con, "matches"), _core(con, "participants"), k=s.suppression_k)
+    return homophily(
+        _core(con, "matches", PAIR_COLUMNS),
+        _core(con, "participants", PEOPLE_COLUMNS),
+        k=s.suppression_k,
+    )
 
 
 def _wish(con: duckdb.DuckDBPyConnection, s: MetricSettings) -> pl.DataFrame:
     from models.stats.wish import same_group_wish
 
+    wishes = ("wants_same_gender_mentor", "wants_same_race_mentor")
     return same_group_wish(
-        _core(con, "matches"),
-        _core(con, "participants"),
+        _core(con, "matches", PAIR_COLUMNS),
+        _core(con, "participants", [*PEOPLE_COLUMNS, *wishes]),
         read_table(con, "metrics.outcomes_by_match"),
         k=s.suppression_k,
     )
