@@ -83,13 +83,17 @@ def breakdown_chart(
     )
     if rows.height == 0:
         return None
-    present = set(rows.get_column("metric").to_list())
-    ordered_metrics = [m for m in metrics if m in present]
+    # One pass over the rows into Python: a Polars filter per metric costs more in overhead
+    # than these few dozen rows do, and a dashboard draws seven of these charts.
+    by_metric: dict[str, dict[str | None, dict]] = {}
+    for r in rows.to_dicts():
+        by_metric.setdefault(r["metric"], {})[r["group"]] = r
+    ordered_metrics = [m for m in metrics if m in by_metric]
     groups = _group_order(rows.get_column("group").to_list())
     group_labels = [labels.group_label(g) for g in groups]
     panels = []
     for metric in ordered_metrics:
-        by_group = {r["group"]: r for r in rows.filter(pl.col("metric") == metric).to_dicts()}
+        by_group = by_metric[metric]
         value_type = next(iter(by_group.values())).get("value_type") or "share"
         ests = []
         for group, label in zip(groups, group_labels, strict=True):

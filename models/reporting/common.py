@@ -38,13 +38,21 @@ def scope_text(program_id: str | None, period: str) -> str:
     return f"{who}, {when}"
 
 
+# run_info fields the footer shows, with their labels. 'generated' is when the page itself was
+# written: a dashboard whose inputs did not change keeps its file, and so its time (build.py).
+FOOTER_FIELDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Data as of", ("as_of",)),
+    ("generated", ("generated_at",)),
+    ("settings", ("settings_hash",)),
+    ("pipeline", ("pipeline_version", "version")),
+)
+
+
 def footer(run_info: Mapping[str, Any]) -> str:
     """Provenance in one line: which data and settings produced this page."""
     parts = [
-        ("Data as of", run_info.get("as_of")),
-        ("generated", run_info.get("generated_at")),
-        ("settings", run_info.get("settings_hash")),
-        ("pipeline", run_info.get("pipeline_version") or run_info.get("version")),
+        (label, next((run_info[k] for k in keys if run_info.get(k)), None))
+        for label, keys in FOOTER_FIELDS
     ]
     text = " · ".join(f"{label} {esc(value)}" for label, value in parts if value is not None)
     return (

@@ -1,8 +1,9 @@
-"""The HR dashboard for one program (or all programs) and one period."""
+"""The HR dashboard for one program (or all programs), every report period in one page."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import polars as pl
@@ -12,12 +13,22 @@ from models.reporting.alerts import alert_cards, alert_totals
 from models.reporting.breakdowns import DIMENSION_ORDER, breakdown_chart
 from models.reporting.common import footer, nav, period_label, program_label, scope_text
 from models.reporting.engagement import engagement_chart, monthly_engagement
-from models.reporting.frames import for_program, get, period_bounds
+from models.reporting.frames import ALL_PERIODS, for_program, period_bounds
 from models.reporting.funnel import funnel_chart
 from models.reporting.headlines import headline_cards, headline_values
-from models.reporting.markup import Chart, note, render_charts, render_page, section
+from models.reporting.markup import (
+    Chart,
+    esc,
+    load_template,
+    note,
+    render_charts,
+    render_page,
+    section,
+    slug,
+)
+from models.reporting.naming import period_anchor
 from models.reporting.outcomes import outcomes_chart
-from models.reporting.steps_completed import steps_completed_chart, steps_completed_counts
+from models.reporting.steps_completed import period_counts, steps_completed_chart
 
 FUNNEL_COUNTS = ("matches", *(f"{s}_n" for s in labels.FUNNEL_STAGES))
 
@@ -39,38 +50,39 @@ def funnel_row(step_funnel: pl.DataFrame, program_id: str | None, period: str) -
 
 
 class _Sections:
-    """Collects page sections; plotly.js goes with the first chart actually rendered."""
+    """Collects page sections and counts the charts in them."""
 
-    def __init__(self) -> None:
+    def __init__(self, key: str = "", level: int = 2) -> None:
         self.parts: list[str] = []
-        self.pending_js = True
         self.chart_count = 0
+        self.key = key  # keeps ids unique when the same section appears once per period
+        self.level = level
 
     def add(self, title: str, intro: str = "", charts: list[Chart] | None = None, html: str = ""):
         body = html
         if charts:
-            rendered, self.pending_js = render_charts(charts, self.pending_js)
+            body += render_charts(charts)
             self.chart_count += len(charts)
-            body += rendered
-        self.parts.append(section(title, body, intro))
+        self.parts.append(section(title, body, intro, key=self.key, level=self.level))
 
     def html(self) -> str:
         return "".join(self.parts)
 
 
-def render_dashboard(
-    frames: Mapping[str, pl.DataFrame],
-    run_info: Mapping[str, Any],
+def _keyed(chart: Chart, period: str) -> Chart:
+    """The chart with a div id of its own: a page holds one funnel (and so on) per period."""
+    return replace(chart, key=f"{chart.key}-{slug(period)}")
+
+
+def _period_sections(
+    frames: Mapping[str, pl.DataFrame | None],
     program_id: str | None,
     period: str,
-    k: int,
-) -> tuple[str, int]:
-    """The page's HTML and how many charts it holds."""
+    page: _Sections,
+) -> None:
+    """Headline numbers and the six steps: what differs between the periods of one page."""
     scope = scope_text(program_id, period)
-    as_of = run_info.get("as_of", "the data date")
-    page = _Sections()
-
-    headlines = get(frames, "headlines")
+    headlines = frames.get("headlines")
     if headlines is not None:
         values, prev = headline_values(headlines, program_id, period)
         page.add("Headline numbers", html=headline_cards(values, prev, period))
@@ -79,17 +91,17 @@ def render_dashboard(
 
     step_charts: list[Chart] = []
     step_notes = ""
-    step_funnel = get(frames, "step_funnel")
+    step_funnel = frames.get("step_funnel")
     row = funnel_row(step_funnel, program_id, period) if step_funnel is not None else None
     if row is not None and row.get("matches"):
-        step_charts.append(funnel_chart(row, scope))
+        step_charts.append(_keyed(funnel_chart(row, scope), period))
     else:
         step_notes += note(f"No matches were made for {scope}.", "warn")
-    match_steps = get(frames, "match_steps")
-    if match_steps is not None:
-        counts = steps_completed_counts(match_steps, program_id, period_bounds(period))
+    steps = frames.get("steps_completed")
+    if steps is not None:
+        counts = period_counts(steps, program_id, period)
         if counts.get_column("matches").sum() > 0:
-            step_charts.append(steps_completed_chart(counts, scope))
+            step_charts.append(_keyed(steps_completed_chart(counts, scope), period))
     page.add(
         "The six steps",
         "Stacy Blake-Beard's six steps of a lasting mentoring relationship: self-reflection, "
@@ -99,21 +111,102 @@ def render_dashboard(
         step_notes,
     )
 
-    monthly = get(frames, "meetings_monthly")
-    bounds = period_bounds(period)
-    if monthly is not None:
-        series = monthly_engagement(monthly, program_id, until=bounds[1] if bounds else None)
-        if series.height:
+
+def _engagement(
+    frames: Mapping[str, pl.DataFrame | None], program_id: str | None, periods: Sequence[str]
+) -> dict[str, pl.DataFrame]:
+    """Each period's monthly series: all months up to the end of the period."""
+    monthly = frames.get("meetings_monthly")
+    if monthly is None:
+        return {}
+    series = {}
+    for period in periods:
+        bounds = period_bounds(period)
+        frame = monthly_engagement(monthly, program_id, until=bounds[1] if bounds else None)
+        if frame.height:
+            series[period] = frame
+    return series
+
+
+ENGAGEMENT_INTRO = (
+    "All months up to the end of the period, so the trend leading into it is visible."
+)
+
+
+def period_switch(periods: Sequence[str]) -> str:
+    """Buttons that show one period at a time; hidden until the script runs (it needs JS)."""
+    buttons = "".join(
+        f'<button type="button" data-show-period="{period_anchor(p)}" '
+        f'aria-pressed="{"true" if i == 0 else "false"}">{esc(period_title(p))}</button>'
+        for i, p in enumerate(periods)
+    )
+    return (
+        '<div class="period-switch" id="period-switch" role="group" '
+        f'aria-label="Period shown" hidden><span class="label">Show:</span>{buttons}</div>'
+    )
+
+
+def period_title(period: str) -> str:
+    return "All periods" if period == ALL_PERIODS else f"Matches made in {period}"
+
+
+def render_dashboard(
+    frames: Mapping[str, pl.DataFrame | None],
+    run_info: Mapping[str, Any],
+    program_id: str | None,
+    periods: Sequence[str],
+    k: int,
+    meta: str = "",
+) -> tuple[str, int]:
+    """One program's page (None: all programs) for every period, and how many charts it holds.
+
+    frames: this program's rows (or, for all programs, the whole frames) of headlines,
+    step_funnel, steps_completed (steps_by_period), meetings_monthly, breakdowns and
+    alert_counts; None for a frame that was not provided (an empty frame was provided, but has
+    no rows for this program). The headline numbers and six steps are given once per period,
+    in views that a switch shows one at a time; outcomes, breakdowns and alerts cover all
+    periods and are given once. So is the engagement chart when every period ends at the data
+    date (the usual case).
+    """
+    as_of = run_info.get("as_of", "the data date")
+    views: list[str] = []
+    chart_count = 0
+    series = _engagement(frames, program_id, periods)
+    # The latest period ends at the data date, like 'all': then one chart serves both views.
+    every = list(series.values())
+    shared_engagement = len(series) == len(periods) and all(s.equals(every[0]) for s in every)
+    level = 3 if len(periods) > 1 else 2
+    for period in periods:
+        key = period if len(periods) > 1 else ""
+        page = _Sections(key, level)
+        _period_sections(frames, program_id, period, page)
+        if not shared_engagement and period in series:
             page.add(
                 "Engagement over time",
-                "All months up to the end of the period, so the trend leading into it is visible.",
-                [engagement_chart(series, scope_text(program_id, "all"))],
+                ENGAGEMENT_INTRO,
+                [_keyed(engagement_chart(series[period], scope_text(program_id, "all")), period)],
             )
+        chart_count += page.chart_count
+        if len(periods) > 1:
+            views.append(
+                f'<div class="period-view" id="{period_anchor(period)}" data-period-view>'
+                f"<h2>{esc(period_title(period))}</h2>{page.html()}</div>"
+            )
+        else:
+            views.append(page.html())
 
-    breakdowns = get(frames, "breakdowns")
+    shared = _Sections()
+    if shared_engagement and series:
+        shared.add(
+            "Engagement over time",
+            ENGAGEMENT_INTRO,
+            [engagement_chart(next(iter(series.values())), scope_text(program_id, "all"))],
+        )
+
+    breakdowns = frames.get("breakdowns")
     if breakdowns is not None:
         outcome = outcomes_chart(breakdowns, program_id, k)
-        page.add(
+        shared.add(
             "Outcomes",
             f"All periods up to {as_of}.",
             [outcome] if outcome else None,
@@ -125,7 +218,7 @@ def render_dashboard(
             for d in DIMENSION_ORDER
             if (c := breakdown_chart(breakdowns, d, program_id, k, scope=group_scope))
         ]
-        page.add(
+        shared.add(
             "Who reaches the steps and outcomes",
             "By mentee gender and race/ethnicity, their intersection, mentor gender and race, and "
             "whether mentor and mentee share a gender or race (dyad composition). "
@@ -135,18 +228,30 @@ def render_dashboard(
             "" if charts else note("No breakdowns were provided for this program.", "warn"),
         )
 
-    alerts = get(frames, "alert_counts")
+    alerts = frames.get("alert_counts")
     if alerts is not None:
         totals = alert_totals(alerts, program_id)
-        page.add(
+        shared.add(
             "Stalled matches",
             f"Open matches that need a nudge as of {as_of}. Counts only: this report never "
             "lists which matches they are.",
             html=alert_cards(totals) if totals else note("No stalled matches."),
         )
+    chart_count += shared.chart_count
 
+    switch = period_switch(periods) if len(periods) > 1 else ""
     title = f"Mentoring dashboard: {program_label(program_id)}"
-    when = period_label(period)
+    when = " and ".join(period_label(p) for p in periods)
     subtitle = f"{when[:1].upper()}{when[1:]} · data as of {as_of}"
-    html = render_page(title, subtitle, page.html(), footer(run_info), nav(""))
-    return html, page.chart_count
+    end = f"<script>{load_template('period-switch.js')}</script>" if switch else ""
+    html = render_page(
+        title,
+        subtitle,
+        switch + "".join(views) + shared.html(),
+        footer(run_info),
+        nav(""),
+        charts=chart_count > 0,
+        meta=meta,
+        end=end,
+    )
+    return html, chart_count

@@ -24,6 +24,14 @@ def for_program(frame: pl.DataFrame, program_id: str | None) -> pl.DataFrame:
     return frame.filter(pl.col("program_id") == program_id)
 
 
+def by_program(frame: pl.DataFrame | None) -> dict[str | None, pl.DataFrame]:
+    """One frame per program (None: the all-programs rows), in one pass over the rows rather
+    than one filter of the whole frame per page."""
+    if frame is None:
+        return {}
+    return {key[0]: part for key, part in frame.partition_by("program_id", as_dict=True).items()}
+
+
 def program_ids(*frames: pl.DataFrame | None) -> list[str]:
     ids: set[str] = set()
     for frame in frames:

@@ -2,33 +2,36 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from models.reporting.common import footer, nav, period_label, program_label
 from models.reporting.markup import esc, render_page, section
-from models.reporting.naming import dashboard_name
+from models.reporting.naming import dashboard_link, dashboard_name
 
 
 def render_index(
-    programs: Sequence[str | None], periods: Sequence[str], run_info: Mapping[str, Any]
+    programs: Iterable[str | None], periods: Sequence[str], run_info: Mapping[str, Any]
 ) -> str:
+    """One row per program: its dashboard, and a link straight to each period's view in it."""
     head = "".join(f'<th scope="col">{esc(period_label(p))}</th>' for p in periods)
-    body = "".join(
-        f'<tr><th scope="row">{esc(program_label(program))}</th>'
-        + "".join(
-            f'<td><a href="{esc(dashboard_name(program, period))}">Dashboard'
-            f'<span class="sr-only">: {esc(program_label(program))}, '
-            f"{esc(period_label(period))}</span></a></td>"
+    rows = []
+    for program in programs:
+        label = esc(program_label(program))
+        cells = "".join(
+            f'<td><a href="{esc(dashboard_link(program, period))}">'
+            f"{esc(period_label(period))}"
+            f'<span class="sr-only">: {label}</span></a></td>'
             for period in periods
         )
-        + "</tr>"
-        for program in programs
-    )
+        rows.append(
+            f'<tr><th scope="row"><a href="{esc(dashboard_name(program))}">{label}</a></th>'
+            f"{cells}</tr>"
+        )
     table = (
         '<div class="table-wrap"><table class="data"><caption>HR dashboards</caption>'
-        f'<thead><tr><th scope="col">Program</th>{head}</tr></thead><tbody>{body}</tbody>'
-        "</table></div>"
+        f'<thead><tr><th scope="col">Program</th>{head}</tr></thead><tbody>{"".join(rows)}'
+        "</tbody></table></div>"
     )
     other = (
         "<ul>"
@@ -42,9 +45,9 @@ def render_index(
         section(
             "Dashboards by program and period",
             table,
-            "One dashboard per program and period, plus all programs together. A quarter's "
-            "dashboard covers the matches made in that quarter; breakdowns, outcomes and alerts "
-            "always cover all periods.",
+            "One dashboard per program, plus all programs together; each holds every period "
+            "below, with a switch between them. A quarter's view covers the matches made in that "
+            "quarter; breakdowns, outcomes and alerts always cover all periods.",
         ),
         section("Research and data quality", other),
     ]

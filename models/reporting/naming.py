@@ -1,4 +1,4 @@
-"""Deterministic, filesystem-safe report file names."""
+"""Deterministic, filesystem-safe report file names and in-page anchors."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import hashlib
 import re
 
 ALL = "all"
+DASHBOARD_GLOB = "dashboard_*.html"  # every dashboard a run may write, this scheme or older
 
 
 def safe_token(value: str) -> str:
@@ -22,7 +23,15 @@ def safe_token(value: str) -> str:
     return token
 
 
-def dashboard_name(program_id: str | None, period: str) -> str:
-    program = ALL if program_id is None else safe_token(program_id)
-    when = ALL if period == ALL else safe_token(period)
-    return f"dashboard_{program}_{when}.html"
+def dashboard_name(program_id: str | None) -> str:
+    """One page per program (all periods in it); None is the all-programs dashboard."""
+    return f"dashboard_{ALL if program_id is None else safe_token(program_id)}.html"
+
+
+def period_anchor(period: str) -> str:
+    """Id of a period's view inside a dashboard: the fragment that opens the page on it."""
+    return f"period-{ALL if period == ALL else safe_token(period)}"
+
+
+def dashboard_link(program_id: str | None, period: str) -> str:
+    return f"{dashboard_name(program_id)}#{period_anchor(period)}"

@@ -82,13 +82,12 @@ def render_research(
 ) -> tuple[str, int]:
     """The page's HTML and how many charts it holds."""
     parts: list[str] = []
-    pending_js = True
     count = 0
 
     estimates = get(frames, "model_estimates")
     if estimates is not None:
         charts = forest_charts(estimates)
-        html, pending_js = render_charts(charts, pending_js)
+        html = render_charts(charts)
         count += len(charts)
         parts.append(
             section(
@@ -105,7 +104,7 @@ def render_research(
 
     homophily = get(frames, "homophily")
     if homophily is not None:
-        html, pending_js = render_charts([homophily_chart(homophily)], pending_js)
+        html = render_charts([homophily_chart(homophily)])
         count += 1
         parts.append(section("Homophily: who is matched with whom", html))
 
@@ -148,5 +147,6 @@ def render_research(
         "".join(parts),
         footer(run_info),
         nav("research.html"),
+        charts=count > 0,
     )
     return html, count

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 import polars as pl
 
@@ -24,6 +25,48 @@ def steps_completed_counts(
     if bounds is not None:
         frame = frame.filter(pl.col("matched_on").is_between(bounds[0], bounds[1], closed="left"))
     counts = frame.group_by("steps_completed").agg(pl.len().alias("matches")).collect()
+    grid = pl.DataFrame({"steps_completed": list(range(STEP_COUNT + 1))}).cast(
+        {"steps_completed": counts.schema["steps_completed"]}
+    )
+    return (
+        grid.join(counts, on="steps_completed", how="left")
+        .with_columns(pl.col("matches").fill_null(0).cast(pl.Int64))
+        .sort("steps_completed")
+    )
+
+
+def steps_by_period(
+    match_steps: pl.DataFrame, periods: Mapping[str, tuple[dt.date, dt.date] | None]
+) -> pl.DataFrame:
+    """program_id, period, steps_completed, matches: person-level rows counted once for every
+    program and report period (one pass per period, not one filter per program).
+
+    periods: label -> [start, end) bounds, None for all time.
+    """
+    parts = []
+    for label, bounds in periods.items():
+        frame = match_steps.lazy()
+        if bounds is not None:
+            frame = frame.filter(
+                pl.col("matched_on").is_between(bounds[0], bounds[1], closed="left")
+            )
+        parts.append(
+            frame.group_by("program_id", "steps_completed")
+            .agg(pl.len().cast(pl.Int64).alias("matches"))
+            .with_columns(period=pl.lit(label))
+        )
+    columns = ["program_id", "period", "steps_completed", "matches"]
+    counted = pl.concat([p.select(columns) for p in parts]).collect()
+    return counted.sort(columns[:3], nulls_last=True)
+
+
+def period_counts(steps: pl.DataFrame, program_id: str | None, period: str) -> pl.DataFrame:
+    """steps_completed (0..6, every value present) and matches from a steps_by_period frame;
+    None pools all programs."""
+    frame = steps.filter(pl.col("period") == period)
+    if program_id is not None:
+        frame = frame.filter(pl.col("program_id") == program_id)
+    counts = frame.group_by("steps_completed").agg(pl.col("matches").sum())
     grid = pl.DataFrame({"steps_completed": list(range(STEP_COUNT + 1))}).cast(
         {"steps_completed": counts.schema["steps_completed"]}
     )

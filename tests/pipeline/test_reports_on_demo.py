@@ -34,11 +34,13 @@ def chromium() -> str:
 def test_the_run_wrote_an_index_and_every_page_it_links(demo_run):
     reports = demo_run.settings.reports_dir
     index = (reports / "index.html").read_text(encoding="utf-8")
-    links = set(re.findall(r'href="([^"#]+\.html)"', index))
+    links = set(re.findall(r'href="([^"#]+\.html)(?:#[^"]*)?"', index))
     programs = [r[0] for r in demo_run.query("SELECT program_id FROM core.programs")]
-    assert {"research.html", "data_quality.html", "dashboard_all_all.html"} <= links
+    assert {"research.html", "data_quality.html", "dashboard_all.html"} <= links
     assert all(any(p in link for link in links) for p in programs)
     assert all((reports / link).is_file() for link in links)
+    # One dashboard per program and one for all programs: no page per period any more.
+    assert len(list(reports.glob("dashboard_*.html"))) == len(programs) + 1
 
 
 def test_no_person_level_data_in_any_report(demo_run):
@@ -59,8 +61,8 @@ def test_no_person_level_data_in_any_report(demo_run):
 
 def test_reports_render_offline_in_headless_chromium(demo_run, chromium):
     reports = demo_run.settings.reports_dir
-    pages = ["index.html", "dashboard_all_all.html", "research.html", "data_quality.html"]
-    pages += [p.name for p in sorted(reports.glob("dashboard_PRG*_all.html"))[:1]]
+    pages = ["index.html", "dashboard_all.html", "research.html", "data_quality.html"]
+    pages += [p.name for p in sorted(reports.glob("dashboard_PRG*.html"))[:1]]
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with Chromium(chromium) as browser:
         for name in pages:
@@ -75,8 +77,8 @@ def test_reports_render_offline_in_headless_chromium(demo_run, chromium):
                 assert charts["total"] >= 5, (name, charts)
             assert page.console_errors == [], (name, page.console_errors)
             assert page.external_requests == [], (name, page.external_requests)
-            if name == "dashboard_all_all.html":
-                shot = browser.screenshot(reports / "dashboard_all_all.png")
+            if name == "dashboard_all.html":
+                shot = browser.screenshot(reports / "dashboard_all.png")
                 shutil.copy(shot, ARTIFACTS / "demo_dashboard_all.png")
             browser.settle()
     assert (ARTIFACTS / "demo_dashboard_all.png").stat().st_size > 50_000

@@ -167,14 +167,18 @@ class Chromium:
                 return
 
     # -- page-level helpers ---------------------------------------------------------------------
-    def open(self, path: Path, width: int = 1280, height: int = 2000) -> PageReport:
+    def open(
+        self, path: Path, width: int = 1280, height: int = 2000, fragment: str = ""
+    ) -> PageReport:
+        """Load a file; `fragment` is appended as #fragment (a link into the page)."""
         self._report = PageReport(url=path.resolve().as_uri())
         self._loaded = False
         self.send(
             "Emulation.setDeviceMetricsOverride",
             {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
         )
-        self.send("Page.navigate", {"url": self._report.url})
+        url = f"{self._report.url}#{fragment}" if fragment else self._report.url
+        self.send("Page.navigate", {"url": url})
         deadline = time.monotonic() + self.timeout
         while not self._loaded:
             if time.monotonic() > deadline:

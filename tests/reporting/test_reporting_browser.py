@@ -2,8 +2,8 @@
 
 Needs the Debian `chromium` package. Without it these tests skip locally but FAIL when CI=true.
 The rendered reports and a dashboard screenshot are kept in reports/out/browser-test/.
-One period is rendered (three dashboards) to keep the run short: every dashboard is the same
-page design, and test_reporting_pages checks the full default set of files statically.
+The default set is rendered: three dashboards (all programs and the two programs), each with the
+latest period and all time behind a switch, which is exercised here too.
 """
 
 from __future__ import annotations
@@ -29,8 +29,9 @@ ARTIFACTS = Path(
         Path(__file__).resolve().parents[2] / "reports" / "out" / "browser-test",
     )
 )
-PERIOD = "2025Q3"
-SCREENSHOT_OF = "dashboard_all_2025Q3.html"
+PERIOD = "2025Q3"  # the latest period: the view a dashboard opens on
+SCREENSHOT_OF = "dashboard_all.html"
+SWITCH_ON = "dashboard_P-ALPHA.html"
 # A graph div counts as rendered once Plotly has attached data to it and drawn its SVG.
 CHART_STATE = """(() => {
   const divs = [...document.querySelectorAll('.plotly-graph-div')];
@@ -49,9 +50,25 @@ BREAKDOWN_MARKS = """(() => {
   return {points: gd.querySelectorAll('.scatterlayer .point').length,
           suppressed: labels.filter(t => t.startsWith('suppressed')).length};
 })()"""
-# Charts per dashboard, from the page design: funnel, steps completed, engagement, outcomes,
-# and one breakdown per dimension present in the input.
-DASHBOARD_CHARTS = 4 + len(synthetic.DIMENSIONS)
+# Charts per dashboard, from the page design: funnel and steps completed for each of the two
+# periods, engagement (once: both periods end at the data date), outcomes, and one breakdown per
+# dimension present in the input.
+DASHBOARD_CHARTS = 2 * 2 + 2 + len(synthetic.DIMENSIONS)
+# Which period view is shown, which button is pressed, and the width each visible chart was
+# drawn at against the width of its container (Plotly sizes a hidden chart wrongly).
+VIEW_STATE = """(() => {
+  const views = [...document.querySelectorAll('[data-period-view]')];
+  const shown = views.filter(v => !v.hidden);
+  const charts = shown.flatMap(v => [...v.querySelectorAll('.js-plotly-plot')]);
+  return {
+    shown: shown.map(v => v.id),
+    pressed: [...document.querySelectorAll('[data-show-period][aria-pressed="true"]')]
+      .map(b => b.dataset.showPeriod),
+    switchVisible: !document.getElementById('period-switch').hidden,
+    misfit: charts.filter(g => Math.abs(g._fullLayout.width - g.clientWidth) > 2).map(g => g.id),
+    charts: charts.length,
+  };
+})()"""
 RESEARCH_CHARTS = len(synthetic.MODELS) + 1  # a forest plot per (model, outcome), homophily
 
 
@@ -65,6 +82,7 @@ class Visit:
     title: str
     breakdown_marks: dict[str, Any] | None = None
     screenshot: Path | None = None
+    views: dict[str, Any] | None = None  # the period switch: state after each step
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +101,7 @@ def visits(chromium: str) -> dict[str, Visit]:
     """Render the reports, then load each page once and record what the browser saw."""
     if ARTIFACTS.exists():
         shutil.rmtree(ARTIFACTS)
-    paths = build_reports(synthetic.frames(), synthetic.run_info(), ARTIFACTS, period=PERIOD)
+    paths = build_reports(synthetic.frames(), synthetic.run_info(), ARTIFACTS)
     out: dict[str, Visit] = {}
     with Chromium(chromium) as browser:
         for path in paths:
@@ -101,8 +119,27 @@ def visits(chromium: str) -> dict[str, Visit]:
                 visit.breakdown_marks = browser.evaluate(BREAKDOWN_MARKS)
             if path.name == SCREENSHOT_OF:
                 visit.screenshot = browser.screenshot(ARTIFACTS / "dashboard_all.png")
+            if path.name == SWITCH_ON:
+                visit.views = {"loaded": browser.evaluate(VIEW_STATE)}
+                # Resized while one view is hidden, then switched: the charts must fit again.
+                browser.send(
+                    "Emulation.setDeviceMetricsOverride",
+                    {"width": 1000, "height": 2000, "deviceScaleFactor": 1, "mobile": False},
+                )
+                browser.settle(0.5)
+                browser.evaluate("document.querySelector('[data-show-period=period-all]').click()")
+                browser.settle(0.5)
+                visit.views["clicked"] = browser.evaluate(VIEW_STATE)
+                browser.evaluate("location.hash = 'period-2025Q3'")
+                browser.settle(0.5)
+                visit.views["hash"] = browser.evaluate(VIEW_STATE)
             browser.settle()
             out[path.name] = visit
+        # The index links straight to a period's view.
+        linked = browser.open(ARTIFACTS / SWITCH_ON, width=1280, height=2000, fragment="period-all")
+        browser.wait_for(ALL_RENDERED)
+        out[SWITCH_ON].views["linked"] = browser.evaluate(VIEW_STATE)  # type: ignore[index]
+        out[SWITCH_ON].console_errors += linked.console_errors
     return out
 
 
@@ -115,8 +152,8 @@ def expected_charts(name: str) -> int:
 def test_all_reports_were_opened(visits: dict[str, Visit]) -> None:
     assert sorted(visits) == sorted(
         [
-            f"dashboard_all_{PERIOD}.html",
-            f"dashboard_P-ALPHA_{PERIOD}.html",
+            "dashboard_all.html",
+            "dashboard_P-ALPHA.html",
             *(n for n in visits if n.startswith("dashboard_beta-2-")),
             "research.html",
             "data_quality.html",
@@ -164,3 +201,24 @@ def test_dashboard_screenshot_is_kept(visits: dict[str, Visit]) -> None:
     width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
     assert (width, height) == (1280, 2000)
     assert len(data) > 50_000  # a blank page compresses to a few kB
+
+
+def test_period_switch_shows_one_period_at_a_time(visits: dict[str, Visit]) -> None:
+    views = visits[SWITCH_ON].views
+    assert views is not None
+    per_view = 2  # funnel and steps completed
+    assert views["loaded"] == {
+        "shown": [f"period-{PERIOD}"],
+        "pressed": [f"period-{PERIOD}"],
+        "switchVisible": True,
+        "misfit": [],
+        "charts": per_view,
+    }
+    for step, period in (("clicked", "all"), ("hash", PERIOD), ("linked", "all")):
+        assert views[step] == {
+            "shown": [f"period-{period}"],
+            "pressed": [f"period-{period}"],
+            "switchVisible": True,
+            "misfit": [],
+            "charts": per_view,
+        }, step

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from models.reporting.naming import dashboard_name, safe_token
 
 from . import synthetic
 
-BUNDLE_START = "<script>/**\n* plotly.js v"
+BUNDLE_START = "<script>/**\n* plotly.js "  # the full bundle says "v4.1.1", ours "(basic - ...)"
 URL = re.compile(r"(?:https?:)?//[a-z0-9.-]+\.[a-z]{2,}", re.I)
 
 
@@ -47,11 +48,8 @@ def test_expected_files_with_deterministic_names(built: list[Path]) -> None:
     beta = f"beta-2-{safe_token('beta/2').rsplit('-', 1)[1]}"
     expected = sorted(
         [
-            *(
-                f"dashboard_{program}_{period}.html"
-                for program in ("all", "P-ALPHA", beta)
-                for period in ("2025Q3", "all")  # default: latest period and all time
-            ),
+            # One page per program, holding the latest period and all time.
+            *(f"dashboard_{program}.html" for program in ("all", "P-ALPHA", beta)),
             "research.html",
             "data_quality.html",
             "index.html",
@@ -97,18 +95,32 @@ def test_no_identifiers_or_names_in_any_file(built: list[Path]) -> None:
         assert not ids & tokens, path.name
 
 
+LINK = re.compile(r'href="([^"#]+)(?:#([^"]*))?"')
+
+
 def test_index_links_every_report_and_only_existing_files(built: list[Path]) -> None:
     index = next(p for p in built if p.name == "index.html")
-    links = set(re.findall(r'href="([^"#]+)"', index.read_text(encoding="utf-8")))
-    assert links == {p.name for p in built}
+    links = LINK.findall(index.read_text(encoding="utf-8"))
+    assert {file for file, _ in links} == {p.name for p in built}
+    # Each period's link opens its dashboard on that period's view.
+    fragments = {(file, fragment) for file, fragment in links if fragment}
+    assert fragments == {
+        (p.name, f"period-{period}")
+        for p in built
+        if p.name.startswith("dashboard_")
+        for period in ("2025Q3", "all")
+    }
     for path in built:
         page = split_bundle(path.read_text(encoding="utf-8"))[1]
-        for link in re.findall(r'href="([^"#]+)"', page):
-            assert (path.parent / link).exists(), (path.name, link)
+        for file, _fragment in LINK.findall(page):
+            assert (path.parent / file).exists(), (path.name, file)
+        for file, fragment in links:
+            if fragment and file == path.name:
+                assert f'id="{fragment}"' in page, (file, fragment)
 
 
 def test_dashboard_shows_suppression_and_change(built: list[Path]) -> None:
-    html = next(p for p in built if p.name == "dashboard_P-ALPHA_2025Q3.html").read_text()
+    html = next(p for p in built if p.name == "dashboard_P-ALPHA.html").read_text()
     text = split_bundle(html)[1]
     # The synthetic breakdowns blank n of suppressed cells, as metrics.breakdowns does.
     assert "<td>suppressed (n&lt;10 rule)</td>" in text  # in the data tables (escaped HTML)
@@ -118,10 +130,30 @@ def test_dashboard_shows_suppression_and_change(built: list[Path]) -> None:
     assert '<figcaption class="caption">' in text and "The numbers behind this chart" in text
 
 
+def test_both_periods_in_one_page_with_a_switch(built: list[Path]) -> None:
+    text = split_bundle(next(p for p in built if p.name == "dashboard_P-ALPHA.html").read_text())[1]
+    assert text.count("data-period-view") == 2 + 1  # two views, and the script's selector
+    assert '<div class="period-view" id="period-2025Q3" data-period-view>' in text
+    assert '<div class="period-view" id="period-all" data-period-view>' in text
+    # The switch is hidden until its script shows it: without JavaScript both views stay visible.
+    assert 'id="period-switch" role="group" aria-label="Period shown" hidden>' in text
+    assert 'data-show-period="period-all" aria-pressed="false"' in text
+    # What differs by period is given per period; the all-periods sections once.
+    assert text.count('id="chart-funnel-2025q3"') == 1 and text.count('id="chart-funnel-all"') == 1
+    assert text.count('class="plotly-graph-div"') == 2 * 2 + 1 + 1 + len(synthetic.DIMENSIONS)
+    assert text.count(">Who reaches the steps and outcomes</h2>") == 1
+    ids = re.findall(r' id="([^"]+)"', text)
+    assert len(ids) == len(set(ids))  # every id on the page is unique
+
+
 def test_one_period_only_and_bad_label(tmp_path: Path) -> None:
     paths = build_reports(synthetic.frames(), synthetic.run_info(), tmp_path, period="2025Q2")
-    assert sum(p.name.startswith("dashboard_") for p in paths) == 3
-    assert all("2025Q2" in p.name for p in paths if p.name.startswith("dashboard_"))
+    dashboards = [p for p in paths if p.name.startswith("dashboard_")]
+    assert len(dashboards) == 3
+    for page in dashboards:
+        text = page.read_text(encoding="utf-8")
+        assert "data-show-period" not in text and "Matches made in 2025Q2" not in text
+        assert "2025Q2 · data as of" in text
     with pytest.raises(ValueError):
         build_reports(synthetic.frames(), synthetic.run_info(), tmp_path, period="Q2/2025")
 
@@ -131,7 +163,7 @@ def test_missing_optional_frames_still_render(tmp_path: Path) -> None:
     paths = build_reports(frames, {"as_of": "2025-10-01"}, tmp_path)
     research = (tmp_path / "research.html").read_text()
     assert "No model estimates were provided." in research
-    assert (tmp_path / "data_quality.html").exists() and len(paths) == 9
+    assert (tmp_path / "data_quality.html").exists() and len(paths) == 6
 
 
 def test_safe_tokens_are_distinct_and_safe() -> None:
@@ -140,7 +172,7 @@ def test_safe_tokens_are_distinct_and_safe() -> None:
     assert len(set(tokens)) == len(ids)
     assert all(re.fullmatch(r"[A-Za-z0-9_-]+", t) for t in tokens)
     assert safe_token("Prog_1") == "Prog_1"  # already safe: unchanged
-    assert dashboard_name("all", "all") != dashboard_name(None, "all")
+    assert dashboard_name("all") != dashboard_name(None)
 
 
 def test_reconciliation_checks_the_arithmetic_too() -> None:
@@ -186,3 +218,20 @@ def test_every_ingest_rule_has_its_own_advice() -> None:
 def test_scrub_removes_emails_and_bounds_length() -> None:
     assert scrub("x first.last+tag@mail.example.com y") == "x [e-mail removed] y"
     assert len(scrub("a" * 500)) == 160
+
+
+def test_engagement_per_period_when_the_latest_period_ends_before_the_data(
+    tmp_path: Path,
+) -> None:
+    frames = synthetic.frames()
+    monthly = frames["meetings_monthly"]
+    later = monthly.filter(pl.col("month") == pl.col("month").max()).with_columns(
+        month=pl.lit(dt.date(2025, 10, 1))
+    )
+    frames["meetings_monthly"] = pl.concat([monthly, later])
+    build_reports(frames, synthetic.run_info() | {"as_of": "2025-10-15"}, tmp_path)
+    text = split_bundle((tmp_path / "dashboard_P-ALPHA.html").read_text(encoding="utf-8"))[1]
+    assert 'id="chart-engagement-2025q3"' in text and 'id="chart-engagement-all"' in text
+    assert 'id="chart-engagement"' not in text
+    ids = re.findall(r' id="([^"]+)"', text)
+    assert len(ids) == len(set(ids))

@@ -1,62 +1,26 @@
 """Reports stage: the HR dashboards, the research report, data quality and an index page."""
 
 import os
-import shutil
+import time
 from datetime import datetime
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import duckdb
 import polars as pl
 from dagster_duckdb import DuckDBResource
 
-from models.metrics.settings import load_settings
-from models.warehouse import read_table, sql_file, table_exists
+from models.metrics.settings import MetricSettings, load_settings
+from models.reporting.sources import SQL_FRAMES
+from models.warehouse import sql_file, table_exists
 from pipelines.defs.metrics.assets import metric_key
 from pipelines.defs.models.assets import MODEL_ESTIMATES
 from pipelines.defs.quality.assets import DATA_QUALITY
 from pipelines.resources import ExportFolder
 
 REPORTS = dg.AssetKey(["reports", "html"])
-
-# Warehouse tables the reports read, by the name models.reporting expects.
-TABLE_FRAMES = {
-    "match_steps": "metrics.match_steps",
-    "step_funnel": "metrics.step_funnel",
-    "breakdowns": "metrics.breakdowns",
-    "model_estimates": "metrics.model_estimates",
-    "homophily": "metrics.homophily",
-    "construct_reliability": "metrics.construct_reliability",
-    "alert_counts": "metrics.alert_counts",
-    "data_quality": "metrics.data_quality",
-}
-SQL_FRAMES = {
-    "headlines": "reports/headlines.sql",
-    "meetings_monthly": "reports/meetings_monthly.sql",
-    "rejected_rows": "reports/rejected_summary.sql",
-}
-
-
-def _latest_expectations(con: duckdb.DuckDBPyConnection) -> pl.DataFrame | None:
-    if not table_exists(con, "metrics", "expectation_results"):
-        return None
-    from models.validation.store import latest_results
-
-    return latest_results(con)
-
-
-def report_frames(con: duckdb.DuckDBPyConnection, as_of, k: int) -> dict[str, pl.DataFrame]:
-    frames = {name: read_table(con, table) for name, table in TABLE_FRAMES.items()}
-    params = {"as_of": as_of, "k": k}
-    for name, path in SQL_FRAMES.items():
-        sql = sql_file(path)
-        used = {p: v for p, v in params.items() if f"${p}" in sql}
-        frames[name] = con.sql(sql, params=used).pl()
-    expectations = _latest_expectations(con)
-    if expectations is not None:
-        frames["expectation_results"] = expectations
-    return frames
 
 
 def _run_info(con: duckdb.DuckDBPyConnection, settings, run_id: str) -> dict:
@@ -71,14 +35,6 @@ def _run_info(con: duckdb.DuckDBPyConnection, settings, run_id: str) -> dict:
         "input_files": {name: sha for name, sha in files},
         "generated_at": datetime.now().replace(microsecond=0).isoformat(),
     }
-
-
-def _swap_in(built: Path, target: Path) -> None:
-    """Move each finished page over the old one: a reader never sees a half-written page."""
-    target.mkdir(parents=True, exist_ok=True)
-    for page in built.iterdir():
-        os.replace(page, target / page.name)
-    shutil.rmtree(built, ignore_errors=True)
 
 
 def write_data_quality_page(
@@ -127,6 +83,36 @@ def data_quality_page_on_failure(context: dg.HookContext) -> None:
     context.log.info(f"Data-quality report for the stopped run: {page}")
 
 
+def write_reports(
+    con: duckdb.DuckDBPyConnection, settings: MetricSettings, run_id: str, target: Path
+) -> dict[str, Any]:
+    """Every page of the run into `target`, straight from the warehouse (no Dagster needed).
+
+    Dashboards are built a program at a time from a sorted stream of the breakdowns, and only
+    those whose inputs changed since the last run are rewritten (models.reporting.build).
+    Returns the figures the asset records.
+    """
+    from models.reporting.build import write_reports as build
+    from models.reporting.sources import WarehouseInputs
+
+    started = time.perf_counter()
+    inputs = WarehouseInputs(con, settings.as_of, settings.suppression_k)
+    run_info = _run_info(con, settings, run_id)
+    result = build(inputs, run_info, target)
+    seconds = time.perf_counter() - started
+    dashboards = [p for p in result.pages if p.name.startswith("dashboard_")]
+    return {
+        "pages": len(result.pages),
+        "dashboards": len(dashboards),
+        "written": len(result.written),
+        "kept_unchanged": len(result.kept),
+        "removed_stale": len(result.removed),
+        "size_mb": round(sum(p.stat().st_size for p in result.pages) / 1e6, 1),
+        "seconds": round(seconds, 1),
+        "ms_per_page_written": round(1000 * seconds / max(len(result.written), 1)),
+    }
+
+
 @dg.asset(
     key=REPORTS,
     deps=[
@@ -147,27 +133,18 @@ def data_quality_page_on_failure(context: dg.HookContext) -> None:
     group_name="reports",
     kinds={"plotly", "html"},
     description="Self-contained HTML (plotly.js inlined, no network): one HR dashboard per "
-    "program and period plus one across programs, the research report, the data-quality "
-    "report and an index page. Only suppressed aggregates; no person-level data.",
+    "program, holding the latest period and all time, plus one across programs, the research "
+    "report, the data-quality report and an index page. Only dashboards whose inputs changed "
+    "are rewritten. Only suppressed aggregates; no person-level data.",
 )
 def html_reports(
     context: dg.AssetExecutionContext, warehouse: DuckDBResource, export: ExportFolder
 ) -> dg.MaterializeResult:
-    from models.reporting.build import build_reports
-
     settings = load_settings(as_of=export.as_of_date)
-    with warehouse.get_connection() as con:
-        frames = report_frames(con, settings.as_of, settings.suppression_k)
-        run_info = _run_info(con, settings, context.run_id)
     target = export.reports_path
-    built = target.parent / f".{target.name}.building-{context.run_id[:8]}"
-    shutil.rmtree(built, ignore_errors=True)
-    pages = build_reports(frames, run_info, built)
-    _swap_in(built, target)
+    with warehouse.get_connection() as con:
+        # The connection stays open while the pages are built: the breakdowns are streamed.
+        figures = write_reports(con, settings, context.run_id, target)
     return dg.MaterializeResult(
-        metadata={
-            "index": dg.MetadataValue.path(str(target / "index.html")),
-            "pages": len(pages),
-            "size_mb": round(sum((target / p.name).stat().st_size for p in pages) / 1e6, 1),
-        }
+        metadata={"index": dg.MetadataValue.path(str(target / "index.html")), **figures}
     )
