@@ -1,21 +1,32 @@
 """metrics.model_estimates: which steps and dyad compositions go with better outcomes.
 
 Logistic regression for binary outcomes, OLS for scores (both with standard errors clustered by
-mentor), and a linear mixed model with a random intercept per mentor for the scores. The exact
+mentor), and a linear mixed model with a random intercept per mentor for the scores; program
+fixed effects in all of them, absorbed rather than estimated as dummies. The exact
 specification and its limits are in docs/models.md.
 """
 
 from __future__ import annotations
 
 import re
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
+from scipy import stats
 
-from models.stats.design import STEPS, Design, build_design, is_hypothesis_term, separating_steps
+from models.stats.absorb import fit_logit, fit_ols
+from models.stats.design import (
+    STEPS,
+    Design,
+    add_codes,
+    build_design,
+    code_column,
+    is_hypothesis_term,
+    program_effects_note,
+    separating_steps,
+)
 from models.stats.mixed import fit_mixed
 from models.stats.observations import settings_hash
 
@@ -31,6 +42,7 @@ FEW_CLUSTERS = 30  # below this the fit is kept with a warning note
 MAX_ABS_LOGIT = 15.0  # |coefficient| beyond this on the logit scale means (near) separation
 DEFAULT_SEED = 20261101
 DEFAULT_MAX_MIXED_MENTORS = 5000
+ROW = "match_steps:row"  # position in match_steps, to fix the row order of the model frame
 
 MODEL_SCHEMA: dict[str, pl.DataType] = {
     "model": pl.String(),
@@ -87,10 +99,16 @@ def model_specs(score_outcomes: Sequence[str], *, mixed: bool = True) -> list[Mo
 def model_frame(
     match_steps: pl.DataFrame, dyads: pl.DataFrame, outcomes_by_match: pl.DataFrame | None
 ) -> tuple[pl.DataFrame, list[str], list[str]]:
-    """One row per match with predictors and every outcome; also the outcome measures found
-    and which of them are scores."""
-    frame = (
-        match_steps.select(
+    """One row per match with predictors and every modelled outcome; also the outcome measures
+    found and which of them are scores.
+
+    One lazy query: a join per outcome measure instead of a pivot holds about a third of the
+    memory at a million matches (the pivot's intermediate was the stage's peak)."""
+    plan = (
+        match_steps.lazy()
+        .with_row_index(ROW)
+        .select(
+            ROW,
             *(
                 pl.col(c).cast(pl.String)
                 for c in ("match_id", "program_id", "mentor_id", "mentee_id")
@@ -99,9 +117,9 @@ def model_frame(
             *(pl.col(c).cast(pl.Float64).alias(f"outcome:{c}") for c in MATCH_LEVEL_OUTCOMES),
         )
         .join(
-            dyads.select(pl.col("match_id").cast(pl.String), "dyad_gender", "dyad_race").unique(
-                subset="match_id", keep="first"
-            ),
+            dyads.lazy()
+            .select(pl.col("match_id").cast(pl.String), "dyad_gender", "dyad_race")
+            .unique(subset="match_id", keep="first"),
             on="match_id",
             how="left",
         )
@@ -114,14 +132,25 @@ def model_frame(
             for m in outcomes_by_match["measure"].unique().drop_nulls().to_list()
             if m not in MATCH_LEVEL_OUTCOMES
         )
-        wide = outcomes_by_match.select(
-            pl.col("match_id").cast(pl.String),
-            ("outcome:" + pl.col("measure")).alias("measure"),
-            pl.col("value").cast(pl.Float64),
-        ).pivot(on="measure", index="match_id", values="value", aggregate_function="mean")
-        frame = frame.join(wide, on="match_id", how="left")
     scores = [m for m in measures if SCORE_PATTERN.match(m) or m in EXTRA_SCORES]
-    return frame, measures, scores
+    if outcomes_by_match is not None:
+        source = outcomes_by_match.lazy().select(
+            pl.col("match_id").cast(pl.String), "measure", pl.col("value").cast(pl.Float64)
+        )
+        # only the measures some model uses: the others (changes, goals) are not read
+        for measure in (m for m in measures if m in LOGIT_OUTCOMES or m in scores):
+            values = (
+                source.filter(pl.col("measure") == measure)
+                .group_by("match_id")
+                .agg(pl.col("value").mean().alias(f"outcome:{measure}"))
+            )
+            plan = plan.join(values, on="match_id", how="left")
+    # Integer codes replace the string ids (kept: program_id, for naming programs), and rows
+    # are sorted by program: every design keeps that order, so per-program sums run over
+    # contiguous rows (models/stats/absorb.py). Within a program, match_steps' order, whatever
+    # order the joins returned: the sums, and so the last digits, do not vary between runs.
+    frame = add_codes(plan.collect()).drop("match_id", "mentor_id", "mentee_id")
+    return frame.sort(code_column("program_id"), ROW).drop(ROW), measures, scores
 
 
 def fit_models(
@@ -182,7 +211,8 @@ def _fit_one(
 
 
 def _too_small(design: Design, binary: bool) -> str | None:
-    terms = len(design.terms) - 1
+    # absorbed program effects count as terms, as the dummy columns they replace did
+    terms = len(design.terms) - 1 + design.n_absorbed
     if design.n_obs < MIN_OBS:
         return f"not fitted: {design.n_obs} observations (< {MIN_OBS})"
     if design.n_groups < MIN_CLUSTERS:
@@ -203,43 +233,51 @@ def _too_small(design: Design, binary: bool) -> str | None:
 
 
 def _clustered_rows(spec: ModelSpec, design: Design, notes: list[str]) -> list[dict[str, object]]:
-    import statsmodels.api as sm
+    """Logit or OLS with program fixed effects absorbed, errors clustered by mentor (CR1).
 
-    cluster = {"groups": design.groups}
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            if spec.model == "logit":
-                result = sm.Logit(design.y, design.X).fit(
-                    disp=0, maxiter=100, cov_type="cluster", cov_kwds=cluster
-                )
-            else:
-                # t reference with G - 1 degrees of freedom: better small-cluster coverage
-                result = sm.OLS(design.y, design.X).fit(
-                    cov_type="cluster", cov_kwds=cluster, use_t=True
-                )
-        except (np.linalg.LinAlgError, ValueError) as error:
-            reason = f"fit failed: {error}"
-            return [_not_fitted(spec, "; ".join([reason, *notes]), design.n_obs, design.n_groups)]
-    params = np.asarray(result.params, dtype=float)
-    bse = np.asarray(result.bse, dtype=float)
+    Estimates and standard errors are those of the model with one dummy per program (see
+    models/stats/absorb.py), at a cost that does not grow with the number of programs."""
+    slopes = design.X[:, 1:]
+    fit = fit_logit if spec.model == "logit" else fit_ols
+    try:
+        result = fit(design.y, slopes, design.programs, design.groups, design.n_groups)
+    except np.linalg.LinAlgError as error:
+        reason = f"fit failed: {error}"
+        return [_not_fitted(spec, "; ".join([reason, *notes]), design.n_obs, design.n_groups)]
+    params = result.params
+    with np.errstate(invalid="ignore"):
+        bse = result.bse
     if spec.model == "logit":
-        converged = bool(result.mle_retvals.get("converged", False))
         problems = []
-        if not converged:
+        if not result.converged:
             problems.append("maximum likelihood did not converge")
-        if np.any(np.abs(params[1:]) > MAX_ABS_LOGIT) or not np.all(np.isfinite(bse)):
+        # The dummy model's non-intercept parameters: slopes and program effects relative to
+        # the reference program. Any of them diverging means (quasi-)separation.
+        relative = result.program_effects - result.program_effects[design.programs.reference]
+        diverging = np.any(np.abs(params[1:]) > MAX_ABS_LOGIT) or np.any(
+            np.abs(relative) > MAX_ABS_LOGIT
+        )
+        if diverging or not np.all(np.isfinite(bse)):
             problems.append("possible separation: a coefficient diverges")
-        if any("separation" in str(w.message).lower() for w in caught):
-            problems.append("statsmodels reports perfect separation")
+        if result.perfect_prediction:
+            problems.append("perfect separation: every outcome predicted exactly")
         if problems:
             return [
                 _not_fitted(spec, "; ".join([*problems, *notes]), design.n_obs, design.n_groups)
             ]
-    ci = np.asarray(result.conf_int(), dtype=float)
-    pvalues = np.asarray(result.pvalues, dtype=float)
+        # normal reference, as for any maximum likelihood fit
+        critical = stats.norm.ppf(0.975)
+        pvalues = 2 * stats.norm.sf(np.abs(params / bse))
+    else:
+        # t reference with G - 1 degrees of freedom: better small-cluster coverage
+        df = design.n_groups - 1
+        critical = stats.t.ppf(0.975, df)
+        pvalues = 2 * stats.t.sf(np.abs(params / bse), df)
+    ci = np.column_stack([params - critical * bse, params + critical * bse])
+    program_note = program_effects_note(design)
+    all_notes = [*notes, program_note] if program_note else notes
     return _estimate_rows(
-        spec, design.terms, params, bse, ci, pvalues, True, notes, design.n_obs, design.n_groups
+        spec, design.terms, params, bse, ci, pvalues, True, all_notes, design.n_obs, design.n_groups
     )
 
 
