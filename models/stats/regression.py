@@ -18,6 +18,7 @@ from scipy import stats
 
 from models.stats.absorb import fit_logit, fit_ols
 from models.stats.design import (
+    DYAD_FACTORS,
     STEPS,
     Design,
     add_codes,
@@ -151,6 +152,23 @@ def model_frame(
     # order the joins returned: the sums, and so the last digits, do not vary between runs.
     frame = add_codes(plan.collect()).drop("match_id", "mentor_id", "mentee_id")
     return frame.sort(code_column("program_id"), ROW).drop(ROW), measures, scores
+
+
+# The columns fit_models reads from each input table: reading only these keeps a million
+# matches' inputs to about half the memory of the whole tables.
+MODEL_INPUT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "match_steps": (
+        "match_id",
+        "program_id",
+        "mentor_id",
+        "mentee_id",
+        *STEPS,
+        "lasting",
+        "settings_hash",
+    ),
+    "match_dyads": ("match_id", *DYAD_FACTORS),
+    "outcomes_by_match": ("match_id", "measure", "value", "settings_hash"),
+}
 
 
 def fit_models(

@@ -1,9 +1,8 @@
-"""Models stage: statsmodels fits of outcomes on the six steps and dyad composition."""
+"""Models stage: fits of outcomes on the six steps and dyad composition (models/stats)."""
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from models.warehouse import read_table
 from pipelines.defs.metrics.assets import metric_key, write_table_result
 from pipelines.resources import ExportFolder
 
@@ -14,20 +13,22 @@ MODEL_ESTIMATES = metric_key("model_estimates")
     key=MODEL_ESTIMATES,
     deps=[metric_key("match_steps"), metric_key("match_dyads"), metric_key("outcomes_by_match")],
     group_name="models",
-    kinds={"duckdb", "statsmodels"},
+    kinds={"duckdb", "numpy"},
     pool="warehouse",
     description="Logistic models (retained, promoted, lasting, s6) and linear and mixed models "
     "(exit MFQ-9 scores) on the step indicators, dyad composition and program, with "
     "mentor-clustered errors, Benjamini-Hochberg p-values and odds ratios. See docs/models.md.",
 )
 def model_estimates(warehouse: DuckDBResource, export: ExportFolder) -> dg.MaterializeResult:
-    from models.stats.regression import fit_models
+    from models.stats.regression import MODEL_INPUT_COLUMNS, fit_models
 
     with warehouse.get_connection() as con:
+        inputs = {
+            table: con.sql(f"SELECT {', '.join(columns)} FROM metrics.{table}").pl()
+            for table, columns in MODEL_INPUT_COLUMNS.items()
+        }
         frame = fit_models(
-            read_table(con, "metrics.match_steps"),
-            read_table(con, "metrics.match_dyads"),
-            read_table(con, "metrics.outcomes_by_match"),
+            inputs["match_steps"], inputs["match_dyads"], inputs["outcomes_by_match"]
         )
         result = write_table_result(con, "metrics.model_estimates", frame)
     not_fitted = frame.filter(frame["term"].is_null()).height
