@@ -6,9 +6,11 @@ import numpy as np
 import polars as pl
 import pytest
 
+from models.stats import suppression
 from models.stats.breakdowns import DIMENSIONS, breakdowns
 from models.stats.cells import aggregate_cells, summarise_cells
 from models.stats.dyads import dyad_composition
+from models.stats.linkage import linked_equations
 from models.stats.observations import match_metrics
 from models.stats.suppression import Equation, protect, recoverable
 from tests.stats.simulate import simulate
@@ -187,22 +189,215 @@ def test_suppressed_rows_blank_everything_disclosive(small_programs) -> None:
     assert per_dimension.filter(pl.col("hidden") == 1).is_empty()
 
 
-def test_sparse_and_dense_solvability_agree(monkeypatch) -> None:
-    import models.stats.suppression as suppression
+# --- The block method against an independent least-squares check, on random tables --------
 
-    rng = np.random.default_rng(5)
-    for _ in range(20):
-        # a random programs × groups table with known margins, plus an all-programs row
-        programs, groups = rng.integers(2, 7), rng.integers(2, 6)
-        cell = np.arange((programs + 1) * groups).reshape(programs + 1, groups)
-        equations = [Equation.of(cell[p]) for p in range(programs + 1)]
-        equations += [
-            Equation.of([cell[programs, g], *cell[:programs, g]], [-1.0] + [1.0] * programs)
-            for g in range(groups)
+CROSSED = {"g_r": (("g", 0), ("r", 1))}
+
+
+def _random_cells(rng: np.random.Generator, sizes: list[int]) -> pl.DataFrame:
+    """A breakdown-shaped table: people of len(sizes) programs (sizes[p] people each) counted
+    by "all", gender g, race r, the crossing g_r and an unlinked dimension m, per program and
+    for all programs, tied by the same equations as the real breakdowns. Skewed group shares
+    make small cells, some of them alone in their dimension."""
+    shares = [rng.dirichlet(np.full(levels, 0.7)) for levels in (3, 4, 3)]
+    rows = []
+    for p, size in enumerate(sizes):
+        g, r, m = (rng.choice(len(s), size, p=s).astype(str) for s in shares)
+        rows += [
+            (f"P{p}", "all", gi, ri, f"{gi}|{ri}", mi) for gi, ri, mi in zip(g, r, m, strict=True)
         ]
-        hidden = rng.random(cell.size) < 0.4
-        dense = recoverable(hidden, equations)
-        monkeypatch.setattr(suppression, "DENSE_LIMIT", 0)
-        sparse = recoverable(hidden, equations)
-        monkeypatch.setattr(suppression, "DENSE_LIMIT", 300)
-        assert (dense == sparse).all()
+    people = pl.DataFrame(rows, schema=["program_id", "all", "g", "r", "g_r", "m"], orient="row")
+    parts = [
+        people.group_by(keys)
+        .agg(pl.len().cast(pl.Int64).alias("n"))
+        .select(
+            (pl.col("program_id") if "program_id" in keys else pl.lit(None, pl.String)).alias(
+                "program_id"
+            ),
+            pl.lit(dimension).alias("dimension"),
+            pl.col(dimension).alias("group"),
+            "n",
+        )
+        for dimension in ("all", "g", "r", "g_r", "m")
+        for keys in (["program_id", dimension], [dimension])
+    ]
+    # Ordered as suppress_cells orders a metric's cells.
+    return pl.concat(parts).sort(["program_id", "dimension", "group"], nulls_last=False)
+
+
+def _random_table(rng: np.random.Generator, sizes: list[int]) -> tuple[np.ndarray, list[Equation]]:
+    cells = _random_cells(rng, sizes)
+    return cells["n"].to_numpy(), linked_equations(cells, CROSSED)
+
+
+def _rows(hidden: np.ndarray, equations: list[Equation]) -> list[np.ndarray]:
+    """The equations as dense rows over the hidden cells."""
+    index = np.flatnonzero(hidden)
+    column = np.full(hidden.size, -1)
+    column[index] = np.arange(index.size)
+    rows = []
+    for eq in equations:
+        row = np.zeros(index.size)
+        for cell, coef in zip(eq.cells, eq.coefs, strict=True):
+            if hidden[cell]:
+                row[column[cell]] += coef
+        rows.append(row)
+    return rows
+
+
+def _reference_recoverable(hidden: np.ndarray, equations: list[Equation]) -> np.ndarray:
+    """Reference: hidden cell j is recoverable iff e_j is in the row space of the equations
+    restricted to hidden cells, i.e. least squares A'y = e_j leaves no residual (all cells
+    at once, one LAPACK least-squares call)."""
+    hidden = np.asarray(hidden, dtype=bool)
+    index = np.flatnonzero(hidden)
+    out = np.zeros(hidden.size, dtype=bool)
+    rows = _rows(hidden, equations)
+    if index.size == 0 or not rows:
+        return out
+    transposed = np.array(rows).T
+    solution = np.linalg.lstsq(transposed, np.eye(index.size), rcond=None)[0]
+    residual = np.linalg.norm(transposed @ solution - np.eye(index.size), axis=0)
+    out[index] = residual < 1e-6
+    return out
+
+
+def _null_space_recoverable(hidden: np.ndarray, equations: list[Equation]) -> np.ndarray:
+    """The previous dense solver: a hidden cell is recoverable iff its coordinate vanishes on
+    the whole null space of the equations restricted to hidden cells (one SVD)."""
+    index = np.flatnonzero(hidden)
+    out = np.zeros(hidden.size, dtype=bool)
+    if index.size == 0:
+        return out
+    matrix = np.array(_rows(hidden, equations) or [np.zeros(index.size)])
+    _, singular, vt = np.linalg.svd(matrix, full_matrices=True)
+    rank = int((singular > 1e-9 * max(1.0, singular.max()) * max(matrix.shape)).sum())
+    out[index] = np.linalg.norm(vt[rank:], axis=0) < 1e-8
+    return out
+
+
+def _previous_protect(n: np.ndarray, k: int, equations: list[Equation]) -> tuple[int, int]:
+    """The rule as implemented before the block method (whole table re-solved each round,
+    complements only from the exposed cell's own equations), with the previous dense solver.
+    Returns (suppressed, unprotectable) counts, to compare how much each method hides."""
+    counts = np.asarray(n, dtype=float)
+    hidden = counts < k
+    unprotectable = np.zeros(counts.size, dtype=bool)
+    for _ in range(counts.size + 1):
+        exposed = _null_space_recoverable(hidden, equations) & ~unprotectable
+        if not exposed.any():
+            break
+        chosen: set[int] = set()
+        for cell in np.flatnonzero(exposed):
+            own = [eq for eq in equations if cell in eq.cells]
+            alone = [eq for eq in own if int(hidden[eq.cells].sum()) == 1]
+            candidates = {int(c) for eq in alone or own for c in eq.cells if not hidden[c]}
+            if candidates & chosen:
+                continue
+            if not candidates:
+                unprotectable[cell] = True
+                continue
+            chosen.add(min(candidates, key=lambda c: (counts[c], c)))
+        hidden[list(chosen)] = True
+    return int(hidden.sum()), int(unprotectable.sum())
+
+
+def _table_sizes(rng: np.random.Generator, case: int) -> list[int]:
+    """Program sizes: the edge cases first, then random mixes of small and large programs."""
+    edge = [
+        [40],  # one program
+        [1],  # one program of one person: every cell small
+        [4, 6, 3],  # all cells small
+        [60, 9, 70],  # a program whose every cell is small next to large ones
+        [80, 75, 90, 11],  # a program with one small cell (or few)
+        [200, 150],  # large programs, few small cells
+    ]
+    if case < len(edge):
+        return edge[case]
+    return [int(s) for s in rng.integers(1, 70, int(rng.integers(1, 9)))]
+
+
+def test_no_suppressed_cell_is_recoverable_on_random_tables(monkeypatch) -> None:
+    rng = np.random.default_rng(17)
+    totals: dict[str, int] = defaultdict(int)
+    for case in range(30):
+        counts, equations = _random_table(rng, _table_sizes(rng, case))
+        everything = _reference_recoverable(np.ones(counts.size, dtype=bool), equations)
+        previous, previous_unprotectable = _previous_protect(counts, K, equations)
+        totals["primary"] += int((counts < K).sum())
+        totals["previous suppressed"] += previous
+        totals["previous unprotectable"] += previous_unprotectable
+        # 4 splits every table into many blocks joined by linking equations, the path that
+        # thousands of programs take; 128 solves most of these tables as one block.
+        for limit in (128, 4):
+            monkeypatch.setattr(suppression, "BLOCK_LIMIT", limit)
+            result = protect(counts, K, equations)
+            assert (result.primary == (counts < K)).all()
+            assert (result.suppressed >= result.primary).all()
+            exposed = _reference_recoverable(result.suppressed, equations)
+            assert not (exposed & ~result.unprotectable).any()
+            # Unprotectable: exposed even if every other cell were hidden.
+            assert not (result.unprotectable & ~(everything & result.suppressed)).any()
+            totals[f"suppressed at {limit}"] += int(result.suppressed.sum())
+            totals[f"unprotectable at {limit}"] += int(result.unprotectable.sum())
+    print(dict(totals))  # shown with pytest -s
+    # Not wildly more than before: within 10 % of the previous rule's complementary cells.
+    allowed = 1.1 * (totals["previous suppressed"] - totals["primary"]) + 5
+    for limit in (128, 4):
+        assert totals[f"suppressed at {limit}"] - totals["primary"] <= allowed
+        assert totals[f"unprotectable at {limit}"] <= totals["previous unprotectable"]
+
+
+@pytest.mark.parametrize("limit", [0, 1, 3, 8, 300])
+def test_block_method_agrees_with_the_least_squares_check(monkeypatch, limit: int) -> None:
+    monkeypatch.setattr(suppression, "BLOCK_LIMIT", limit)
+    rng = np.random.default_rng(5)
+    for case in range(25):
+        if case % 2:
+            counts, equations = _random_table(rng, _table_sizes(rng, 6 + case))
+            size = counts.size
+        else:
+            # a random programs × groups table with known margins, plus an all-programs row
+            programs, groups = rng.integers(1, 7), rng.integers(1, 6)
+            cell = np.arange((programs + 1) * groups).reshape(programs + 1, groups)
+            equations = [Equation.of(cell[p]) for p in range(programs + 1)]
+            equations += [
+                Equation.of([cell[programs, g], *cell[:programs, g]], [-1.0] + [1.0] * programs)
+                for g in range(groups)
+            ]
+            size = cell.size
+        hidden = rng.random(size) < rng.uniform(0.1, 0.9)
+        assert (recoverable(hidden, equations) == _reference_recoverable(hidden, equations)).all()
+
+
+def test_row_space_checks_the_gram_shortcut_against_the_svd() -> None:
+    rng = np.random.default_rng(2)
+    for scale in (1.0, 1e-4, 1e-7, 1e-9, 1e-12):
+        # rank 4 of 6 rows, one direction shrunk by `scale`: the Gram matrix cannot tell a
+        # shrunk direction from zero below ~1e-6, so those must go to the SVD
+        left = np.linalg.qr(rng.standard_normal((6, 4)))[0]
+        right = np.linalg.qr(rng.standard_normal((500, 4)))[0]
+        matrix = left @ np.diag([3.0, 1.0, 0.5, scale]) @ right.T
+        basis = suppression._row_space(matrix)
+        expected = right if scale > 1e-10 else right[:, :3]
+        assert basis.shape[0] == expected.shape[1]
+        assert np.allclose(basis @ basis.T, np.eye(basis.shape[0]), atol=1e-12)
+        assert np.allclose(basis.T @ basis, expected @ expected.T, atol=1e-8)
+
+
+def test_blocks_are_small_and_only_the_all_programs_sums_link_them() -> None:
+    rng = np.random.default_rng(8)
+    cells = _random_cells(rng, [int(s) for s in rng.integers(20, 60, 40)])
+    equations = linked_equations(cells, CROSSED)
+    layout = suppression._Layout(cells.height, equations, suppression.BLOCK_LIMIT)
+    program = cells["program_id"].to_list()
+    assert np.diff(layout.cell_bounds).max() <= suppression.BLOCK_LIMIT
+    # A program's own equations never link blocks; only all-programs sums do (one per dimension
+    # and group), so a round solves one small system per linked table whatever the number of
+    # programs. (A block may hold several programs' cells: a small dimension's whole table.)
+    links = np.flatnonzero(~layout.eq_local)
+    assert links.size > 0
+    for e in links:
+        owners = {program[c] for c in layout.cells_of(int(e))}
+        assert None in owners and len(owners) > 2
+    assert links.size <= cells.filter(pl.col("program_id").is_null()).height
