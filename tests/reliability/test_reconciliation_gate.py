@@ -6,8 +6,7 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
-import pipelines.defs.core.assets as core_assets
-from models.ingest.rules import RuleOutcome
+import models.ingest.builds as core_builds
 from pipelines.assembly import build_definitions
 from pipelines.defs.publish.assets import RESEARCH_SNAPSHOT
 from pipelines.defs.quality.assets import DATA_QUALITY
@@ -20,22 +19,24 @@ pytestmark = pytest.mark.slow
 
 
 def _losing_one_meeting(real):
-    """The row rules, except that one kept meeting silently vanishes (a bug to be caught)."""
+    """The core writer, except that one kept meeting silently vanishes (a bug to be caught)."""
 
-    def rules(raw, spec, ctx) -> RuleOutcome:
-        outcome = real(raw, spec, ctx)
+    def write(con, spec, *args, **kwargs):
+        outcome = real(con, spec, *args, **kwargs)
         if spec.name == "meetings":
-            outcome = RuleOutcome(outcome.kept.slice(1), outcome.rejected, outcome.duplicates)
+            con.execute(
+                "DELETE FROM core.meetings WHERE rowid = (SELECT min(rowid) FROM core.meetings)"
+            )
         return outcome
 
-    return rules
+    return write
 
 
 def test_a_run_that_loses_a_row_publishes_nothing(small_export, tmp_path, monkeypatch):
     monkeypatch.setenv("MENTORSCOPE_PSEUDONYM_KEY", KEY)
     monkeypatch.setenv("MENTORSCOPE_RESEARCH_DIR", str(tmp_path / "research"))
-    losing = _losing_one_meeting(core_assets.apply_row_rules)
-    monkeypatch.setattr(core_assets, "apply_row_rules", losing)
+    losing = _losing_one_meeting(core_builds.write_outcome)
+    monkeypatch.setattr(core_builds, "write_outcome", losing)
     settings = RunSettings(
         small_export, tmp_path / "w" / "mentorscope.duckdb", tmp_path / "reports", AS_OF
     )

@@ -1,6 +1,7 @@
 """Reports stage: the HR dashboards, the research report, data quality and an index page."""
 
 import os
+import shutil
 import time
 from datetime import datetime
 from importlib.metadata import version
@@ -35,6 +36,32 @@ def _run_info(con: duckdb.DuckDBPyConnection, settings, run_id: str) -> dict:
         "input_files": {name: sha for name, sha in files},
         "generated_at": datetime.now().replace(microsecond=0).isoformat(),
     }
+
+
+def _seed(built: Path, target: Path) -> None:
+    """Start the new set from the published pages, as hard links (no copy): pages whose
+    inputs did not change are kept as they are, the others replaced in ``built`` only."""
+    shutil.rmtree(built, ignore_errors=True)
+    built.mkdir(parents=True)
+    for page in target.glob("*.html") if target.is_dir() else []:
+        try:
+            os.link(page, built / page.name)
+        except OSError:  # a file system without hard links
+            shutil.copy2(page, built / page.name)
+
+
+def _swap_in(built: Path, target: Path) -> None:
+    """Move each finished page over the old one, then drop the pages the new set no longer
+    has: a reader never sees a half-written page, and a run killed before this point leaves
+    the published set untouched."""
+    target.mkdir(parents=True, exist_ok=True)
+    pages = {page.name for page in built.glob("*.html")}
+    for name in sorted(pages, key=lambda n: (n == "index.html", n)):  # the index links last
+        os.replace(built / name, target / name)
+    for stale in target.glob("*.html"):
+        if stale.name not in pages:
+            stale.unlink()
+    shutil.rmtree(built, ignore_errors=True)
 
 
 def write_data_quality_page(
@@ -142,9 +169,14 @@ def html_reports(
 ) -> dg.MaterializeResult:
     settings = load_settings(as_of=export.as_of_date)
     target = export.reports_path
+    built = target.parent / f".{target.name}.building-{context.run_id[:8]}"
+    for leftover in target.parent.glob(f".{target.name}.building-*"):  # from a killed run
+        shutil.rmtree(leftover, ignore_errors=True)
+    _seed(built, target)
     with warehouse.get_connection() as con:
         # The connection stays open while the pages are built: the breakdowns are streamed.
-        figures = write_reports(con, settings, context.run_id, target)
+        figures = write_reports(con, settings, context.run_id, built)
+    _swap_in(built, target)
     return dg.MaterializeResult(
         metadata={"index": dg.MetadataValue.path(str(target / "index.html")), **figures}
     )
