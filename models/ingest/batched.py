@@ -36,7 +36,7 @@ from models.ingest.rules import (
 )
 from models.ingest.scales import item_scales
 
-BATCH_ROWS = 1_000_000
+BATCH_ROWS = 500_000  # a slice of the widest table stays a few hundred MB in Polars
 
 
 @dataclass
