@@ -1,8 +1,15 @@
 """Benchmark: validate a synthetic core.meetings table (default 1,000,000 rows) with GX.
 
-``python -m benchmarks.validation [--rows N] [--repeat R] [--dtypes]`` prints one line per
-measurement. Each figure is the median of R runs in this process; peak memory is the
-process's maximum resident set size (ru_maxrss), so run it in a fresh process.
+``python -m benchmarks.validation [--rows N] [--repeat R] [--dtypes] [--path P]`` prints one
+line per measurement. ``--path batches`` (default) is what the pipeline runs: record batches
+from DuckDB, whole-table expectations in SQL; ``--path whole`` is the whole-table reference
+(every expectation by GX on whole pandas frames).
+
+``--warehouse FILE --table T`` validates ``core.<T>`` of an existing warehouse instead (opened
+read-only: copy a warehouse another process uses first) once, including the reads.
+
+Each figure is the median of R runs in this process; peak memory is the process's maximum
+resident set size (ru_maxrss), so run one measurement per fresh process.
 """
 
 from __future__ import annotations
@@ -85,20 +92,62 @@ def _median_time(fn: Callable[[], object], repeat: int) -> float:
     return statistics.median(times)
 
 
-def benchmark_validation(rows: int = 1_000_000, repeat: int = 3) -> Figures:
+def benchmark_validation(
+    rows: int = 1_000_000, repeat: int = 3, path: str = "batches", batch_rows: int | None = None
+) -> Figures:
     """Time GX's import and the whole validation of one meetings table (all its rules)."""
     t0 = time.perf_counter()
     from models.validation.gx_engine import context
 
     context()
     gx_import = time.perf_counter() - t0
-    from models.validation import validate_table
+    from models.validation import validate_table, validate_whole_table
 
     inputs = meetings_inputs(rows)
-    result = validate_table(inputs, AS_OF)
-    validate_s = _median_time(lambda: validate_table(inputs, AS_OF), repeat)
+
+    def run():
+        if path == "whole":
+            return validate_whole_table(inputs, AS_OF)
+        return validate_table(inputs, AS_OF, **({"batch_rows": batch_rows} if batch_rows else {}))
+
+    result = run()
+    validate_s = _median_time(run, repeat)
     return Figures(
         rows=rows,
+        gx_import_s=gx_import,
+        validate_s=validate_s,
+        expectations=len(result.outcomes),
+        failed=len(result.failures()),
+        peak_rss_mb=peak_rss_mb(),
+    )
+
+
+def benchmark_warehouse(
+    warehouse: str, table: str, path: str = "batches", batch_rows: int | None = None
+) -> Figures:
+    """Validate ``core.<table>`` of a warehouse once, reads included (read-only)."""
+    import duckdb
+
+    t0 = time.perf_counter()
+    from models.validation.gx_engine import context
+
+    context()
+    gx_import = time.perf_counter() - t0
+    from models.validation import load_inputs, validate_warehouse_table, validate_whole_table
+
+    con = duckdb.connect(warehouse, read_only=True)
+    try:
+        t1 = time.perf_counter()
+        if path == "whole":
+            result = validate_whole_table(load_inputs(con, table, "benchmark"), AS_OF)
+        else:
+            extra = {"batch_rows": batch_rows} if batch_rows else {}
+            result = validate_warehouse_table(con, table, "benchmark", AS_OF, **extra)
+        validate_s = time.perf_counter() - t1
+    finally:
+        con.close()
+    return Figures(
+        rows=result.row_count,
         gx_import_s=gx_import,
         validate_s=validate_s,
         expectations=len(result.outcomes),
@@ -141,11 +190,20 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--dtypes", action="store_true", help="also compare date dtypes")
+    parser.add_argument("--path", choices=["batches", "whole"], default="batches")
+    parser.add_argument("--batch-rows", type=int, default=None)
+    parser.add_argument("--warehouse", help="validate core.<--table> of this DuckDB file")
+    parser.add_argument("--table", default="meetings")
     args = parser.parse_args()
-    figures = benchmark_validation(args.rows, args.repeat)
+    if args.warehouse:
+        figures = benchmark_warehouse(args.warehouse, args.table, args.path, args.batch_rows)
+        what, repeat = f"core.{args.table} ({args.path})", "one run, reads included"
+    else:
+        figures = benchmark_validation(args.rows, args.repeat, args.path, args.batch_rows)
+        what, repeat = f"core.meetings ({args.path})", f"median of {args.repeat}"
     print(
-        f"validate core.meetings: {figures.rows:,} rows, {figures.expectations} expectations "
-        f"({figures.failed} failed): {figures.validate_s:.2f} s (median of {args.repeat}); "
+        f"validate {what}: {figures.rows:,} rows, {figures.expectations} expectations "
+        f"({figures.failed} failed): {figures.validate_s:.2f} s ({repeat}); "
         f"GX import + context {figures.gx_import_s:.2f} s; peak RSS {figures.peak_rss_mb:,.0f} MB"
     )
     if args.dtypes:

@@ -1,8 +1,9 @@
 """Validation as a stage: the contract's rules and the dataset rules, run by Great Expectations.
 
 Importing this package does not import Great Expectations (``gx_engine`` does, lazily).
-Flow per core table: ``store.load_inputs`` -> ``validate.validate_table`` ->
-``store.record`` (appends to ``metrics.expectation_results``).
+Flow per core table: ``store.validate_warehouse_table`` (batches from DuckDB, whole-table
+expectations in SQL: ``paths.py`` says which goes where) -> ``store.record`` (appends to
+``metrics.expectation_results``).
 """
 
 from models.validation.dataset_rules import DatasetRule, load_dataset_rules, rules_for
@@ -13,9 +14,16 @@ from models.validation.declarations import (
     contract_rule_ids,
 )
 from models.validation.inputs import TableInputs
-from models.validation.outcomes import Outcome
-from models.validation.store import latest_results, load_inputs, record, run_results
-from models.validation.validate import TableValidation, expectations_for, validate_table
+from models.validation.outcomes import Outcome, TableValidation
+from models.validation.paths import UnsupportedExpectation, path_of
+from models.validation.store import (
+    latest_results,
+    load_inputs,
+    record,
+    run_results,
+    validate_warehouse_table,
+)
+from models.validation.validate import expectations_for, validate_table, validate_whole_table
 
 __all__ = [
     "CONTRACT_RULES",
@@ -24,14 +32,18 @@ __all__ = [
     "Outcome",
     "TableInputs",
     "TableValidation",
+    "UnsupportedExpectation",
     "contract_expectations",
     "contract_rule_ids",
     "expectations_for",
     "latest_results",
     "load_dataset_rules",
     "load_inputs",
+    "path_of",
     "record",
     "rules_for",
     "run_results",
     "validate_table",
+    "validate_warehouse_table",
+    "validate_whole_table",
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -17,8 +18,8 @@ from typing import Any
 import yaml
 
 from models.contract import TableSpec, load_contract
-from models.validation.declarations import CORE_FRAME, Declared, Severity
-from models.validation.inputs import TableInputs
+from models.validation.declarations import CORE_FRAME, Declared, Severity, contract_expectations
+from models.validation.inputs import TableFacts
 
 RULES_FILE = Path(__file__).resolve().parents[1] / "contract" / "dataset_rules.yaml"
 
@@ -79,9 +80,9 @@ def _declared(rule: DatasetRule, table: str, **kwargs: Any) -> Declared:
     return Declared(rule=rule.rule, table=table, severity=rule.severity, **kwargs)
 
 
-def _row_count_drop(rule: DatasetRule, inputs: TableInputs) -> list[Declared]:
+def _row_count_drop(rule: DatasetRule, facts: TableFacts) -> list[Declared]:
     share = float(rule.params["min_share_of_previous"])
-    previous = inputs.previous_row_count
+    previous = facts.previous_row_count
     if previous is None:
         minimum, expected = 0, "row count recorded (first validated run: nothing to compare)"
     else:
@@ -93,7 +94,7 @@ def _row_count_drop(rule: DatasetRule, inputs: TableInputs) -> list[Declared]:
     return [
         _declared(
             rule,
-            inputs.spec.name,
+            facts.spec.name,
             expectation="expect_table_row_count_to_be_between",
             kwargs={"min_value": minimum, "max_value": None},
             column=None,
@@ -103,11 +104,11 @@ def _row_count_drop(rule: DatasetRule, inputs: TableInputs) -> list[Declared]:
     ]
 
 
-def _required_table_empty(rule: DatasetRule, inputs: TableInputs) -> list[Declared]:
+def _required_table_empty(rule: DatasetRule, facts: TableFacts) -> list[Declared]:
     return [
         _declared(
             rule,
-            inputs.spec.name,
+            facts.spec.name,
             expectation="expect_table_row_count_to_be_between",
             kwargs={"min_value": 1, "max_value": None},
             column=None,
@@ -117,16 +118,16 @@ def _required_table_empty(rule: DatasetRule, inputs: TableInputs) -> list[Declar
     ]
 
 
-def _reference_failure_share(rule: DatasetRule, inputs: TableInputs) -> list[Declared]:
+def _reference_failure_share(rule: DatasetRule, facts: TableFacts) -> list[Declared]:
     share = float(rule.params["max_share"])
     least = int(rule.params.get("min_rows", 1))
-    skip = None if inputs.read_rows is not None else "rows read are not available"
-    if inputs.read_rows is not None and inputs.read_rows.height < least:
-        skip = f"{inputs.read_rows.height:,} rows read; a share is judged from {least:,} rows"
+    skip = None if facts.read_rows is not None else "rows read are not available"
+    if facts.read_rows is not None and facts.read_rows < least:
+        skip = f"{facts.read_rows:,} rows read; a share is judged from {least:,} rows"
     return [
         _declared(
             rule,
-            inputs.spec.name,
+            facts.spec.name,
             expectation="expect_column_values_to_be_in_set",
             kwargs={"column": "reference_ok", "value_set": [True], "mostly": 1.0 - share},
             column=None,
@@ -141,15 +142,15 @@ def _reference_failure_share(rule: DatasetRule, inputs: TableInputs) -> list[Dec
     ]
 
 
-def _undisclosed_share(rule: DatasetRule, inputs: TableInputs) -> list[Declared]:
+def _undisclosed_share(rule: DatasetRule, facts: TableFacts) -> list[Declared]:
     share = float(rule.params["max_share"])
     value = str(rule.params.get("value", "undisclosed"))
     least = int(rule.params.get("min_rows", 1))
 
     def skip(column: str) -> str | None:
-        if column not in inputs.core.columns:
+        if column not in facts.columns:
             return f"no {column} column"
-        answered = inputs.core[column].drop_nulls().len()
+        answered = facts.non_null[column]
         if answered < least:
             return f"{answered:,} participants with a {column}; a share is judged from {least:,}"
         return None
@@ -157,7 +158,7 @@ def _undisclosed_share(rule: DatasetRule, inputs: TableInputs) -> list[Declared]
     return [
         _declared(
             rule,
-            inputs.spec.name,
+            facts.spec.name,
             expectation="expect_column_values_to_not_be_in_set",
             kwargs={"column": column, "value_set": [value], "mostly": 1.0 - share},
             column=column,
@@ -169,17 +170,17 @@ def _undisclosed_share(rule: DatasetRule, inputs: TableInputs) -> list[Declared]
     ]
 
 
-def _meetings_per_match(rule: DatasetRule, inputs: TableInputs) -> list[Declared]:
+def _meetings_per_match(rule: DatasetRule, facts: TableFacts) -> list[Declared]:
     lo, hi = float(rule.params["min"]), float(rule.params["max"])
     skip = None
-    if inputs.match_ids is None or inputs.match_ids.len() == 0:
+    if not facts.matches:
         skip = "no matches to count meetings for"
-    elif inputs.core.height == 0:
+    elif facts.row_count == 0:
         skip = "no meetings in this export (optional table absent or empty)"
     return [
         _declared(
             rule,
-            inputs.spec.name,
+            facts.spec.name,
             expectation="expect_column_mean_to_be_between",
             kwargs={"column": "meetings", "min_value": lo, "max_value": hi},
             column=None,
@@ -191,14 +192,14 @@ def _meetings_per_match(rule: DatasetRule, inputs: TableInputs) -> list[Declared
     ]
 
 
-def _duration_median(rule: DatasetRule, inputs: TableInputs) -> list[Declared]:
+def _duration_median(rule: DatasetRule, facts: TableFacts) -> list[Declared]:
     column = str(rule.params["column"])
     lo, hi = float(rule.params["min"]), float(rule.params["max"])
-    present = column in inputs.core.columns and inputs.core[column].drop_nulls().len() > 0
+    present = column in facts.columns and facts.non_null[column] > 0
     return [
         _declared(
             rule,
-            inputs.spec.name,
+            facts.spec.name,
             expectation="expect_column_median_to_be_between",
             kwargs={"column": column, "min_value": lo, "max_value": hi},
             column=column,
@@ -210,7 +211,7 @@ def _duration_median(rule: DatasetRule, inputs: TableInputs) -> list[Declared]:
     ]
 
 
-BUILDERS: dict[str, Callable[[DatasetRule, TableInputs], list[Declared]]] = {
+BUILDERS: dict[str, Callable[[DatasetRule, TableFacts], list[Declared]]] = {
     "row_count_drop": _row_count_drop,
     "required_table_empty": _required_table_empty,
     "reference_failure_share": _reference_failure_share,
@@ -221,8 +222,15 @@ BUILDERS: dict[str, Callable[[DatasetRule, TableInputs], list[Declared]]] = {
 
 
 def dataset_expectations(
-    inputs: TableInputs, rules: tuple[DatasetRule, ...] | None = None
+    facts: TableFacts, rules: tuple[DatasetRule, ...] | None = None
 ) -> list[Declared]:
     return [
-        d for rule in rules_for(inputs.spec.name, rules) for d in BUILDERS[rule.rule](rule, inputs)
+        d for rule in rules_for(facts.spec.name, rules) for d in BUILDERS[rule.rule](rule, facts)
     ]
+
+
+def expectations_for(
+    facts: TableFacts, as_of: date, rules: tuple[DatasetRule, ...] | None = None
+) -> list[Declared]:
+    """Everything checked on one table: the contract's rules, then the dataset rules."""
+    return contract_expectations(facts.spec, as_of) + dataset_expectations(facts, rules)

@@ -10,6 +10,7 @@ turn them into floats or objects; strings are pandas 3's ``str``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -28,16 +29,36 @@ def _ns_safe(frame: pl.DataFrame, column: str) -> bool:
     return lo is None or (lo >= NS_RANGE[0] and hi <= NS_RANGE[1])
 
 
-def to_pandas(frame: pl.DataFrame) -> pd.DataFrame:
-    """A pandas copy of ``frame`` with the dtypes listed in the module docstring."""
+def datetime_units(frame: pl.DataFrame) -> dict[str, str]:
+    """Per date/timestamp column, the pandas unit: ``ns`` unless a value lies outside its range.
+
+    Decided from the column's minimum and maximum only, so a frame of a whole column's
+    min and max (one SQL aggregate) decides the same unit as the whole column.
+    """
+    return {
+        name: "ns" if _ns_safe(frame, name) else "us"
+        for name, dtype in frame.schema.items()
+        if isinstance(dtype, pl.Date | pl.Datetime)
+    }
+
+
+def to_pandas(frame: pl.DataFrame, units: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """A pandas copy of ``frame`` with the dtypes listed in the module docstring.
+
+    ``units`` fixes the unit of date/timestamp columns (from :func:`datetime_units` of the
+    whole column): a batch must get the dtype the whole table would get, or the type check
+    and the between-checks would judge batches differently.
+    """
     import pandas as pd
     import pyarrow as pa
 
+    if units is None:
+        units = datetime_units(frame)
     casts = []
     for name, dtype in frame.schema.items():
         if isinstance(dtype, pl.Date | pl.Datetime):
             # A typo like year 0024 must still be seen (and fail), not overflow: keep µs.
-            unit = "ns" if _ns_safe(frame, name) else "us"
+            unit = units.get(name) or ("ns" if _ns_safe(frame, name) else "us")
             time_zone = dtype.time_zone if isinstance(dtype, pl.Datetime) else None
             casts.append(pl.col(name).cast(pl.Datetime(unit, time_zone)))
     if casts:

@@ -1,11 +1,14 @@
 """What validating one table needs, as Polars frames: its core rows plus a few lookups.
 
-Kept apart from the warehouse (``store.py`` reads these from DuckDB) so tests can build
-bad frames directly.
+Kept apart from the warehouse so tests can build bad frames directly. The pipeline does not
+hold these frames: it validates the warehouse in batches (``source.py``, ``batches.py``);
+:class:`TableInputs` is what tests and the whole-table reference path
+(``validate.validate_whole_table``) work from.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -23,6 +26,33 @@ class TableInputs:
     previous_row_count: int | None = None  # last accepted run's count (row_count_drop)
     read_rows: pl.DataFrame | None = None  # _source_file, _source_row, reference_failed
     match_ids: pl.Series | None = None  # core.matches.match_id (meetings_per_match)
+
+
+@dataclass(frozen=True)
+class TableFacts:
+    """What deciding which dataset rules apply needs to know about a table: counts, not rows."""
+
+    spec: TableSpec
+    columns: tuple[str, ...]  # core columns present
+    row_count: int
+    non_null: Mapping[str, int]  # non-null values per core column present
+    previous_row_count: int | None = None
+    read_rows: int | None = None  # rows read (None: not available)
+    matches: int | None = None  # core.matches rows (None: not available)
+
+
+def facts_of(inputs: TableInputs) -> TableFacts:
+    """The facts of in-memory inputs (the batch path gets them from one SQL aggregate)."""
+    core = inputs.core
+    return TableFacts(
+        spec=inputs.spec,
+        columns=tuple(core.columns),
+        row_count=core.height,
+        non_null={c: core.height - core[c].null_count() for c in core.columns},
+        previous_row_count=inputs.previous_row_count,
+        read_rows=None if inputs.read_rows is None else inputs.read_rows.height,
+        matches=None if inputs.match_ids is None else inputs.match_ids.len(),
+    )
 
 
 @dataclass(frozen=True)

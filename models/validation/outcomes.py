@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -44,6 +45,30 @@ class Outcome:
     sample: list[Any] = field(default_factory=list)
     message: str | None = None  # why it failed (or why it was not checked), in plain words
     skipped: bool = False
+
+
+@dataclass(frozen=True)
+class TableValidation:
+    table: str
+    row_count: int
+    outcomes: tuple[Outcome, ...]
+
+    def by_rule(self) -> dict[str, list[Outcome]]:
+        grouped: dict[str, list[Outcome]] = defaultdict(list)
+        for o in self.outcomes:
+            grouped[o.rule].append(o)
+        return dict(grouped)
+
+    def failures(self, severity: str | None = None) -> list[Outcome]:
+        return [
+            o
+            for o in self.outcomes
+            if not o.success and (severity is None or o.severity == severity)
+        ]
+
+    @property
+    def blocking(self) -> bool:
+        return bool(self.failures("error"))
 
 
 def _plain(value: Any) -> Any:

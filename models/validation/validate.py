@@ -1,63 +1,52 @@
-"""Validate one table: contract rules and dataset rules, evaluated by Great Expectations."""
+"""Validate one table: contract rules and dataset rules, evaluated by Great Expectations.
+
+Two ways, one answer (tested to give identical results):
+
+- :func:`validate_table` (and ``store.validate_warehouse_table``, which the pipeline uses):
+  in batches from DuckDB, whole-table expectations in SQL (``batches.py``). Bounded memory.
+- :func:`validate_whole_table`: every expectation by GX on whole in-memory frames, as the
+  stage first worked. Kept as the reference the batch path is tested against and for the
+  benchmark's comparison; it holds the table in pandas, so it is not for large tables.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date
 
-from models.validation.dataset_rules import DatasetRule, dataset_expectations
-from models.validation.declarations import Declared, contract_expectations
+from models.validation.batches import unavailable, validate_source
+from models.validation.dataset_rules import DatasetRule, expectations_for
 from models.validation.gx_engine import run_expectations
-from models.validation.inputs import TableInputs, frames_for
-from models.validation.outcomes import Outcome, outcome, skipped
+from models.validation.inputs import TableInputs, facts_of, frames_for
+from models.validation.outcomes import Outcome, TableValidation, outcome, skipped
+from models.validation.source import frames_source
 
-
-@dataclass(frozen=True)
-class TableValidation:
-    table: str
-    row_count: int
-    outcomes: tuple[Outcome, ...]
-
-    def by_rule(self) -> dict[str, list[Outcome]]:
-        grouped: dict[str, list[Outcome]] = defaultdict(list)
-        for o in self.outcomes:
-            grouped[o.rule].append(o)
-        return dict(grouped)
-
-    def failures(self, severity: str | None = None) -> list[Outcome]:
-        return [
-            o
-            for o in self.outcomes
-            if not o.success and (severity is None or o.severity == severity)
-        ]
-
-    @property
-    def blocking(self) -> bool:
-        return bool(self.failures("error"))
-
-
-def expectations_for(
-    inputs: TableInputs, as_of: date, rules: tuple[DatasetRule, ...] | None = None
-) -> list[Declared]:
-    """Everything checked on one table: the contract's rules, then the dataset rules."""
-    return contract_expectations(inputs.spec, as_of) + dataset_expectations(inputs, rules)
-
-
-def _unavailable(d: Declared, columns: list[str]) -> str | None:
-    """A derived column is absent when its lookup was not provided: not checkable."""
-    column = d.kwargs.get("column")
-    if isinstance(column, str) and column.startswith("__") and column not in columns:
-        return "the table it refers to is not available"
-    return None
+__all__ = [
+    "TableValidation",
+    "expectations_for",
+    "validate_table",
+    "validate_whole_table",
+]
 
 
 def validate_table(
+    inputs: TableInputs,
+    as_of: date,
+    rules: tuple[DatasetRule, ...] | None = None,
+    batch_rows: int | None = None,
+) -> TableValidation:
+    """Validate in-memory inputs the way the pipeline validates the warehouse (in batches)."""
+    with frames_source(inputs) as source:
+        return validate_source(source, as_of, rules, batch_rows)
+
+
+def validate_whole_table(
     inputs: TableInputs, as_of: date, rules: tuple[DatasetRule, ...] | None = None
 ) -> TableValidation:
-    """Run every expectation of ``inputs.spec`` (one GX validation per frame)."""
+    """Run every expectation with GX on whole frames (one GX validation per frame)."""
     frames = frames_for(inputs)
-    declared = expectations_for(inputs, as_of, rules)
+    declared = expectations_for(facts_of(inputs), as_of, rules)
     results: dict[int, Outcome] = {}
     by_frame: dict[str, list[int]] = defaultdict(list)
     for i, d in enumerate(declared):
@@ -65,7 +54,7 @@ def validate_table(
         if reason is None and d.frame not in frames:
             reason = "its input is not available"
         if reason is None:
-            reason = _unavailable(d, frames[d.frame].frame.columns)
+            reason = unavailable(d, tuple(frames[d.frame].frame.columns))
         if reason is not None:
             results[i] = skipped(replace(d, skip_reason=reason))
         else:

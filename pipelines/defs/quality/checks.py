@@ -1,7 +1,9 @@
 """Validation checks on every core asset: the contract's rules and the dataset rules.
 
 One multi-asset check per core table runs its whole validation once (Great Expectations,
-imported lazily by ``models.validation``) and reports one Dagster check per rule id. Rules
+imported lazily by ``models.validation``) and reports one Dagster check per rule id. The
+table is validated where it lies, in batches (bounded memory; docs/validation.md), so the
+check holds its warehouse connection until the results are recorded. Rules
 of severity error are blocking: a failure stops the table's downstream assets and fails
 the run; warn rules are reported and the run goes on. Every result is appended to
 ``metrics.expectation_results``.
@@ -16,10 +18,9 @@ from models.contract import load_contract
 from models.validation import (
     Outcome,
     contract_rule_ids,
-    load_inputs,
     record,
     rules_for,
-    validate_table,
+    validate_warehouse_table,
 )
 from pipelines.defs.core.assets import core_key
 from pipelines.resources import ExportFolder
@@ -120,9 +121,7 @@ def build_validation_check(table: str) -> dg.AssetChecksDefinition:
     ) -> Iterator[dg.AssetCheckResult]:
         run_id = context.run.run_id
         with warehouse.get_connection() as con:
-            inputs = load_inputs(con, table, run_id)
-        validation = validate_table(inputs, export.as_of_date)
-        with warehouse.get_connection() as con:
+            validation = validate_warehouse_table(con, table, run_id, export.as_of_date)
             record(con, validation, run_id)
         for failure in validation.failures():
             log = context.log.error if failure.severity == "error" else context.log.warning

@@ -1,0 +1,288 @@
+"""Validate one table in bounded memory: whole-table SQL first, then GX on record batches.
+
+For each validation frame (core rows, rows read, meetings per match):
+
+1. Expectations on the ``sql`` path (``paths.py``) are computed in DuckDB over the whole
+   frame (``sql_checks.py``) — before streaming, since a streaming result holds the
+   connection.
+2. The frame is streamed from DuckDB in Arrow record batches of about ``batch_rows`` rows;
+   each batch is sorted by ``__row``, converted to pandas with the whole column's date
+   units, and validated by the frame's GX suite (built once). Counts and samples are
+   combined exactly (``gx_engine.BatchSuite``).
+
+Memory is one batch in pandas plus what DuckDB holds under its lowered memory limit
+(:func:`memory_cap`; it spills to disk beyond it); time is linear in rows. At least one
+batch is always validated (an empty one for an empty table), so GX reports on empty tables
+exactly as before.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import date
+
+import duckdb
+import polars as pl
+
+from models.validation import sql_checks
+from models.validation.dataset_rules import DatasetRule, expectations_for
+from models.validation.declarations import CORE_FRAME, Declared
+from models.validation.frames import to_pandas
+from models.validation.gx_engine import SAMPLE_SIZE, BatchSuite, RawResult, run_expectations
+from models.validation.inputs import Frame
+from models.validation.outcomes import Outcome, TableValidation, outcome, skipped
+from models.validation.paths import UnsupportedExpectation, path_of
+from models.validation.source import ROW, FrameQuery, TableSource, q, units_of
+
+# A batch's size in Arrow bytes. Rows per batch follow from each frame's width: ~115,000
+# meetings, ~150,000 survey items, ~100,000 participants. Measured (docs/validation.md): the
+# whole validation then peaks at 595-640 MB RSS on 3.2 M participants, 10 M meetings and
+# 21 M survey items, of which ~290 MB is GX imported and ~150-250 MB DuckDB (its scan and
+# the reference flags' join). Twice the size saved ~10 % of the time for ~100 MB more: GX's
+# fixed cost per batch is ~0.1 s, its cost per row small.
+BATCH_BYTES = 10 * 1024**2
+MIN_BATCH_ROWS, MAX_BATCH_ROWS = 10_000, 1_000_000
+SIZE_SAMPLE_ROWS = 10_000
+FETCH_ROWS = 65_536  # rows per chunk fetched from DuckDB (regrouped into batches)
+# DuckDB's memory while validating, per DuckDB thread (128 MB on 2 cores). Uncapped, the
+# uniqueness of 21 M compound keys took 1.4 GB and a streamed scan kept every block it read
+# cached (up to the default limit, 80% of RAM); capped, DuckDB evicts and spills to its temp
+# directory, measured no slower. At 64 MB on 2 threads that uniqueness failed (out of
+# memory): each thread needs its own working blocks. Only ever lowered, then restored.
+DUCKDB_MEMORY_PER_THREAD = 64 * 1024**2
+
+_UNITS = {"": 1, "b": 1, "bytes": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4}
+_UNITS |= {"kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4}
+
+
+def _size(text: str) -> float | None:
+    """DuckDB's memory_limit text (e.g. '18.8 GiB') in bytes; None if unreadable."""
+    found = re.fullmatch(r"\s*([\d.]+)\s*([a-zA-Z]*)\s*", text)
+    if not found or found.group(2).lower() not in _UNITS:
+        return None
+    return float(found.group(1)) * _UNITS[found.group(2).lower()]
+
+
+@contextmanager
+def memory_cap(con: duckdb.DuckDBPyConnection, limit_bytes: int = 0) -> Iterator[None]:
+    """Lower DuckDB's memory limit for the block, then restore it.
+
+    To ``limit_bytes``, but never below :data:`DUCKDB_MEMORY_PER_THREAD` per DuckDB thread.
+
+    The limit is the database's, not the connection's: validation runs under the
+    ``warehouse`` pool, one step at a time, so nothing else uses it meanwhile. The progress
+    bar is turned off too (a connection setting): whole-table queries take seconds and
+    would print bars into the run's log.
+    """
+    (current, bar, threads) = con.sql(
+        "SELECT current_setting('memory_limit'), current_setting('enable_progress_bar'), "
+        "current_setting('threads')"
+    ).fetchall()[0]
+    limit_bytes = max(limit_bytes, int(threads) * DUCKDB_MEMORY_PER_THREAD)
+    size = _size(str(current))
+    lower = size is not None and size > limit_bytes
+    if lower:
+        con.execute(f"SET memory_limit = '{int(limit_bytes)}B'")
+    con.execute("SET enable_progress_bar = false")
+    try:
+        yield
+    finally:
+        con.execute(f"SET enable_progress_bar = {'true' if bar else 'false'}")
+        if lower:
+            con.execute(f"SET memory_limit = '{current}'")
+
+
+def stream(con: duckdb.DuckDBPyConnection, sql: str, batch_rows: int) -> Iterator[pl.DataFrame]:
+    """``sql``'s rows in Polars batches of about ``batch_rows``, each sorted by ``__row``.
+
+    A join's output comes in no fixed order (parallel probes); samples are merged by
+    ``__row``, so only each batch needs to be in order. An empty result gives one empty
+    batch with the result's columns.
+    """
+    import pyarrow as pa
+
+    # DuckDB buffers what it hands over: asking a join for 600,000-row chunks took 150 MB more
+    # than 75,000-row ones. So fetch small chunks and regroup them here.
+    reader = con.sql(sql).to_arrow_reader(min(batch_rows, FETCH_ROWS))
+
+    def frame(table: pa.Table) -> pl.DataFrame:
+        batch = pl.from_arrow(table)
+        assert isinstance(batch, pl.DataFrame)
+        return batch if batch[ROW].is_sorted() else batch.sort(ROW)
+
+    # GX's fixed cost is paid per batch: regroup chunks (slices of Arrow data are not copies).
+    pending: list[pa.RecordBatch] = []
+    rows = 0
+    yielded = False
+    for record_batch in reader:
+        pending.append(record_batch)
+        rows += record_batch.num_rows
+        while rows >= batch_rows:
+            table = pa.Table.from_batches(pending, schema=reader.schema)
+            yield frame(table.slice(0, batch_rows))
+            yielded = True
+            rest = table.slice(batch_rows)
+            pending, rows = rest.to_batches(), rest.num_rows
+    if rows or not yielded:
+        yield frame(pa.Table.from_batches(pending, schema=reader.schema))
+
+
+def rows_per_batch(con: duckdb.DuckDBPyConnection, frame: FrameQuery) -> int:
+    """Rows of ``frame`` that make about :data:`BATCH_BYTES` of Arrow data.
+
+    Measured on the first rows of the frame's plain relation (no joins: cheap); a derived
+    column (a flag or a role) is counted as 8 bytes.
+    """
+    cols = ", ".join([*(q(c) for c in frame.plain_columns), ROW])
+    sample = con.sql(f"SELECT {cols} FROM {frame.plain} LIMIT {SIZE_SAMPLE_ROWS}").to_arrow_table()
+    if sample.num_rows == 0:
+        return MAX_BATCH_ROWS
+    per_row = sample.nbytes / sample.num_rows + 8 * (len(frame.columns) - len(frame.plain_columns))
+    return max(MIN_BATCH_ROWS, min(MAX_BATCH_ROWS, int(BATCH_BYTES / per_row)))
+
+
+def unavailable(d: Declared, columns: tuple[str, ...]) -> str | None:
+    """A derived column is absent when its lookup was not provided: not checkable."""
+    column = d.kwargs.get("column")
+    if isinstance(column, str) and column.startswith("__") and column not in columns:
+        return "the table it refers to is not available"
+    return None
+
+
+def _gx_on_empty_frame(
+    con: duckdb.DuckDBPyConnection, name: str, frame: FrameQuery, declared: list[Declared]
+) -> list[RawResult]:
+    """GX on zero rows of the frame, for SQL-path expectations whose columns SQL cannot use.
+
+    A missing column, or a text column asked for a median, makes GX fail whatever the
+    values: its error here is its error on the whole table. An expectation GX does not
+    fail on here would be judged on values, which SQL cannot do exactly: refused.
+    """
+    empty = con.sql(f"SELECT * FROM ({frame.sql}) LIMIT 0").pl().drop(ROW)
+    raws = run_expectations(f"{name}__empty", Frame(empty, frame.keys), declared)
+    for d, raw in zip(declared, raws, strict=True):
+        if raw.error is None:
+            raise UnsupportedExpectation(
+                f"{d.table} / {d.rule}: {d.expectation} on {d.kwargs} cannot be computed "
+                "exactly in SQL for this column type"
+            )
+    return raws
+
+
+def _validate_frame(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    frame: FrameQuery,
+    declared: list[Declared],
+    units: dict[str, str],
+    batch_rows: int | None,
+    sample_size: int,
+    found: dict[int, RawResult],
+) -> list[RawResult]:
+    """Results of ``declared`` on one frame, in declared order (``found``: already known)."""
+    found = dict(found)
+    on_batches: list[int] = []
+    for j, d in enumerate(declared):
+        if j in found:
+            continue
+        if path_of(d) == "sql":
+            found[j] = sql_checks.evaluate(con, frame, d, units, sample_size)
+        else:
+            on_batches.append(j)
+    if on_batches:
+        suite = BatchSuite(
+            name,
+            [declared[j] for j in on_batches],
+            [path_of(declared[j]) for j in on_batches],
+            frame.keys,
+            sample_size,
+        )
+        rows = batch_rows or rows_per_batch(con, frame)
+        for batch in stream(con, frame.sql, rows):
+            pdf = to_pandas(batch, units)
+            del batch  # one batch in memory at a time: the pandas copy only
+            suite.run(pdf)
+            del pdf
+        found.update(zip(on_batches, suite.results(), strict=True))
+    return [found[j] for j in range(len(declared))]
+
+
+def _refuse_or_ask_gx(
+    con: duckdb.DuckDBPyConnection, name: str, frame: FrameQuery, declared: list[Declared]
+) -> dict[int, RawResult]:
+    """Before any work: refuse what has no exact path; GX's own error where SQL cannot judge.
+
+    Types and columns are known without reading rows, so a refusal comes before any batch.
+    """
+    ask_gx = [
+        j for j, d in enumerate(declared) if path_of(d) == "sql" and not sql_checks.usable(frame, d)
+    ]
+    if not ask_gx:
+        return {}
+    raws = _gx_on_empty_frame(con, name, frame, [declared[j] for j in ask_gx])
+    return dict(zip(ask_gx, raws, strict=True))
+
+
+def validate_source(
+    source: TableSource,
+    as_of: date,
+    rules: tuple[DatasetRule, ...] | None = None,
+    batch_rows: int | None = None,
+    sample_size: int = SAMPLE_SIZE,
+) -> TableValidation:
+    """Every expectation of ``source.spec``: whole-table ones in SQL, row-wise ones per batch.
+
+    ``batch_rows`` fixes the rows per batch (tests); by default each frame's follows from
+    :data:`BATCH_BYTES`. Raises :class:`UnsupportedExpectation`, before any row is read, if
+    an expectation has no exact path (its type, an argument, or a column type such as a
+    float mean).
+    """
+    con = source.con
+    with memory_cap(con):
+        facts, core_units = source.facts()
+        declared = expectations_for(facts, as_of, rules)
+        frames = source.frames()
+        results: dict[int, Outcome] = {}
+        by_frame: dict[str, list[int]] = defaultdict(list)
+        for i, d in enumerate(declared):
+            reason = d.skip_reason
+            if reason is None and d.frame not in frames:
+                reason = "its input is not available"
+            if reason is None:
+                reason = unavailable(d, frames[d.frame].columns)
+            if reason is not None:
+                results[i] = skipped(replace(d, skip_reason=reason))
+            else:
+                path_of(d)  # refuse an expectation type without an exact path first
+                by_frame[d.frame].append(i)
+        name = {f: f"{source.spec.name}__{f}" for f in by_frame}
+        known = {
+            f: _refuse_or_ask_gx(con, name[f], frames[f], [declared[i] for i in indices])
+            for f, indices in by_frame.items()
+        }
+        for frame_name, indices in by_frame.items():
+            frame = frames[frame_name]
+            units = (
+                core_units
+                if frame_name == CORE_FRAME
+                else units_of(con, f"({frame.sql})", frame.types)
+            )
+            raws = _validate_frame(
+                con,
+                name[frame_name],
+                frame,
+                [declared[i] for i in indices],
+                units,
+                batch_rows,
+                sample_size,
+                known[frame_name],
+            )
+            for i, raw in zip(indices, raws, strict=True):
+                results[i] = outcome(declared[i], raw, facts.row_count)
+    return TableValidation(
+        source.spec.name, facts.row_count, tuple(results[i] for i in range(len(declared)))
+    )
