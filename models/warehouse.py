@@ -20,6 +20,8 @@ def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
 
 def replace_table(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
     """Replace ``schema.table`` with ``frame``, keeping its column types (empty frames too)."""
+    if "." in table:  # an asset with no upstream (metrics.settings) may be the first writer
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {table.split('.')[0]}")
     con.register("__frame", frame.to_arrow())
     try:
         con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM __frame")
