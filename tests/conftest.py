@@ -38,6 +38,12 @@ os.environ.setdefault("DAGSTER_TELEMETRY_DISABLED", "1")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Heaviest tests first: scripts/test.sh runs two workers, and a two-minute crash test
+    dealt out last would run alone at the end while the other worker idles."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @dataclass
 class DemoRun:
     export: Path

@@ -12,6 +12,7 @@ from typing import Any
 import polars as pl
 
 from models.metrics.settings import MetricSettings, load_settings, settings_from_mapping
+from models.publish.environment import lock_sha256, python_version
 from models.publish.pseudonyms import SCHEME
 
 INPUT_FILE_SCHEMA: dict[str, pl.DataType] = {
@@ -83,6 +84,8 @@ def snapshot_info(
         "key_fingerprint": key_fingerprint,
         "pseudonym_scheme": SCHEME,
         "catalog_sha256": catalog_sha256,
+        "python_version": python_version(),
+        "lock_sha256": lock_sha256(),
     }
     return pl.DataFrame(
         [row],
@@ -99,5 +102,7 @@ def snapshot_info(
             "key_fingerprint": pl.String(),
             "pseudonym_scheme": pl.String(),
             "catalog_sha256": pl.String(),
+            "python_version": pl.String(),
+            "lock_sha256": pl.String(),
         },
     )

@@ -22,6 +22,7 @@ import duckdb
 import polars as pl
 
 from models.publish.catalog import Catalog, TableDoc, load_catalog
+from models.publish.environment import library_versions
 from models.publish.info import INPUT_FILE_SCHEMA, snapshot_info
 from models.publish.keys import key_fingerprint
 from models.publish.pseudonyms import build_map, drop_temp_tables, load_key_table, map_table
@@ -314,7 +315,14 @@ def publish_with_connection(
                 catalog_sha256=catalog.sha256,
                 input_files=files,
             )
-            _write_meta(con, {"snapshot_info": info, "input_files": files})
+            _write_meta(
+                con,
+                {
+                    "snapshot_info": info,
+                    "input_files": files,
+                    "library_versions": library_versions(),
+                },
+            )
             _write_meta(con, {"columns": _catalog_rows(con, catalog)})
             _comment_all(con, catalog)
             _export_parquet(con, parquet_dir)

@@ -16,6 +16,8 @@ from benchmarks.report import render
 from benchmarks.sampler import Sample, TreeSampler, window
 from benchmarks.stages import STAGES
 
+pytestmark = pytest.mark.slow  # a real pipeline run under the sampler
+
 # Every stage of the pipeline must show up with its own row (startup and teardown are the
 # process around the steps).
 PIPELINE_STAGES = set(STAGES)

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import dagster as dg
+import pytest
 from polars.testing import assert_frame_equal
 
 from pipelines.defs.operations.partitions import PROGRAMS
@@ -36,6 +37,7 @@ import json, sys, time
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
 from tests.operations.conftest import failures, run_slice, settings_for
 
@@ -98,6 +100,7 @@ def _launch(
     return procs
 
 
+@pytest.mark.slow
 def test_parallel_program_runs_equal_one_sequential_run(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     for folder, tag in PROGRAM_TAGS.items():
