@@ -1,6 +1,7 @@
 -- Follow-up rate (step 6) by dyad race composition (same / cross / unknown), per program and
 -- for all programs together. metrics.breakdowns already applies disclosure control: a
--- suppressed cell has null value and interval, so it can be shown as "fewer than 10".
+-- suppressed cell has null value and interval, so it can be shown as "fewer than 10". n counts
+-- the matches whose follow-up window (120 days from the first meeting) closed.
 SELECT
     coalesce(program_id, 'all programs') AS program,
     "group" AS dyad_race,

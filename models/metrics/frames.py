@@ -77,18 +77,26 @@ def empty_core(table: str) -> pl.DataFrame:
 
 
 def core_lazy(
-    frame: pl.DataFrame | pl.LazyFrame | None, table: str, columns: list[str]
+    frame: pl.DataFrame | pl.LazyFrame | None,
+    table: str,
+    columns: list[str],
+    optional: tuple[str, ...] = (),
 ) -> pl.LazyFrame:
     """`columns` of a core table as a LazyFrame with the expected types (empty if absent).
 
     Casting is a no-op for frames typed as core already; it makes Int32/Int64 or
-    datetime-unit differences between loaders irrelevant.
+    datetime-unit differences between loaders irrelevant. Columns named in `optional` are
+    null when the frame lacks them (an export without the optional column).
     """
     schema = CORE_SCHEMAS[table]
     if frame is None:
         frame = empty_core(table)
     lazy = frame.lazy()
-    missing = [c for c in columns if c not in lazy.collect_schema().names()]
+    present = lazy.collect_schema().names()
+    missing = [c for c in columns if c not in present and c not in optional]
     if missing:
         raise ValueError(f"{table} is missing column(s) {missing}")
-    return lazy.select(pl.col(c).cast(schema[c]) for c in columns)
+    return lazy.select(
+        pl.col(c).cast(schema[c]) if c in present else pl.lit(None, dtype=schema[c]).alias(c)
+        for c in columns
+    )

@@ -5,15 +5,25 @@ from __future__ import annotations
 import polars as pl
 
 from models.metrics.settings import PERIODS
-from models.metrics.steps import STEP_FLAGS
+from models.vocabulary import FUNNEL_STEPS, WINDOW_CLOSED
 
-FUNNEL_STEPS: tuple[str, ...] = (*STEP_FLAGS, "lasting")
 # Conversion pairs: each step to the next one in the model's order, and s6 to lasting.
 CONVERSIONS: tuple[tuple[str, str, str], ...] = tuple(
     (f"conv_{a.split('_')[0]}_{b.split('_')[0]}", a, b)
     for a, b in zip(FUNNEL_STEPS[:-1], FUNNEL_STEPS[1:], strict=True)
 )
 ALL_PERIODS = "all"
+# The columns of match_steps the funnel reads (the table is wide at consortium size).
+FUNNEL_INPUTS: tuple[str, ...] = (
+    "program_id",
+    "matched_on",
+    *FUNNEL_STEPS,
+    *WINDOW_CLOSED.values(),
+    "days_to_first_meeting",
+    "first_meeting_on",
+    "last_interaction_on",
+    "settings_hash",
+)
 
 
 def period_label(matched_on: pl.Expr, period: str) -> pl.Expr:
@@ -28,16 +38,38 @@ def period_label(matched_on: pl.Expr, period: str) -> pl.Expr:
     raise ValueError(f"period must be one of {PERIODS}, got {period!r}")
 
 
+def _judged(step: str) -> pl.Expr:
+    """Matches on which `step` can be judged: all of them, or for a timed step those whose
+    window closed by the as-of date (the rest are "too early to tell", never "no")."""
+    closed = WINDOW_CLOSED.get(step)
+    # matched_on is never null: a column of trues as long as the group
+    return pl.col(closed).fill_null(False) if closed else pl.col("matched_on").is_not_null()
+
+
 def _aggregations() -> list[pl.Expr]:
     exprs: list[pl.Expr] = [pl.len().cast(pl.Int64).alias("matches")]
     for step in FUNNEL_STEPS:
-        # A null flag (input table absent) is not counted as reached; shares keep all matches
-        # in the denominator so that the steps' shares stay comparable.
-        exprs.append(pl.col(step).fill_null(False).sum().cast(pl.Int64).alias(f"{step}_n"))
-        exprs.append(pl.col(step).fill_null(False).mean().alias(f"{step}_share"))
+        # A null flag (input table absent) is not counted as reached; shares keep all judged
+        # matches in the denominator so that the steps' shares stay comparable.
+        judged = _judged(step)
+        reached = (pl.col(step).fill_null(False) & judged).sum()
+        exprs.append(reached.cast(pl.Int64).alias(f"{step}_n"))
+        exprs.append(
+            pl.when(judged.sum() > 0)
+            .then(reached / judged.sum())
+            .otherwise(None)
+            .cast(pl.Float64)
+            .alias(f"{step}_share")
+        )
+        if step in WINDOW_CLOSED:
+            exprs.append(judged.sum().cast(pl.Int64).alias(f"{step}_judged"))
+            exprs.append((~judged).sum().cast(pl.Int64).alias(f"{step}_too_early"))
     for name, a, b in CONVERSIONS:
-        both = (pl.col(a) & pl.col(b)).fill_null(False).sum()
-        reached = pl.col(a).fill_null(False).sum()
+        # Of the matches that reached a, the share that reached b, among those on which both
+        # can be judged.
+        judged = _judged(a) & _judged(b)
+        both = (pl.col(a).fill_null(False) & pl.col(b).fill_null(False) & judged).sum()
+        reached = (pl.col(a).fill_null(False) & judged).sum()
         exprs.append(
             pl.when(reached > 0).then(both / reached).otherwise(None).cast(pl.Float64).alias(name)
         )

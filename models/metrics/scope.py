@@ -14,7 +14,7 @@ import polars as pl
 
 from models.metrics.batches import BATCH_ROWS, append_rows, size_batches, write_batches
 from models.metrics.settings import MetricSettings
-from models.metrics.steps import match_steps
+from models.metrics.steps import MATCH_STEPS_COLUMNS, match_steps
 from models.warehouse import replace_table, sql_file, table_exists
 
 STEPS_TABLE = "metrics.match_steps"
@@ -67,8 +67,11 @@ def update_match_steps(
     inputs = program_inputs(con, settings)
     sizes = dict(zip(inputs["program_id"], inputs["input_rows"], strict=True))
     current = inputs.select("program_id", "inputs_hash", "settings_hash")
-    have_previous = table_exists(con, "metrics", "match_steps") and table_exists(
-        con, "metrics", "match_steps_scope"
+    have_previous = (
+        table_exists(con, "metrics", "match_steps")
+        and table_exists(con, "metrics", "match_steps_scope")
+        # rows of an earlier definition (other columns) are never kept beside new ones
+        and con.sql(f"SELECT * FROM {STEPS_TABLE} LIMIT 0").columns == list(MATCH_STEPS_COLUMNS)
     )
     previous = con.sql(f"SELECT * FROM {SCOPE_TABLE}").pl() if have_previous else None
     plan = plan_scope(previous, current)

@@ -11,6 +11,7 @@ import polars as pl
 
 from models.metrics.frames import core_lazy
 from models.metrics.settings import MetricSettings, settings_hash
+from models.vocabulary import STEP_FLAGS
 
 MATCH_STEPS_COLUMNS: tuple[str, ...] = (
     "match_id",
@@ -35,15 +36,10 @@ MATCH_STEPS_COLUMNS: tuple[str, ...] = (
     "last_interaction_on",
     "lasting",
     "steps_completed",
+    "s5_window_closed",
+    "s6_window_closed",
+    "lasting_window_closed",
     "settings_hash",
-)
-STEP_FLAGS: tuple[str, ...] = (
-    "s1_self_reflection",
-    "s2_network",
-    "s3_calendar",
-    "s4_inquiry",
-    "s5_thanks",
-    "s6_follow_up",
 )
 FOLLOW_UP_KINDS = ("follow_up", "progress_update")
 
@@ -110,6 +106,23 @@ def _activity_summary(activities: pl.LazyFrame) -> pl.LazyFrame:
         first_request_on=pl.col("activity_on")
         .filter(by_mentee & (pl.col("kind") == "mentor_request"))
         .min(),
+    )
+
+
+def _last_in_period(
+    base: pl.LazyFrame, dated: pl.LazyFrame, on: str, as_of: pl.Expr
+) -> pl.LazyFrame:
+    """Per match, the latest `on` date inside the match's open period: from matched_on to
+    coalesce(ended_on, as_of). An interaction after the match ended does not make it last."""
+    return (
+        dated.select("match_id", on)
+        .join(base.select("match_id", "matched_on", "ended_on"), on="match_id")
+        .filter(
+            (pl.col(on) >= pl.col("matched_on"))
+            & (pl.col(on) <= pl.coalesce(pl.col("ended_on"), as_of))
+        )
+        .group_by("match_id")
+        .agg(pl.col(on).max())
     )
 
 
@@ -226,7 +239,16 @@ def match_steps_lazy(
     base = core_lazy(
         matches,
         "matches",
-        ["match_id", "program_id", "mentor_id", "mentee_id", "matched_on", "match_source"],
+        [
+            "match_id",
+            "program_id",
+            "mentor_id",
+            "mentee_id",
+            "matched_on",
+            "match_source",
+            "ended_on",
+        ],
+        optional=("ended_on",),
     ).filter(pl.col("matched_on") <= as_of)
     held = _held_meetings(
         core_lazy(
@@ -261,6 +283,20 @@ def match_steps_lazy(
         .join(_activity_summary(acts), on="match_id", how="left")
         .join(_window_summary(held, mentee_acts, settings), on="match_id", how="left")
         .join(intake, left_on="mentee_id", right_on="participant_id", how="left")
+        .join(
+            _last_in_period(base, held, "meeting_on", as_of).rename(
+                {"meeting_on": "last_meeting_in_period"}
+            ),
+            on="match_id",
+            how="left",
+        )
+        .join(
+            _last_in_period(base, acts, "activity_on", as_of).rename(
+                {"activity_on": "last_activity_in_period"}
+            ),
+            on="match_id",
+            how="left",
+        )
     )
 
     first = pl.col("first_meeting_on")
@@ -294,8 +330,22 @@ def match_steps_lazy(
     ).with_columns(
         lasting=met
         & (
-            (pl.col("last_interaction_on") - first).dt.total_days() >= settings.lasting_days
+            (pl.max_horizontal("last_meeting_in_period", "last_activity_in_period") - first)
+            .dt.total_days()
+            .ge(settings.lasting_days)
         ).fill_null(False),
+    )
+    # The windows start at the first held meeting, or at matched_on for a match that has not
+    # met yet (never null): they close `high` days later.
+    start = pl.coalesce(first, pl.col("matched_on"))
+
+    def closed(days: int) -> pl.Expr:
+        return (start + pl.duration(days=days)) <= as_of
+
+    steps = steps.with_columns(
+        s5_window_closed=closed(settings.thanks_window_days[1]),
+        s6_window_closed=closed(settings.follow_up_window_days[1]),
+        lasting_window_closed=closed(settings.lasting_days),
     )
     steps = steps.with_columns(
         steps_completed=pl.sum_horizontal(pl.col(c).cast(pl.Int64) for c in STEP_FLAGS).cast(

@@ -15,7 +15,7 @@ from models.reporting.common import footer, nav, period_label, program_label, sc
 from models.reporting.engagement import engagement_chart, monthly_engagement
 from models.reporting.frames import ALL_PERIODS, for_program, period_bounds
 from models.reporting.funnel import funnel_chart
-from models.reporting.headlines import headline_cards, headline_values
+from models.reporting.headlines import headline_cards, headline_values, too_early
 from models.reporting.markup import (
     Chart,
     esc,
@@ -29,8 +29,13 @@ from models.reporting.markup import (
 from models.reporting.naming import period_anchor
 from models.reporting.outcomes import outcomes_chart
 from models.reporting.steps_completed import period_counts, steps_completed_chart
+from models.vocabulary import WINDOW_CLOSED
 
-FUNNEL_COUNTS = ("matches", *(f"{s}_n" for s in labels.FUNNEL_STAGES))
+FUNNEL_COUNTS = (
+    "matches",
+    *(f"{s}_n" for s in labels.FUNNEL_STAGES),
+    *(f"{s}_{c}" for s in WINDOW_CLOSED for c in ("judged", "too_early")),
+)
 
 
 def funnel_row(step_funnel: pl.DataFrame, program_id: str | None, period: str) -> dict | None:
@@ -44,8 +49,9 @@ def funnel_row(step_funnel: pl.DataFrame, program_id: str | None, period: str) -
     # Shares pool exactly from counts; conversions need joint counts, so they stay unknown.
     pooled: dict[str, Any] = {c: at_period.get_column(c).sum() for c in FUNNEL_COUNTS}
     for stage in labels.FUNNEL_STAGES:
-        n = pooled[f"{stage}_n"]
-        pooled[f"{stage}_share"] = n / pooled["matches"] if pooled["matches"] else None
+        # a timed step's share is over the matches whose window closed
+        judged = pooled[f"{stage}_judged"] if stage in WINDOW_CLOSED else pooled["matches"]
+        pooled[f"{stage}_share"] = pooled[f"{stage}_n"] / judged if judged else None
     return pooled
 
 
@@ -85,7 +91,8 @@ def _period_sections(
     headlines = frames.get("headlines")
     if headlines is not None:
         values, prev = headline_values(headlines, program_id, period)
-        page.add("Headline numbers", html=headline_cards(values, prev, period))
+        waiting = too_early(headlines, program_id, period)
+        page.add("Headline numbers", html=headline_cards(values, prev, period, waiting))
     else:
         page.add("Headline numbers", html=note("Headline numbers were not provided.", "warn"))
 

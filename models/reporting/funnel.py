@@ -7,12 +7,31 @@ from typing import Any
 
 from models.reporting import labels
 from models.reporting.markup import Chart, Table, fmt_number, fmt_share, is_missing
-from models.reporting.style import OKABE_ITO, base_layout, row_notes, share_rows
+from models.reporting.style import MUTED, OKABE_ITO, base_layout, row_notes, share_rows
+from models.vocabulary import WINDOW_CLOSED
 
 # step column -> the step_funnel column holding its conversion from the step before
 CONVERSIONS: dict[str, str] = {
     step: f"conv_s{i}_s{i + 1}" for i, step in enumerate(labels.STEP_COLUMNS[1:], start=1)
 }
+
+
+TOO_EARLY = "too early to tell"
+
+
+def _share_or_too_early(share: Any, too_early: Any, digits: int = 0) -> str:
+    if is_missing(share) and not is_missing(too_early) and too_early > 0:
+        return TOO_EARLY
+    return fmt_share(share, digits)
+
+
+def _bar_text(n: Any, share: Any, too_early: Any) -> str:
+    waiting = (
+        "" if is_missing(too_early) or too_early == 0 else f"; {fmt_number(too_early)} too early"
+    )
+    if is_missing(share):
+        return f"{TOO_EARLY} ({fmt_number(too_early)} matches)" if waiting else "no data"
+    return f"{fmt_number(n)} ({fmt_share(share)}){waiting}"
 
 
 def funnel_chart(row: Mapping[str, Any], scope: str) -> Chart:
@@ -23,10 +42,8 @@ def funnel_chart(row: Mapping[str, Any], scope: str) -> Chart:
     counts = [row.get(f"{s}_n") for s in stages]
     shares = [row.get(f"{s}_share") for s in stages]
     conv = [row.get(CONVERSIONS[s]) if s in CONVERSIONS else None for s in stages]
-    text = [
-        "no data" if is_missing(sh) else f"{fmt_number(n)} ({fmt_share(sh)})"
-        for n, sh in zip(counts, shares, strict=True)
-    ]
+    early = [row.get(f"{s}_too_early") if s in WINDOW_CLOSED else None for s in stages]
+    text = [_bar_text(n, sh, e) for n, sh, e in zip(counts, shares, early, strict=True)]
     title = f"Six steps of the relationship, {scope}"
     layout = base_layout(title, height=400)
     share_rows(layout, names, 1.45)
@@ -36,7 +53,22 @@ def funnel_chart(row: Mapping[str, Any], scope: str) -> Chart:
             for name, c in zip(names, conv, strict=True)
             if not is_missing(c)
         ]
-    )
+    ) + [
+        # A row with no share draws no bar, and Plotly draws no text without a bar: say why
+        # at the start of the row, so an open window never reads as an empty (zero) bar.
+        {
+            "x": 0,
+            "xref": "x",
+            "xanchor": "left",
+            "y": name,
+            "yref": "y",
+            "text": label,
+            "showarrow": False,
+            "font": {"color": MUTED, "size": 12},
+        }
+        for name, sh, label in zip(names, shares, text, strict=True)
+        if is_missing(sh)
+    ]
     bar = {
         "type": "bar",
         "orientation": "h",
@@ -51,19 +83,33 @@ def funnel_chart(row: Mapping[str, Any], scope: str) -> Chart:
     }
     fig = {"data": [bar], "layout": layout}
     table = Table(
-        ("Stage", "Matches reaching it", "Share of all matches", "Conversion from previous step"),
+        (
+            "Stage",
+            "Matches reaching it",
+            "Share of the matches that can be judged",
+            "Too early to tell",
+            "Conversion from previous step",
+        ),
         tuple(
-            (name, fmt_number(n), fmt_share(sh, 1), fmt_share(c, 1))
-            for name, n, sh, c in zip(names, counts, shares, conv, strict=True)
+            (
+                name,
+                fmt_number(n),
+                _share_or_too_early(sh, e, 1),
+                "—" if e is None else fmt_number(e),
+                fmt_share(c, 1),
+            )
+            for name, n, sh, e, c in zip(names, counts, shares, early, conv, strict=True)
         ),
     )
     caption = (
         f"Out of {fmt_number(matches)} matches, each bar shows how many reached the step (share in "
-        "brackets); the green bar counts relationships that lasted. The grey “→” figure is the "
-        "conversion: of the matches that reached the previous step, the share that reached this "
-        "one too. Steps are recorded independently, so a match can reach a later step without an "
-        "earlier one. These are complete counts for the program, not a sample, so no interval "
-        "is drawn."
+        "brackets); the green bar counts relationships that lasted. Giving thanks, follow-up and "
+        "lasting need time (7, 120 and 180 days from the first meeting): a match still inside that "
+        "window is “too early to tell”, left out of the share and counted beside it, never "
+        "counted as a no. The grey “→” figure is the conversion: of the matches that reached the "
+        "previous step, the share that reached this one too. Steps are recorded independently, so "
+        "a match can reach a later step without an earlier one. These are complete counts for the "
+        "program, not a sample, so no interval is drawn."
     )
     return Chart(
         key="funnel",

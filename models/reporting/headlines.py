@@ -41,10 +41,20 @@ def _row(headlines: pl.DataFrame, program_id: str | None, period: str) -> dict |
     if at_period.height == 0:
         return None
     # Medians and lasting_share cannot be recombined from per-program values: left unknown.
-    sums = {c: at_period.get_column(c).sum() for c in COUNTS if c in at_period.columns}
+    pooled = (*COUNTS, "lasting_too_early")
+    sums = {c: at_period.get_column(c).sum() for c in pooled if c in at_period.columns}
     enrolled, matched = sums.get("enrolled"), sums.get("matched")
     sums["match_rate"] = matched / enrolled if enrolled else None
     return sums
+
+
+def too_early(headlines: pl.DataFrame, program_id: str | None, period: str) -> int | None:
+    """Matches of the period whose lasting window is still open (None when not known)."""
+    if "lasting_too_early" not in headlines.columns:
+        return None
+    row = _row(headlines, program_id, period) or {}
+    value = row.get("lasting_too_early")
+    return None if is_missing(value) else int(value)
 
 
 def headline_values(
@@ -61,8 +71,10 @@ def headline_values(
     return values, prev
 
 
-def format_value(h: Headline) -> str:
+def format_value(h: Headline, too_early: int | None = None) -> str:
     if h.key in SHARES:
+        if is_missing(h.value) and too_early:
+            return "too early to tell"
         return fmt_share(h.value)
     if h.key in DAYS:
         return NOT_AVAILABLE if is_missing(h.value) else f"{fmt_number(h.value, 0)} days"
@@ -87,14 +99,23 @@ def format_change(h: Headline, prev: str | None) -> str:
     return f"{arrow} {amount} vs {prev}"
 
 
-def headline_cards(values: list[Headline], prev: str | None, period: str) -> str:
+def headline_cards(
+    values: list[Headline], prev: str | None, period: str, waiting: int | None = None
+) -> str:
+    """`waiting`: matches of the period too recent to judge whether they lasted."""
     items = []
     for h in values:
         change = "across all periods" if period == ALL_PERIODS else format_change(h, prev)
+        value = format_value(h, waiting if h.key == "lasting_share" else None)
+        if h.key == "lasting_share" and waiting:
+            change = (
+                f"{fmt_number(waiting)} matches too recent to judge, not counted; "
+                + change
+            )
         items.append(
             '<li class="card">'
             f'<p class="label">{esc(labels.HEADLINES[h.key])}</p>'
-            f'<p class="value">{esc(format_value(h))}</p>'
+            f'<p class="value">{esc(value)}</p>'
             f'<p class="change">{esc(change)}</p></li>'
         )
     return f'<ul class="cards">{"".join(items)}</ul>'

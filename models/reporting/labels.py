@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-STEP_COLUMNS: tuple[str, ...] = (
-    "s1_self_reflection",
-    "s2_network",
-    "s3_calendar",
-    "s4_inquiry",
-    "s5_thanks",
-    "s6_follow_up",
-)
-FUNNEL_STAGES: tuple[str, ...] = (*STEP_COLUMNS, "lasting")
+from models.vocabulary import FUNNEL_STEPS, STEP_FLAGS
+
+STEP_COLUMNS: tuple[str, ...] = STEP_FLAGS
+FUNNEL_STAGES: tuple[str, ...] = FUNNEL_STEPS
 
 METRICS: dict[str, str] = {
     "s1_self_reflection": "1 · Self-reflection",

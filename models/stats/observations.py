@@ -7,15 +7,9 @@ from dataclasses import dataclass
 
 import polars as pl
 
-STEP_SHARES = (
-    "s1_self_reflection",
-    "s2_network",
-    "s3_calendar",
-    "s4_inquiry",
-    "s5_thanks",
-    "s6_follow_up",
-    "lasting",
-)
+from models.vocabulary import FUNNEL_STEPS, WINDOW_CLOSED
+
+STEP_SHARES = FUNNEL_STEPS
 STEP_MEANS = ("days_to_first_meeting",)
 
 
@@ -32,6 +26,15 @@ class MatchMetrics:
     value_types: dict[str, str]  # metric name -> 'share' | 'mean'
 
 
+def _judged(metric: str, columns: list[str]) -> pl.Expr:
+    """A timed step's value where its window closed, null ("too early to tell") elsewhere: a
+    share over the non-null values is then a share over the matches that can be judged."""
+    closed = WINDOW_CLOSED.get(metric)
+    if closed is None or closed not in columns:
+        return pl.col(metric)
+    return pl.when(pl.col(closed)).then(pl.col(metric))
+
+
 def match_metrics(
     match_steps: pl.DataFrame, outcomes_by_match: pl.DataFrame | None
 ) -> MatchMetrics:
@@ -41,7 +44,7 @@ def match_metrics(
     columns = {m: f"m{i}" for i, (m, _) in enumerate(present)}
     frame = match_steps.select(
         pl.col("match_id").cast(pl.String),
-        *(pl.col(m).cast(pl.Float64).alias(columns[m]) for m, _ in present),
+        *(_judged(m, match_steps.columns).cast(pl.Float64).alias(columns[m]) for m, _ in present),
     )
     value_types = dict(present)
 

@@ -30,6 +30,7 @@ from models.stats.design import (
 )
 from models.stats.mixed import fit_mixed
 from models.stats.observations import settings_hash
+from models.vocabulary import WINDOW_CLOSED
 
 LOGIT_OUTCOMES = ("retained", "promoted", "lasting", "s6_follow_up")
 MATCH_LEVEL_OUTCOMES = ("lasting", "s6_follow_up")  # columns of match_steps
@@ -78,6 +79,13 @@ class ModelSpec:
     def column(self) -> str:
         return f"outcome:{self.outcome}"
 
+    @property
+    def windows(self) -> tuple[str, ...]:
+        """Window columns that must be closed for a match to enter the sample: those of a
+        timed outcome and of timed step predictors. A match whose window is still open has
+        not had the time to reach the step; counting it as "no" biases the fit."""
+        return tuple(WINDOW_CLOSED[c] for c in (self.outcome, *self.steps) if c in WINDOW_CLOSED)
+
 
 def model_specs(score_outcomes: Sequence[str], *, mixed: bool = True) -> list[ModelSpec]:
     """The models to fit. s6_follow_up and lasting need a held meeting by definition, so with
@@ -116,6 +124,11 @@ def model_frame(
             ),
             *(pl.col(s).cast(pl.Boolean) for s in STEPS),
             *(pl.col(c).cast(pl.Float64).alias(f"outcome:{c}") for c in MATCH_LEVEL_OUTCOMES),
+            # A frame without the window columns (synthetic data) is taken as all judged.
+            *(
+                pl.col(c).cast(pl.Boolean) if c in match_steps.columns else pl.lit(True).alias(c)
+                for c in WINDOW_CLOSED.values()
+            ),
         )
         .join(
             dyads.lazy()
@@ -164,6 +177,7 @@ MODEL_INPUT_COLUMNS: dict[str, tuple[str, ...]] = {
         "mentee_id",
         *STEPS,
         "lasting",
+        *WINDOW_CLOSED.values(),
         "settings_hash",
     ),
     "match_dyads": ("match_id", *DYAD_FACTORS),
@@ -193,6 +207,7 @@ def fit_models(
             rows.append(_not_fitted(spec, f"outcome {spec.outcome} not available", 0, 0))
             continue
         data = frame.filter(pl.col("s3_calendar")) if spec.met_only else frame
+        data = data.filter(pl.all_horizontal(pl.lit(True), *map(pl.col, spec.windows)))
         rows.extend(_fit_one(spec, data, max_mixed_mentors=max_mixed_mentors, seed=seed))
     table = pl.DataFrame(
         rows, schema={k: v for k, v in MODEL_SCHEMA.items() if k != "settings_hash"}
@@ -208,6 +223,11 @@ def _fit_one(
         data, spec.column, spec.steps, binary=binary, person_level_outcome=spec.person_level
     )
     notes = list(design.notes)
+    if spec.windows:
+        notes.insert(
+            0,
+            f"matches whose step windows closed by the as-of date only ({', '.join(spec.windows)})",
+        )
     if spec.met_only:
         notes.insert(0, "matches with a held meeting only (s3_calendar true); s3 not a predictor")
     reason = _too_small(design, binary)

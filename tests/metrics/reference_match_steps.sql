@@ -104,18 +104,32 @@ flags AS (
         greatest(
             ms.last_meeting_on,
             (SELECT max(a.d) FROM act a WHERE a.match_id = m.match_id)
-        ) AS last_interaction_on
+        ) AS last_interaction_on,
+        -- lasting counts interactions of the open period only: matched_on .. ended_on/as_of
+        greatest(
+            (SELECT max(h.d) FROM held h WHERE h.match_id = m.match_id
+                AND h.d BETWEEN m.matched_on AND coalesce(m.ended_on, $as_of::DATE)),
+            (SELECT max(a.d) FROM act a WHERE a.match_id = m.match_id
+                AND a.d BETWEEN m.matched_on AND coalesce(m.ended_on, $as_of::DATE))
+        ) AS last_in_period,
+        coalesce(fm.first_meeting_on, m.matched_on) AS window_start
     FROM m
     LEFT JOIN first_meeting fm ON fm.match_id = m.match_id
     LEFT JOIN meeting_stats ms ON ms.match_id = m.match_id
 )
 SELECT
-    *,
+    * EXCLUDE (last_in_period, window_start),
     s3_calendar
-        AND date_diff('day', first_meeting_on, last_interaction_on) >= $lasting_days::INTEGER
-        AS lasting,
+        AND coalesce(
+            date_diff('day', first_meeting_on, last_in_period) >= $lasting_days::INTEGER, FALSE
+        ) AS lasting,
     CAST(s1_self_reflection AS BIGINT) + CAST(s2_network AS BIGINT)
         + CAST(s3_calendar AS BIGINT) + CAST(s4_inquiry AS BIGINT)
-        + CAST(s5_thanks AS BIGINT) + CAST(s6_follow_up AS BIGINT) AS steps_completed
+        + CAST(s5_thanks AS BIGINT) + CAST(s6_follow_up AS BIGINT) AS steps_completed,
+    -- a timed step's window closes `hi` days after the first meeting (or the match date)
+    date_diff('day', window_start, $as_of::DATE) >= $thanks_hi::INTEGER AS s5_window_closed,
+    date_diff('day', window_start, $as_of::DATE) >= $follow_hi::INTEGER AS s6_window_closed,
+    date_diff('day', window_start, $as_of::DATE) >= $lasting_days::INTEGER
+        AS lasting_window_closed
 FROM flags
 ORDER BY match_id

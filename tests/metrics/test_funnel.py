@@ -16,6 +16,11 @@ from models.metrics.steps import match_steps
 from .synthetic import random_core
 
 AS_OF = dt.date(2025, 6, 30)
+CLOSED = {
+    "s5_thanks": "s5_window_closed",
+    "s6_follow_up": "s6_window_closed",
+    "lasting": "lasting_window_closed",
+}
 
 
 @pytest.fixture(scope="module")
@@ -46,12 +51,20 @@ def test_counts_shares_conversions_and_medians_match_direct_counts(steps: pl.Dat
         rows = groups[(got["program_id"], got["period"])]
         assert got["matches"] == len(rows)
         for step in FUNNEL_STEPS:
-            n = sum(1 for r in rows if r[step])
+            # a timed step is judged only where its window closed: the rest are too early
+            judged = [r for r in rows if r.get(CLOSED.get(step, ""), True)]
+            n = sum(1 for r in judged if r[step])
             assert got[f"{step}_n"] == n
-            assert got[f"{step}_share"] == pytest.approx(n / len(rows))
+            assert got[f"{step}_share"] == (pytest.approx(n / len(judged)) if judged else None)
+            if step in CLOSED:
+                assert got[f"{step}_judged"] == len(judged)
+                assert got[f"{step}_too_early"] == len(rows) - len(judged)
         for a, b in zip(FUNNEL_STEPS[:-1], FUNNEL_STEPS[1:], strict=True):
             name = f"conv_{a.split('_')[0]}_{b.split('_')[0]}"
-            reached = [r for r in rows if r[a]]
+            both_judged = [
+                r for r in rows if all(r.get(CLOSED.get(s, ""), True) for s in (a, b))
+            ]
+            reached = [r for r in both_judged if r[a]]
             expected = sum(1 for r in reached if r[b]) / len(reached) if reached else None
             assert got[name] == pytest.approx(expected), name
         days = [r["days_to_first_meeting"] for r in rows if r["days_to_first_meeting"] is not None]
@@ -66,6 +79,29 @@ def test_counts_shares_conversions_and_medians_match_direct_counts(steps: pl.Dat
         assert got["median_days_first_meeting_to_last_interaction"] == (
             pytest.approx(statistics.median(spans)) if spans else None
         )
+
+
+def test_some_windows_are_open_and_none_counts_as_no(steps: pl.DataFrame) -> None:
+    # The synthetic program has matches made in the last months before the as-of date, so the
+    # check above compares shares with a real restriction, not a no-op.
+    assert 0 < steps.filter(~pl.col("lasting_window_closed")).height < steps.height
+    funnel = step_funnel(steps).filter(pl.col("program_id").is_null() & (pl.col("period") == "all"))
+    row = funnel.row(0, named=True)
+    assert row["lasting_too_early"] == steps.filter(~pl.col("lasting_window_closed")).height
+    assert row["lasting_judged"] + row["lasting_too_early"] == row["matches"]
+
+
+def test_a_quarter_whose_windows_are_all_open_has_no_share_not_zero() -> None:
+    world = random_core(400, seed=3, as_of=AS_OF)
+    late = world["matches"].with_columns(matched_on=pl.lit(AS_OF - dt.timedelta(days=20)))
+    frame = match_steps(late, None, None, None, MetricSettings(as_of=AS_OF))
+    assert not frame["lasting_window_closed"].any() and not frame["s6_window_closed"].any()
+    for row in step_funnel(frame).iter_rows(named=True):
+        assert row["lasting_share"] is None and row["s6_follow_up_share"] is None
+        assert row["lasting_too_early"] == row["matches"] and row["lasting_n"] == 0
+        assert row["s6_follow_up_too_early"] == row["matches"]
+        assert row["conv_s6_lasting"] is None
+        assert row["s1_self_reflection_share"] is not None  # untimed steps are still judged
 
 
 def test_program_rows_add_up_to_the_overall_row(steps: pl.DataFrame) -> None:

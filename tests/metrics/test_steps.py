@@ -229,6 +229,39 @@ def test_lasting_counts_a_later_held_meeting_too() -> None:
     assert row["lasting"] is True
 
 
+def test_an_interaction_after_the_match_ended_does_not_make_it_last() -> None:
+    # ended after 22 days; one stray message seven months later
+    ended = [{"match_id": "M1", "ended_on": day(22)}]
+    stray = [{"kind": "other", "occurred_at": at(10 + 210)}]
+    row = one(matches=ended, meetings=MEETING, activities=stray)
+    assert row["lasting"] is False
+    assert row["last_interaction_on"] == day(220)  # still reported as observed
+    open_match = [{"match_id": "M1", "ended_on": None}]
+    assert one(matches=open_match, meetings=MEETING, activities=stray)["lasting"] is True
+    # the end day itself is inside the open period
+    on_the_day = [{"match_id": "M1", "ended_on": day(190)}]
+    last = [{"kind": "other", "occurred_at": at(190)}]
+    assert one(matches=on_the_day, meetings=MEETING, activities=last)["lasting"] is True
+
+
+@pytest.mark.parametrize(
+    ("column", "days"),
+    [("s5_window_closed", 7), ("s6_window_closed", 120), ("lasting_window_closed", 180)],
+)
+def test_windows_close_their_length_after_the_first_meeting(column: str, days: int) -> None:
+    # first meeting on day 10: the window closes on day 10 + days
+    for as_of_offset, closed in ((10 + days - 1, False), (10 + days, True)):
+        settings = MetricSettings(as_of=day(as_of_offset))
+        assert one(settings, meetings=MEETING)[column] is closed, (column, as_of_offset)
+
+
+def test_a_match_that_has_not_met_counts_its_windows_from_the_match_date() -> None:
+    settings = MetricSettings(as_of=day(180))
+    row = one(settings)  # matched on D0, no meeting
+    assert row["lasting_window_closed"] is True and row["s6_window_closed"] is True
+    assert one(MetricSettings(as_of=day(179)))["lasting_window_closed"] is False
+
+
 def test_lasting_uses_settings() -> None:
     settings = MetricSettings(as_of=AS_OF, lasting_days=100)
     row = one(settings, meetings=MEETING, activities=[{"kind": "other", "occurred_at": at(110)}])

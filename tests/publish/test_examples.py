@@ -165,7 +165,7 @@ def test_follow_up_example_agrees_with_match_level_tables(published: Published):
             published.snapshot,
             "SELECT count(*), avg(s.s6_follow_up::INT) FROM metrics.match_steps AS s "
             "JOIN metrics.match_dyads AS d USING (match_id) "
-            "WHERE d.dyad_race = ? AND (? IS NULL OR s.program_id = ?)",
+            "WHERE s.s6_window_closed AND d.dyad_race = ? AND (? IS NULL OR s.program_id = ?)",
             [row["dyad_race"], program, program],
         )[0]
         assert row["matches"] == n
@@ -177,10 +177,12 @@ def test_model_example_is_the_lasting_logit_among_matches_that_met(published: Pu
     terms = {r["term"] for r in rows}
     assert {"s5_thanks", "s6_follow_up", "dyad_gender[cross]"} <= terms
     assert "s3_calendar" not in terms and "Intercept" not in terms
-    met = query(published.snapshot, "SELECT count(*) FROM metrics.match_steps WHERE s3_calendar")
+    # matches that met and whose lasting, thanks and follow-up windows closed
+    judged = "s3_calendar AND lasting_window_closed AND s5_window_closed AND s6_window_closed"
+    met = query(published.snapshot, f"SELECT count(*) FROM metrics.match_steps WHERE {judged}")
     mentors = query(
         published.snapshot,
-        "SELECT count(DISTINCT mentor_id) FROM metrics.match_steps WHERE s3_calendar",
+        f"SELECT count(DISTINCT mentor_id) FROM metrics.match_steps WHERE {judged}",
     )
     for row in rows:
         assert row["converged"] and row["n_obs"] == met[0][0] and row["n_groups"] == mentors[0][0]

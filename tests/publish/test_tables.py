@@ -83,7 +83,8 @@ def test_program_wide_breakdown_rows_count_mentees(published: Published):
             published.snapshot,
             "SELECT count(*), avg(lasting_per_mentee) FROM (SELECT mentee_id, "
             "avg(lasting::INT) AS lasting_per_mentee FROM metrics.match_steps "
-            "WHERE ? IS NULL OR program_id = ? GROUP BY mentee_id)",
+            # a mentee counts with the matches whose lasting window closed
+            "WHERE lasting_window_closed AND (? IS NULL OR program_id = ?) GROUP BY mentee_id)",
             [program, program],
         )[0]
         assert by_key[(program, "lasting")][0] == n

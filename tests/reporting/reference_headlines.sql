@@ -5,7 +5,8 @@ WITH mentees AS (
     SELECT participant_id, program_id, enrolled_on FROM core.participants WHERE role = 'mentee'
 ),
 matched AS (
-    SELECT s.program_id, s.matched_on, s.days_to_first_meeting, s.lasting, m.ended_on,
+    SELECT s.program_id, s.matched_on, s.days_to_first_meeting, s.lasting,
+           s.lasting_window_closed, m.ended_on,
            s.matched_on - e.enrolled_on AS days_to_match
     FROM metrics.match_steps AS s
     JOIN core.matches AS m USING (match_id)
@@ -42,7 +43,9 @@ made AS (
            count(m.matched_on) AS matched,
            median(m.days_to_match) AS median_days_to_match,
            median(m.days_to_first_meeting) AS median_days_to_first_meeting,
-           avg(m.lasting::INT) AS lasting_share
+           sum(CASE WHEN m.lasting_window_closed THEN m.lasting::INT END)
+               / count(CASE WHEN m.lasting_window_closed THEN 1 END) AS lasting_share,
+           count(CASE WHEN m.lasting_window_closed THEN 1 END) AS lasting_judged
     FROM cells AS c
     LEFT JOIN matched AS m
       ON (c.program_id IS NULL OR m.program_id = c.program_id)
@@ -68,7 +71,8 @@ SELECT
     CASE WHEN d.matched >= $k THEN d.median_days_to_first_meeting END
         AS median_days_to_first_meeting,
     a.active_matches,
-    CASE WHEN d.matched >= $k THEN d.lasting_share END AS lasting_share
+    CASE WHEN d.lasting_judged >= $k THEN d.lasting_share END AS lasting_share,
+    d.matched - d.lasting_judged AS lasting_too_early
 FROM enrolled AS e
 -- program_id NULL is the all-programs row: join it with IS NOT DISTINCT FROM.
 JOIN made AS d ON d.program_id IS NOT DISTINCT FROM e.program_id AND d.period = e.period

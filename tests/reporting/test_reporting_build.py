@@ -213,11 +213,13 @@ def _headlines_warehouse() -> duckdb.DuckDBPyConnection:
     con.executemany("INSERT INTO core.matches VALUES (?, ?)", [(m[0], m[4]) for m in matches])
     con.execute(
         "CREATE TABLE metrics.match_steps (match_id VARCHAR, program_id VARCHAR, mentee_id VARCHAR,"
-        " matched_on DATE, days_to_first_meeting INTEGER, lasting BOOLEAN)"
+        " matched_on DATE, days_to_first_meeting INTEGER, lasting BOOLEAN,"
+        " lasting_window_closed BOOLEAN)"
     )
     con.executemany(
-        "INSERT INTO metrics.match_steps VALUES (?, ?, ?, ?, ?, ?)",
-        [(m[0], m[1], m[2], m[3], m[5], m[6]) for m in matches],
+        "INSERT INTO metrics.match_steps VALUES (?, ?, ?, ?, ?, ?, ?)",
+        # every fourth match too recent to judge whether it lasted
+        [(m[0], m[1], m[2], m[3], m[5], m[6], i % 4 != 3) for i, m in enumerate(matches)],
     )
     return con
 
@@ -236,4 +238,5 @@ def test_headlines_sql_gives_what_the_quadratic_query_gave(k: int) -> None:
         got = con.sql(new, params=params).pl()
         assert expected.height >= 4 * 3  # 3 programs and all, 2 quarters or more and all
         assert expected.get_column("active_matches").sum() > 0
+        assert expected.get_column("lasting_too_early").sum() > 0
         assert got.equals(expected), (as_of, k)

@@ -15,7 +15,7 @@ from models.reporting.engagement import engagement_chart, monthly_engagement
 from models.reporting.forest import forest_chart, term_label
 from models.reporting.frames import period_bounds, previous_period
 from models.reporting.funnel import funnel_chart
-from models.reporting.headlines import format_change, headline_values
+from models.reporting.headlines import format_change, headline_cards, headline_values
 from models.reporting.homophily import homophily_chart
 from models.reporting.outcomes import outcomes_chart
 from models.reporting.steps_completed import steps_completed_chart, steps_completed_counts
@@ -139,6 +139,54 @@ def test_funnel_has_seven_stages_in_order() -> None:
     assert [a.y for a in conv] == list(bar.y[1:6])  # steps 2..6 only
     assert conv[0].text.startswith("→ 55 %")
     assert len(chart.table.rows) == 7
+
+
+def test_open_windows_read_too_early_to_tell_never_zero() -> None:
+    # A recent quarter: no lasting window closed yet, some follow-up windows did.
+    row = funnel_row() | {
+        "lasting_n": 0,
+        "lasting_share": None,
+        "lasting_judged": 0,
+        "lasting_too_early": 50,
+        "s6_follow_up_n": 6,
+        "s6_follow_up_share": 6 / 20,
+        "s6_follow_up_judged": 20,
+        "s6_follow_up_too_early": 30,
+    }
+    chart = funnel_chart(row, "p1")
+    bar = validated(chart.figure).data[0]
+    assert bar.x[-1] is None  # no bar at all, not a bar of length 0
+    assert bar.text[-1] == "too early to tell (50 matches)"
+    # without a bar Plotly draws no text: the row carries it as a note instead
+    notes = {a.y: a.text for a in validated(chart.figure).layout.annotations}
+    assert notes[labels.metric_label("lasting")] == "too early to tell (50 matches)"
+    assert bar.text[5] == "6 (30 %); 30 too early"
+    lasting = chart.table.rows[-1]
+    assert lasting[2] == "too early to tell" and lasting[3] == "50"
+    assert "0 %" not in " ".join(bar.text[-1:]) and "0 %" not in lasting[2]
+    assert "too early to tell" in chart.caption
+
+
+def test_lasting_headline_reads_too_early_to_tell() -> None:
+    frame = pl.DataFrame(
+        {
+            "program_id": ["a", "a"],
+            "period": ["2025Q1", "2025Q2"],
+            "enrolled": [100, 120],
+            "matched": [40, 60],
+            "match_rate": [0.4, 0.5],
+            "median_days_to_match": [10.0, 7.0],
+            "median_days_to_first_meeting": [12.0, 12.0],
+            "active_matches": [30, 50],
+            "lasting_share": [0.3, None],
+            "lasting_too_early": [0, 60],
+        }
+    )
+    values, prev = headline_values(frame, "a", "2025Q2")
+    html = headline_cards(values, prev, "2025Q2", waiting=60)
+    card = html[html.index("Lasting relationships") :]
+    assert "too early to tell" in card and "60 matches too recent to judge" in card
+    assert "0 %" not in card and "no change" not in card
 
 
 def test_funnel_missing_share_is_not_drawn_as_zero() -> None:

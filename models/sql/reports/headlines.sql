@@ -13,7 +13,8 @@ WITH mentees AS (
     SELECT participant_id, program_id, enrolled_on FROM core.participants WHERE role = 'mentee'
 ),
 matched AS (
-    SELECT s.program_id, s.matched_on, s.days_to_first_meeting, s.lasting, m.ended_on,
+    SELECT s.program_id, s.matched_on, s.days_to_first_meeting, s.lasting,
+           s.lasting_window_closed, m.ended_on,
            s.matched_on - e.enrolled_on AS days_to_match
     FROM metrics.match_steps AS s
     JOIN core.matches AS m USING (match_id)
@@ -61,7 +62,9 @@ made_by_program AS (
            count(matched_on) AS matched,
            median(days_to_match) AS median_days_to_match,
            median(days_to_first_meeting) AS median_days_to_first_meeting,
-           avg(lasting::INT) AS lasting_share
+           -- lasting is judged only where its window closed: the rest are too early to tell
+           avg(lasting::INT) FILTER (WHERE lasting_window_closed) AS lasting_share,
+           count(*) FILTER (WHERE lasting_window_closed) AS lasting_judged
     FROM made_in WHERE program_id IS NOT NULL GROUP BY ALL
 ),
 active_by_program AS (
@@ -78,7 +81,8 @@ made_all AS (
            count(matched_on) AS matched,
            median(days_to_match) AS median_days_to_match,
            median(days_to_first_meeting) AS median_days_to_first_meeting,
-           avg(lasting::INT) AS lasting_share
+           avg(lasting::INT) FILTER (WHERE lasting_window_closed) AS lasting_share,
+           count(*) FILTER (WHERE lasting_window_closed) AS lasting_judged
     FROM made_in GROUP BY ALL
 ),
 active_all AS (
@@ -95,6 +99,7 @@ counted AS (
            coalesce(e.enrolled, 0) AS enrolled,
            coalesce(d.matched, 0) AS matched,
            d.median_days_to_match, d.median_days_to_first_meeting, d.lasting_share,
+           coalesce(d.lasting_judged, 0) AS lasting_judged,
            coalesce(a.active_matches, 0) AS active_matches
     FROM cells AS c
     -- program_id NULL is the all-programs row: join it with IS NOT DISTINCT FROM.
@@ -116,6 +121,8 @@ SELECT
     CASE WHEN matched >= $k THEN median_days_to_first_meeting END
         AS median_days_to_first_meeting,
     active_matches,
-    CASE WHEN matched >= $k THEN lasting_share END AS lasting_share
+    CASE WHEN lasting_judged >= $k THEN lasting_share END AS lasting_share,
+    -- Matches made in the period whose lasting window is still open: "too early to tell".
+    matched - lasting_judged AS lasting_too_early
 FROM counted
 ORDER BY program_id NULLS FIRST, period

@@ -16,7 +16,7 @@ from dagster_duckdb import DuckDBResource
 
 from models.instruments.codebook import load_codebook
 from models.metrics.alerts import alert_counts, stalled_matches
-from models.metrics.funnel import FUNNEL_STEPS, step_funnel
+from models.metrics.funnel import FUNNEL_INPUTS, step_funnel
 from models.metrics.in_warehouse import (
     reliability_by_program,
     write_construct_scores,
@@ -143,15 +143,6 @@ def _columns(
 
 
 # What each metric reads of match_steps (1M rows x 23 columns at consortium size).
-FUNNEL_COLUMNS = (
-    "program_id",
-    "matched_on",
-    *FUNNEL_STEPS,
-    "days_to_first_meeting",
-    "first_meeting_on",
-    "last_interaction_on",
-    "settings_hash",
-)
 STALLED_COLUMNS = (
     "match_id",
     "program_id",
@@ -217,7 +208,7 @@ funnel = _metric_asset(
     [metric_key("match_steps")],
     "Per program and calendar quarter of matched_on (plus 'all'): matches reaching each step, "
     "conversion between steps and median days between dated steps.",
-    lambda con, s: step_funnel(_columns(con, "metrics.match_steps", FUNNEL_COLUMNS), s.period),
+    lambda con, s: step_funnel(_columns(con, "metrics.match_steps", FUNNEL_INPUTS), s.period),
 )
 
 reliability = _metric_asset(
