@@ -12,6 +12,7 @@ from pipelines.defs.core.assets import core_assets
 from pipelines.defs.ingest.assets import landed_exports
 from pipelines.defs.ingest.program import inbox_program
 from pipelines.defs.metrics.assets import metric_assets
+from pipelines.defs.metrics.duration import duration_assets
 from pipelines.defs.models.assets import model_estimates
 from pipelines.defs.operations.schedules import schedules
 from pipelines.defs.operations.sensors import sensors
@@ -26,7 +27,14 @@ from pipelines.settings import RunSettings
 
 def build_definitions(settings: RunSettings) -> dg.Definitions:
     # Every asset the research snapshot waits for: add new core/metrics/quality assets here.
-    upstream = [landed_exports, *core_assets, data_quality, *metric_assets, model_estimates]
+    upstream = [
+        landed_exports,
+        *core_assets,
+        data_quality,
+        *metric_assets,
+        *duration_assets,
+        model_estimates,
+    ]
     return dg.Definitions(
         assets=[*upstream, build_research_snapshot(upstream), html_reports, inbox_program],
         asset_checks=[every_row_accounted_for, *validation_checks],

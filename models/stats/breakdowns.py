@@ -20,7 +20,7 @@ DIMENSIONS: dict[str, str] = {
     "dyad_race": "match_id",
     "mentee_gender_race": "mentee_id",
 }
-_MISSING_DYAD = {
+MISSING_GROUP = {
     "all": "all",
     "mentee_gender": "undisclosed",
     "mentee_race": "undisclosed",
@@ -60,7 +60,7 @@ def breakdowns(
     frame = (
         ids.join(groups, on="match_id", how="left")
         .with_columns(pl.lit("all").alias("all"))
-        .with_columns(pl.col(d).fill_null(v) for d, v in _MISSING_DYAD.items())
+        .with_columns(pl.col(d).fill_null(v) for d, v in MISSING_GROUP.items())
         .join(metrics.frame, on="match_id", how="left")
     )
     stats = pl.concat(

@@ -72,7 +72,7 @@ def written_table_result(
     )
 
 
-def _metric_asset(
+def metric_asset(
     name: str,
     deps: list[dg.AssetKey],
     description: str,
@@ -127,13 +127,13 @@ def _written_asset(
     return _asset
 
 
-def _core(
+def read_core(
     con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[str] | None = None
 ) -> pl.DataFrame:
-    return _columns(con, f"core.{table}", columns)
+    return read_columns(con, f"core.{table}", columns)
 
 
-def _columns(
+def read_columns(
     con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[str] | None = None
 ) -> pl.DataFrame:
     """`columns` of `table` (all when None), in table order."""
@@ -155,7 +155,7 @@ PAIR_COLUMNS = ("match_id", "program_id", "mentor_id", "mentee_id")
 PEOPLE_COLUMNS = ("participant_id", "program_id", "role", "gender", "race_ethnicity")
 
 
-metric_settings = _metric_asset(
+metric_settings = metric_asset(
     "settings",
     [],
     "The metric settings (models/settings.yaml) and as-of date of this run, with their hash; "
@@ -203,15 +203,15 @@ def steps(warehouse: DuckDBResource, export: ExportFolder) -> dg.MaterializeResu
     )
 
 
-funnel = _metric_asset(
+funnel = metric_asset(
     "step_funnel",
     [metric_key("match_steps")],
     "Per program and calendar quarter of matched_on (plus 'all'): matches reaching each step, "
     "conversion between steps and median days between dated steps.",
-    lambda con, s: step_funnel(_columns(con, "metrics.match_steps", FUNNEL_INPUTS), s.period),
+    lambda con, s: step_funnel(read_columns(con, "metrics.match_steps", FUNNEL_INPUTS), s.period),
 )
 
-reliability = _metric_asset(
+reliability = metric_asset(
     "construct_reliability",
     [CONSTRUCT_SCORES, core_key("participants")],
     "Cronbach's alpha with n (complete cases) per construct, program and survey wave.",
@@ -226,25 +226,25 @@ outcomes = _written_asset(
     write_outcomes_by_match,
 )
 
-stalled = _metric_asset(
+stalled = metric_asset(
     "stalled_matches",
     [metric_key("match_steps")],
     "Early alerts: matches with no first meeting after N days, or open with no interaction "
     "for N days (settings). Program staff act on these weekly.",
     lambda con, s: stalled_matches(
-        _columns(con, "metrics.match_steps", STALLED_COLUMNS),
-        _core(con, "matches", ["match_id", "ended_on"]),
+        read_columns(con, "metrics.match_steps", STALLED_COLUMNS),
+        read_core(con, "matches", ["match_id", "ended_on"]),
         s,
     ),
 )
 
-alerts = _metric_asset(
+alerts = metric_asset(
     "alert_counts",
     [metric_key("stalled_matches")],
     "Per program and alert kind: the number and share of matches flagged.",
     lambda con, s: alert_counts(
         read_table(con, "metrics.stalled_matches"),
-        _columns(con, "metrics.match_steps", ["program_id", "settings_hash"]),
+        read_columns(con, "metrics.match_steps", ["program_id", "settings_hash"]),
         s,
     ),
 )
@@ -260,8 +260,8 @@ def _dyads(con: duckdb.DuckDBPyConnection, s: MetricSettings) -> pl.DataFrame:
     from models.stats.dyads import dyad_composition
 
     return dyad_composition(
-        _columns(con, "metrics.match_steps", PAIR_COLUMNS),
-        _core(con, "participants", PEOPLE_COLUMNS),
+        read_columns(con, "metrics.match_steps", PAIR_COLUMNS),
+        read_core(con, "participants", PEOPLE_COLUMNS),
     )
 
 
@@ -280,8 +280,8 @@ def _homophily(con: duckdb.DuckDBPyConnection, s: MetricSettings) -> pl.DataFram
     from models.stats.homophily import homophily
 
     return homophily(
-        _core(con, "matches", PAIR_COLUMNS),
-        _core(con, "participants", PEOPLE_COLUMNS),
+        read_core(con, "matches", PAIR_COLUMNS),
+        read_core(con, "participants", PEOPLE_COLUMNS),
         k=s.suppression_k,
     )
 
@@ -291,14 +291,14 @@ def _wish(con: duckdb.DuckDBPyConnection, s: MetricSettings) -> pl.DataFrame:
 
     wishes = ("wants_same_gender_mentor", "wants_same_race_mentor")
     return same_group_wish(
-        _core(con, "matches", PAIR_COLUMNS),
-        _core(con, "participants", [*PEOPLE_COLUMNS, *wishes]),
+        read_core(con, "matches", PAIR_COLUMNS),
+        read_core(con, "participants", [*PEOPLE_COLUMNS, *wishes]),
         read_table(con, "metrics.outcomes_by_match"),
         k=s.suppression_k,
     )
 
 
-dyads = _metric_asset(
+dyads = metric_asset(
     "match_dyads",
     [metric_key("match_steps"), core_key("participants")],
     "Per match: mentee and mentor gender and race, dyad_gender and dyad_race (same, cross, "
@@ -307,7 +307,7 @@ dyads = _metric_asset(
     _dyads,
 )
 
-breakdown_table = _metric_asset(
+breakdown_table = metric_asset(
     "breakdowns",
     [metric_key("match_steps"), metric_key("match_dyads"), metric_key("outcomes_by_match")],
     "Every step rate and outcome by mentee gender, mentee race, mentor gender and race, dyad "
@@ -316,7 +316,7 @@ breakdown_table = _metric_asset(
     _breakdowns,
 )
 
-homophily_table = _metric_asset(
+homophily_table = metric_asset(
     "homophily",
     [core_key("matches"), core_key("participants")],
     "Observed share of same-gender and same-race matches against the share expected by chance "
@@ -324,7 +324,7 @@ homophily_table = _metric_asset(
     _homophily,
 )
 
-wish_table = _metric_asset(
+wish_table = metric_asset(
     "same_group_wish",
     [core_key("matches"), core_key("participants"), metric_key("outcomes_by_match")],
     "Among mentees who asked for a same-gender or same-race mentor: whether the wish was met, "

@@ -1,0 +1,125 @@
+"""metrics.mentee_status: where each mentee stands on the as-of date, and the counts of it.
+
+Statuses (docs/metrics.md): never_matched, rematched (two or more matches), active_lt_12m /
+active_12m_plus (one match, still open, open for < or >= 365 days), ended_lt_12m /
+ended_12m_plus (one match, ended, lasted < or >= 365 days).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from models.metrics.frames import core_lazy
+from models.metrics.settings import MetricSettings, settings_hash
+from models.stats.suppression import Equation, protect
+
+YEAR_DAYS = 365
+STATUSES: tuple[str, ...] = (
+    "never_matched",
+    "rematched",
+    "active_lt_12m",
+    "active_12m_plus",
+    "ended_lt_12m",
+    "ended_12m_plus",
+)
+STATUS_COLUMNS = ("participant_id", "program_id", "status", "settings_hash")
+COUNT_SCHEMA: dict[str, pl.DataType] = {
+    "program_id": pl.String(),
+    "status": pl.String(),
+    "n": pl.Int64(),
+    "suppressed": pl.Boolean(),
+    "settings_hash": pl.String(),
+}
+
+
+def mentee_status(
+    participants: pl.DataFrame | pl.LazyFrame,
+    matches: pl.DataFrame | pl.LazyFrame,
+    settings: MetricSettings,
+) -> pl.DataFrame:
+    """One row per mentee (participants with role mentee)."""
+    as_of = pl.lit(settings.as_of, dtype=pl.Date)
+    mentees = (
+        core_lazy(participants, "participants", ["participant_id", "program_id", "role"])
+        .filter(pl.col("role") == "mentee")
+        .select("participant_id", "program_id")
+    )
+    per_mentee = (
+        core_lazy(
+            matches, "matches", ["mentee_id", "matched_on", "ended_on"], optional=("ended_on",)
+        )
+        .filter(pl.col("matched_on") <= as_of)
+        .group_by("mentee_id")
+        .agg(
+            n_matches=pl.len(),
+            matched_on=pl.col("matched_on").first(),
+            ended_on=pl.col("ended_on").first(),
+        )
+    )
+    ended = pl.col("ended_on").is_not_null() & (pl.col("ended_on") <= as_of)
+    open_days = (as_of - pl.col("matched_on")).dt.total_days()
+    lasted_days = (pl.col("ended_on") - pl.col("matched_on")).dt.total_days()
+    status = (
+        pl.when(pl.col("n_matches").is_null())
+        .then(pl.lit("never_matched"))
+        .when(pl.col("n_matches") >= 2)
+        .then(pl.lit("rematched"))
+        .when(~ended & (open_days < YEAR_DAYS))
+        .then(pl.lit("active_lt_12m"))
+        .when(~ended)
+        .then(pl.lit("active_12m_plus"))
+        .when(lasted_days < YEAR_DAYS)
+        .then(pl.lit("ended_lt_12m"))
+        .otherwise(pl.lit("ended_12m_plus"))
+    )
+    return (
+        mentees.join(per_mentee, left_on="participant_id", right_on="mentee_id", how="left")
+        .with_columns(status=status, settings_hash=pl.lit(settings_hash(settings), dtype=pl.String))
+        .select(STATUS_COLUMNS)
+        .sort("participant_id")
+        .collect()
+    )
+
+
+def mentee_status_counts(status: pl.DataFrame, k: int) -> pl.DataFrame:
+    """Mentees per program (null = all programs) and status, with disclosure control.
+
+    Only statuses with at least one mentee get a row (a reader learns that much). A count
+    below k is suppressed, and so are as many others as needed that none can be recovered from
+    the margins an attacker may know: each program's total of mentees, each status's total
+    over programs (the all-programs row), and the overall total (models/stats/suppression.py).
+    """
+    hash_ = status["settings_hash"].first() if status.height else None
+    per_program = status.group_by("program_id", "status").agg(n=pl.len().cast(pl.Int64))
+    overall = status.group_by("status").agg(n=pl.len().cast(pl.Int64))
+    cells = (
+        pl.concat(
+            [
+                per_program,
+                overall.select(pl.lit(None, dtype=pl.String).alias("program_id"), "status", "n"),
+            ]
+        )
+        .with_columns(
+            pl.col("status").replace_strict({s: i for i, s in enumerate(STATUSES)}).alias("_order")
+        )
+        .sort("program_id", "_order", nulls_last=True)
+    )
+    if cells.is_empty():
+        return pl.DataFrame(schema=COUNT_SCHEMA)
+    program = cells["program_id"].to_list()
+    kind = cells["status"].to_list()
+    index = np.arange(cells.height)
+    equations = []
+    for p in set(program):  # each program's (and the overall) total is known
+        equations.append(Equation.of([i for i in index if program[i] == p]))
+    for s in set(kind):  # the all-programs cell of a status is the sum of its programs
+        members = [i for i in index if kind[i] == s and program[i] is not None]
+        overall_cell = [i for i in index if kind[i] == s and program[i] is None]
+        equations.append(Equation.of(members + overall_cell, [1.0] * len(members) + [-1.0]))
+    hidden = protect(cells["n"].to_numpy(), k, equations).suppressed
+    return cells.with_columns(
+        n=pl.when(pl.Series(hidden)).then(None).otherwise(pl.col("n")),
+        suppressed=pl.Series(hidden),
+        settings_hash=pl.lit(hash_, dtype=pl.String),
+    ).select(list(COUNT_SCHEMA))
