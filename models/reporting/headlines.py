@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import polars as pl
 
@@ -14,6 +14,10 @@ HEADLINE_COLUMNS: tuple[str, ...] = tuple(labels.HEADLINES)
 SHARES = frozenset({"match_rate", "lasting_share"})
 DAYS = frozenset({"median_days_to_match", "median_days_to_first_meeting"})
 COUNTS = frozenset({"enrolled", "matched", "active_matches"})
+# Counts that are no card of their own but pool exactly: the match rate's numerator.
+POOLED_COUNTS = (*COUNTS, "matched_mentees", "lasting_too_early")
+# A share and the counts it is the quotient of (numerator, denominator), shown on its card.
+SHARE_PARTS: dict[str, tuple[str, str]] = {"match_rate": ("matched_mentees", "enrolled")}
 
 
 @dataclass(frozen=True)
@@ -21,6 +25,9 @@ class Headline:
     key: str
     value: float | None
     previous: float | None
+    # For a share in SHARE_PARTS: its numerator and denominator in the period, when known.
+    part: float | None = None
+    whole: float | None = None
 
     @property
     def change(self) -> float | None:
@@ -41,11 +48,24 @@ def _row(headlines: pl.DataFrame, program_id: str | None, period: str) -> dict |
     if at_period.height == 0:
         return None
     # Medians and lasting_share cannot be recombined from per-program values: left unknown.
-    pooled = (*COUNTS, "lasting_too_early")
-    sums = {c: at_period.get_column(c).sum() for c in pooled if c in at_period.columns}
-    enrolled, matched = sums.get("enrolled"), sums.get("matched")
-    sums["match_rate"] = matched / enrolled if enrolled else None
+    # The match rate is a share of mentees: matched_mentees / enrolled, both pooled. Without
+    # matched_mentees it is unknown; matched / enrolled is no share (issue 17: 266 %).
+    sums = {c: at_period.get_column(c).sum() for c in POOLED_COUNTS if c in at_period.columns}
+    enrolled, matched_mentees = sums.get("enrolled"), sums.get("matched_mentees")
+    known = not is_missing(matched_mentees) and not is_missing(enrolled) and enrolled
+    sums["match_rate"] = matched_mentees / enrolled if known else None
     return sums
+
+
+def check_share(key: str, value: object, program_id: str | None, period: str) -> None:
+    """A share outside [0, 1] is a bug upstream: refuse to publish it rather than show 266 %."""
+    if is_missing(value):
+        return
+    if not 0 <= value <= 1:  # type: ignore[operator]
+        scope = "all programs" if program_id is None else f"program {program_id}"
+        raise ValueError(
+            f"headline {key} for {scope}, {period} is {value!r}: a share must be within [0, 1]"
+        )
 
 
 def too_early(headlines: pl.DataFrame, program_id: str | None, period: str) -> int | None:
@@ -67,7 +87,15 @@ def headline_values(
     prev = previous_period(scope.get_column("period").to_list(), period)
     now_row = _row(headlines, program_id, period) or {}
     prev_row = (_row(headlines, program_id, prev) if prev else None) or {}
+    for key in SHARES:
+        check_share(key, now_row.get(key), program_id, period)
+        if prev is not None:
+            check_share(key, prev_row.get(key), program_id, prev)
     values = [Headline(c, now_row.get(c), prev_row.get(c)) for c in HEADLINE_COLUMNS]
+    for i, h in enumerate(values):
+        if h.key in SHARE_PARTS:
+            part, whole = SHARE_PARTS[h.key]
+            values[i] = replace(h, part=now_row.get(part), whole=now_row.get(whole))
     return values, prev
 
 
@@ -99,6 +127,20 @@ def format_change(h: Headline, prev: str | None) -> str:
     return f"{arrow} {amount} vs {prev}"
 
 
+def share_parts(h: Headline, period: str) -> str:
+    """'120 of 200 mentees enrolled in 2025Q3 have a match by the data date', for a share
+    shown; empty when it is suppressed (the two counts would give it away) or unknown."""
+    if h.key not in SHARE_PARTS or is_missing(h.value):
+        return ""
+    if is_missing(h.part) or is_missing(h.whole):
+        return ""
+    enrolled = "enrolled" if period == ALL_PERIODS else f"enrolled in {period}"
+    return (
+        f"{fmt_number(h.part)} of {fmt_number(h.whole)} mentees {enrolled} "
+        "have a match by the data date"
+    )
+
+
 def headline_cards(
     values: list[Headline], prev: str | None, period: str, waiting: int | None = None
 ) -> str:
@@ -112,10 +154,13 @@ def headline_cards(
                 f"{fmt_number(waiting)} matches too recent to judge, not counted; "
                 + change
             )
+        hint = labels.HEADLINE_HINTS.get(h.key)
+        parts = share_parts(h, period)
         items.append(
-            '<li class="card">'
-            f'<p class="label">{esc(labels.HEADLINES[h.key])}</p>'
+            (f'<li class="card" title="{esc(hint)}">' if hint else '<li class="card">')
+            + f'<p class="label">{esc(labels.HEADLINES[h.key])}</p>'
             f'<p class="value">{esc(value)}</p>'
-            f'<p class="change">{esc(change)}</p></li>'
+            + (f'<p class="change">{esc(parts)}</p>' if parts else "")
+            + f'<p class="change">{esc(change)}</p></li>'
         )
     return f'<ul class="cards">{"".join(items)}</ul>'

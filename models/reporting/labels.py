@@ -67,6 +67,20 @@ HEADLINES: dict[str, str] = {
     "lasting_share": "Lasting relationships",
 }
 
+# Tooltips of the headline cards, where the label alone could be misread.
+HEADLINE_HINTS: dict[str, str] = {
+    "enrolled": "Mentees who enrolled in the period.",
+    "matched": (
+        "Matches made in the period: a mentee can have several, and many of them enrolled in an "
+        "earlier period."
+    ),
+    "match_rate": (
+        "Of the mentees who enrolled in the period, the share with at least one match made by "
+        "the data date (in this period or later). Each mentee counts once, however many matches "
+        "they have: never more than all of them."
+    ),
+}
+
 
 def humanize(code: str) -> str:
     """Fallback label: 'career_support' -> 'Career support'."""

@@ -1,11 +1,13 @@
 -- Headline numbers per program and calendar quarter (plus period 'all' and program_id NULL
 -- for all programs): what the HR dashboard shows at the top.
 -- Parameters: $as_of (DATE), $k (smallest group whose medians and shares are shown).
+-- match_rate: of the mentees enrolled in the cell's period, the share that have a match made on
+-- or before $as_of (in whatever program or quarter).
 WITH mentees AS (
     SELECT participant_id, program_id, enrolled_on FROM core.participants WHERE role = 'mentee'
 ),
 matched AS (
-    SELECT s.program_id, s.matched_on, s.days_to_first_meeting, s.lasting,
+    SELECT s.program_id, s.mentee_id, s.matched_on, s.days_to_first_meeting, s.lasting,
            s.lasting_window_closed, m.ended_on,
            s.matched_on - e.enrolled_on AS days_to_match
     FROM metrics.match_steps AS s
@@ -31,9 +33,22 @@ cells AS (
     SELECT p.program_id, q.period, q.q_start, q.q_end FROM programs AS p CROSS JOIN periods AS q
 ),
 enrolled AS (
-    SELECT c.program_id, c.period, count(e.participant_id) AS enrolled
+    SELECT c.program_id, c.period, count(DISTINCT e.participant_id) AS enrolled
     FROM cells AS c
     LEFT JOIN mentees AS e
+      ON (c.program_id IS NULL OR e.program_id = c.program_id)
+     AND e.enrolled_on BETWEEN c.q_start AND c.q_end
+    GROUP BY ALL
+),
+-- A mentee who has had a match by the as-of date.
+matched_mentee AS (
+    SELECT * FROM mentees
+    WHERE participant_id IN (SELECT mentee_id FROM matched WHERE matched_on <= $as_of)
+),
+took AS (
+    SELECT c.program_id, c.period, count(DISTINCT e.participant_id) AS matched_mentees
+    FROM cells AS c
+    LEFT JOIN matched_mentee AS e
       ON (c.program_id IS NULL OR e.program_id = c.program_id)
      AND e.enrolled_on BETWEEN c.q_start AND c.q_end
     GROUP BY ALL
@@ -65,8 +80,8 @@ SELECT
     e.period,
     e.enrolled,
     d.matched,
-    -- Matches made per mentee enrolled in the period: a rate of matching activity.
-    CASE WHEN e.enrolled >= $k THEN d.matched / e.enrolled END AS match_rate,
+    t.matched_mentees,
+    CASE WHEN e.enrolled >= $k THEN t.matched_mentees / e.enrolled END AS match_rate,
     CASE WHEN d.matched >= $k THEN d.median_days_to_match END AS median_days_to_match,
     CASE WHEN d.matched >= $k THEN d.median_days_to_first_meeting END
         AS median_days_to_first_meeting,
@@ -77,4 +92,5 @@ FROM enrolled AS e
 -- program_id NULL is the all-programs row: join it with IS NOT DISTINCT FROM.
 JOIN made AS d ON d.program_id IS NOT DISTINCT FROM e.program_id AND d.period = e.period
 JOIN active AS a ON a.program_id IS NOT DISTINCT FROM e.program_id AND a.period = e.period
+JOIN took AS t ON t.program_id IS NOT DISTINCT FROM e.program_id AND t.period = e.period
 ORDER BY e.program_id NULLS FIRST, e.period

@@ -177,7 +177,10 @@ def test_script_json_is_compact_safe_and_nan_free() -> None:
 
 def _headlines_warehouse() -> duckdb.DuckDBPyConnection:
     """A tiny warehouse with the awkward cases: a program with nobody, a mentee without a
-    program or with one missing from core.programs, matches open, ended and after as-of."""
+    program or with one missing from core.programs, matches open, ended and after as-of; and
+    for the match rate (issue 17), mentees matched only in a later quarter or never, a mentee
+    matched twice in one quarter, and matches of mentees who enrolled in an earlier quarter:
+    in 2025Q3, P1 makes more matches than it enrols mentees."""
     con = duckdb.connect()
     con.execute("CREATE SCHEMA core; CREATE SCHEMA metrics")
     con.execute(
@@ -186,28 +189,37 @@ def _headlines_warehouse() -> duckdb.DuckDBPyConnection:
     people = [
         (f"e{i}", program, "mentee", dt.date(2025, 1, 1) + dt.timedelta(days=11 * i))
         for i, program in enumerate(["P1"] * 9 + ["P2"] * 5 + [None, "PX"])
-    ] + [("m1", "P1", "mentor", dt.date(2025, 1, 1))]
+    ] + [
+        ("m1", "P1", "mentor", dt.date(2025, 1, 1)),
+        ("f1", "P1", "mentee", dt.date(2025, 7, 10)),  # matched twice in 2025Q3
+        ("f2", "P1", "mentee", dt.date(2025, 8, 20)),  # matched in 2026Q1 only
+        ("f3", "P1", "mentee", dt.date(2025, 9, 1)),  # never matched
+        ("f4", "P2", "mentee", dt.date(2025, 9, 2)),  # matched on one of the as-of dates
+    ]
     con.execute(
         "CREATE TABLE core.participants (participant_id VARCHAR, program_id VARCHAR, "
         "role VARCHAR, enrolled_on DATE)"
     )
     con.executemany("INSERT INTO core.participants VALUES (?, ?, ?, ?)", people)
-    matches = [
-        # match, program, mentee, matched on, ended on, days to first meeting, lasting
-        (
-            f"x{i}",
-            p,
-            mentee,
-            dt.date(2025, 2, 1) + dt.timedelta(days=17 * i),
-            ended,
-            3 + i,
-            i % 2 == 0,
-        )
+    made = [  # program, mentee, matched on, ended on
+        (p, mentee, dt.date(2025, 2, 1) + dt.timedelta(days=17 * i), ended)
         for i, (p, mentee, ended) in enumerate(
             [("P1", f"e{i}", None if i % 3 else dt.date(2025, 8, 1)) for i in range(9)]
             + [("P2", "e9", dt.date(2025, 4, 2)), ("P2", "e10", None), ("P2", "ghost", None)]
             + [(None, "e14", None), ("PX", "e15", None), ("P1", "e0", dt.date(2026, 1, 5))]
         )
+    ] + [
+        ("P1", "f1", dt.date(2025, 7, 20), dt.date(2025, 8, 1)),
+        ("P1", "f1", dt.date(2025, 8, 15), None),
+        ("P1", "e2", dt.date(2025, 9, 5), None),
+        ("P1", "e3", dt.date(2025, 9, 10), None),
+        ("P1", "f2", dt.date(2026, 2, 10), None),
+        ("P2", "f4", dt.date(2025, 9, 15), None),
+    ]
+    matches = [
+        # match, program, mentee, matched on, ended on, days to first meeting, lasting
+        (f"x{i}", p, mentee, on, ended, 3 + i, i % 2 == 0)
+        for i, (p, mentee, on, ended) in enumerate(made)
     ]
     con.execute("CREATE TABLE core.matches (match_id VARCHAR, ended_on DATE)")
     con.executemany("INSERT INTO core.matches VALUES (?, ?)", [(m[0], m[4]) for m in matches])
@@ -240,3 +252,100 @@ def test_headlines_sql_gives_what_the_quadratic_query_gave(k: int) -> None:
         assert expected.get_column("active_matches").sum() > 0
         assert expected.get_column("lasting_too_early").sum() > 0
         assert got.equals(expected), (as_of, k)
+        shown = got.drop_nulls("match_rate")
+        assert shown.get_column("match_rate").is_between(0, 1).all(), (as_of, k)
+        assert (got.get_column("matched_mentees") <= got.get_column("enrolled")).all()
+
+
+HEADLINE_AS_OF = (dt.date(2025, 6, 30), dt.date(2025, 9, 15), dt.date(2026, 6, 30))
+
+
+def _quarter(day: dt.date) -> str:
+    return f"{day.year}Q{(day.month - 1) // 3 + 1}"
+
+
+def _mentees_matched_by_hand(
+    con: duckdb.DuckDBPyConnection, as_of: dt.date
+) -> dict[tuple[str | None, str], tuple[set[str], set[str]]]:
+    """Per (program or None for all, period): the mentees enrolled, and those of them with a
+    match made by as_of, counted in Python from the warehouse rows."""
+    mentees = con.execute(
+        "SELECT participant_id, program_id, enrolled_on FROM core.participants "
+        "WHERE role = 'mentee'"
+    ).fetchall()
+    matched = {
+        mentee
+        for mentee, on in con.execute(
+            "SELECT s.mentee_id, s.matched_on FROM metrics.match_steps AS s "
+            "JOIN core.matches USING (match_id)"
+        ).fetchall()
+        if on <= as_of
+    }
+    cells: dict[tuple[str | None, str], tuple[set[str], set[str]]] = {}
+    for person, program, enrolled_on in mentees:
+        if enrolled_on > as_of:
+            continue
+        for scope in {program, None}:
+            for period in (_quarter(enrolled_on), "all"):
+                enrolled, took = cells.setdefault((scope, period), (set(), set()))
+                enrolled.add(person)
+                if person in matched:
+                    took.add(person)
+    return cells
+
+
+@pytest.mark.parametrize("query", ["reports/headlines.sql", "reference"])
+def test_match_rate_is_the_share_of_enrolled_mentees_matched_by_as_of(query: str) -> None:
+    """Issue 17: matches made in a quarter over mentees enrolled in it read 266 %. The match
+    rate is the share of the period's enrolled mentees with a match by the as-of date."""
+    from models.warehouse import sql_file
+
+    reference = Path(__file__).with_name("reference_headlines.sql").read_text(encoding="utf-8")
+    sql = reference if query == "reference" else sql_file(query)
+    con = _headlines_warehouse()
+    results = {a: con.sql(sql, params={"as_of": a, "k": 1}).pl() for a in HEADLINE_AS_OF}
+    for got in results.values():
+        over = got.filter(~pl.col("match_rate").is_between(0, 1))
+        assert over.height == 0, over.to_dicts()
+    more_matches_than_mentees = later_only = never = 0
+    for as_of, got in results.items():
+        by_hand = _mentees_matched_by_hand(con, as_of)
+        for row in got.iter_rows(named=True):
+            enrolled, took = by_hand.get((row["program_id"], row["period"]), (set(), set()))
+            assert row["enrolled"] == len(enrolled), row
+            if enrolled:
+                assert row["matched_mentees"] == len(took), row
+                assert row["match_rate"] == pytest.approx(len(took) / len(enrolled)), row
+                # the former definition, matches made / mentees enrolled, over 100 %
+                more_matches_than_mentees += row["matched"] > row["enrolled"]
+                never += row["period"] != "all" and len(took) < len(enrolled)
+            else:
+                assert row["matched_mentees"] == 0 and row["match_rate"] is None, row
+        # mentees counted as matched in their quarter though matched in a later one
+        first = con.execute(
+            "SELECT p.enrolled_on, min(s.matched_on) FROM core.participants AS p "
+            "JOIN metrics.match_steps AS s ON s.mentee_id = p.participant_id "
+            "WHERE p.role = 'mentee' GROUP BY ALL HAVING min(s.matched_on) <= ?",
+            [as_of],
+        ).fetchall()
+        later_only += sum(_quarter(e) < _quarter(m) for e, m in first if e <= as_of)
+    # The warehouse has the cases that broke the former definition.
+    assert more_matches_than_mentees and later_only and never
+
+
+def test_match_rate_stays_suppressed_below_k() -> None:
+    from models.warehouse import sql_file
+
+    con = _headlines_warehouse()
+    for as_of in HEADLINE_AS_OF:
+        open_ = con.sql(sql_file("reports/headlines.sql"), params={"as_of": as_of, "k": 1}).pl()
+        k = int(open_.get_column("enrolled").filter(open_.get_column("enrolled") > 0).min()) + 1
+        hidden = con.sql(sql_file("reports/headlines.sql"), params={"as_of": as_of, "k": k}).pl()
+        small = hidden.get_column("enrolled") < k
+        assert small.any() and not small.all()
+        assert hidden.filter(small).get_column("match_rate").is_null().all()
+        assert (
+            hidden.filter(~small)
+            .get_column("match_rate")
+            .equals(open_.filter(~small).get_column("match_rate"))
+        )

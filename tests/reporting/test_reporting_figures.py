@@ -353,8 +353,10 @@ def test_headlines_change_against_previous_period() -> None:
             "program_id": ["a", "a", "a", "b", "b"],
             "period": ["2025Q1", "2025Q2", "all", "2025Q1", "2025Q2"],
             "enrolled": [100, 120, 220, 50, 40],
-            "matched": [40, 60, 100, 10, 30],
-            "match_rate": [0.4, 0.5, 100 / 220, 0.2, 0.75],
+            # b makes more matches than it enrols in 2025Q2 (rematches, earlier mentees)
+            "matched": [40, 60, 100, 10, 45],
+            "matched_mentees": [36, 54, 90, 9, 24],
+            "match_rate": [0.36, 0.45, 90 / 220, 0.18, 0.6],
             "median_days_to_match": [10.0, 7.0, 8.0, 3.0, 4.0],
             "median_days_to_first_meeting": [None, 12.0, 12.0, 5.0, 6.0],
             "active_matches": [30, 50, 50, 8, 20],
@@ -365,19 +367,61 @@ def test_headlines_change_against_previous_period() -> None:
     by_key = {h.key: h for h in values}
     assert prev == "2025Q1"
     assert by_key["enrolled"].change == 20
-    assert by_key["match_rate"].change == pytest.approx(0.1)
+    assert by_key["match_rate"].change == pytest.approx(0.45 - 0.36)
     assert by_key["median_days_to_first_meeting"].change is None  # no earlier value
-    assert format_change(by_key["match_rate"], prev) == "▲ +10.0 percentage points vs 2025Q1"
+    assert format_change(by_key["match_rate"], prev) == "▲ +9.0 percentage points vs 2025Q1"
     assert format_change(by_key["median_days_to_match"], prev) == "▼ -3 days vs 2025Q1"
-    # All programs without producer rows: counts pooled, rate recomputed, medians unknown.
+    # All programs without producer rows: counts pooled, the match rate recomputed from the
+    # pooled mentees (matched_mentees / enrolled, not matches / enrolled), medians unknown.
     pooled, _ = headline_values(frame, None, "2025Q2")
     pooled_by_key = {h.key: h for h in pooled}
-    assert pooled_by_key["matched"].value == 90
-    assert pooled_by_key["match_rate"].value == pytest.approx(90 / 160)
-    assert pooled_by_key["match_rate"].change == pytest.approx(90 / 160 - 50 / 150)
+
+    def pooled_sum(period: str, column: str) -> int:
+        return frame.filter(pl.col("period") == period).get_column(column).sum()
+
+    assert pooled_by_key["matched"].value == pooled_sum("2025Q2", "matched")
+    rate = {
+        p: pooled_sum(p, "matched_mentees") / pooled_sum(p, "enrolled")
+        for p in ("2025Q1", "2025Q2")
+    }
+    assert pooled_by_key["match_rate"].value == pytest.approx(rate["2025Q2"])
+    assert pooled_by_key["match_rate"].change == pytest.approx(rate["2025Q2"] - rate["2025Q1"])
+    matches_per_mentee = pooled_sum("2025Q2", "matched") / pooled_sum("2025Q2", "enrolled")
+    assert pooled_by_key["match_rate"].value != pytest.approx(matches_per_mentee)
     assert pooled_by_key["median_days_to_match"].value is None
     _, first_prev = headline_values(frame, "a", "2025Q1")
     assert first_prev is None
+    # Without the numerator the pooled rate is unknown, never matches / enrolled.
+    unknown, _ = headline_values(frame.drop("matched_mentees"), None, "2025Q2")
+    assert {h.key: h for h in unknown}["match_rate"].value is None
+
+
+def test_match_rate_card_shows_its_mentees_and_refuses_more_than_all() -> None:
+    frame = pl.DataFrame(
+        {
+            "program_id": ["a", "a", "b"],
+            "period": ["2025Q1", "2025Q2", "2025Q2"],
+            "enrolled": [100, 68, 4],
+            "matched": [90, 181, 9],
+            "matched_mentees": [80, 61, 3],
+            "match_rate": [0.8, 61 / 68, None],  # b: fewer than k enrolled, suppressed
+        }
+    )
+    values, prev = headline_values(frame, "a", "2025Q2")
+    html = headline_cards(values, prev, "2025Q2")
+    card = html[html.index("Match rate") :]
+    card = card[: card.index("</li>")]
+    assert "61 of 68 mentees enrolled in 2025Q2 have a match" in card
+    assert f'title="{labels.HEADLINE_HINTS["match_rate"]}"' in html
+    # A suppressed rate does not give its counts away on the card.
+    values, prev = headline_values(frame, "b", "2025Q2")
+    html = headline_cards(values, prev, "2025Q2")
+    card = html[html.index("Match rate") :]
+    assert " of 4 mentees" not in card[: card.index("</li>")]
+    # Matches made over mentees enrolled (issue 17's 266 %) is not a share: not shown.
+    wrong = frame.with_columns(match_rate=pl.col("matched") / pl.col("enrolled"))
+    with pytest.raises(ValueError, match="match_rate .* within \\[0, 1\\]"):
+        headline_values(wrong, "a", "2025Q2")
 
 
 def test_periods() -> None:

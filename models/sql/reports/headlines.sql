@@ -9,11 +9,18 @@
 -- falls in, counted per program and for all programs separately, and the counts are attached
 -- to the cells by key: linear in people. The suppression rules (the CASE WHEN $k below) are
 -- unchanged.
+--
+-- match_rate is a share of mentees, in [0, 1] by construction: of the mentees enrolled in the
+-- period (enrolled_on in the quarter; for 'all', any day up to $as_of), those with at least one
+-- match (any program) made on or before $as_of (matched_mentees), over those enrolled
+-- (enrolled). It is not matches / enrolled: `matched` counts matches made in the period, which
+-- can be several per mentee and be matches of mentees who enrolled earlier (issue 17: 266 %).
+-- participant_id is the key of core.participants, so these counts are of distinct mentees.
 WITH mentees AS (
     SELECT participant_id, program_id, enrolled_on FROM core.participants WHERE role = 'mentee'
 ),
 matched AS (
-    SELECT s.program_id, s.matched_on, s.days_to_first_meeting, s.lasting,
+    SELECT s.program_id, s.mentee_id, s.matched_on, s.days_to_first_meeting, s.lasting,
            s.lasting_window_closed, m.ended_on,
            s.matched_on - e.enrolled_on AS days_to_match
     FROM metrics.match_steps AS s
@@ -38,10 +45,18 @@ programs AS (
 cells AS (
     SELECT p.program_id, q.period FROM programs AS p CROSS JOIN periods AS q
 ),
--- Each mentee and match with the periods it counts in (its quarter and 'all').
+-- The mentees with at least one match made by the as-of date, whenever they enrolled.
+matched_by_as_of AS (
+    SELECT DISTINCT mentee_id FROM matched WHERE matched_on <= $as_of
+),
+-- Each mentee and match with the periods it counts in (its quarter and 'all'); a mentee is
+-- flagged when matched by the as-of date, even if the match came in a later quarter.
 enrolled_in AS (
-    SELECT e.program_id, q.period, e.participant_id
-    FROM mentees AS e JOIN periods AS q ON e.enrolled_on BETWEEN q.q_start AND q.q_end
+    SELECT e.program_id, q.period, e.participant_id,
+           x.mentee_id IS NOT NULL AS matched_by_as_of
+    FROM mentees AS e
+    JOIN periods AS q ON e.enrolled_on BETWEEN q.q_start AND q.q_end
+    LEFT JOIN matched_by_as_of AS x ON x.mentee_id = e.participant_id
 ),
 made_in AS (
     SELECT m.*, q.period
@@ -54,7 +69,8 @@ active_in AS (
 ),
 -- Per program (rows without a program count only towards all programs, as before) ...
 enrolled_by_program AS (
-    SELECT program_id, period, count(participant_id) AS enrolled
+    SELECT program_id, period, count(participant_id) AS enrolled,
+           count(participant_id) FILTER (WHERE matched_by_as_of) AS matched_mentees
     FROM enrolled_in WHERE program_id IS NOT NULL GROUP BY ALL
 ),
 made_by_program AS (
@@ -73,7 +89,8 @@ active_by_program AS (
 ),
 -- ... and for all programs together: the program_id NULL cells.
 enrolled_all AS (
-    SELECT NULL::VARCHAR AS program_id, period, count(participant_id) AS enrolled
+    SELECT NULL::VARCHAR AS program_id, period, count(participant_id) AS enrolled,
+           count(participant_id) FILTER (WHERE matched_by_as_of) AS matched_mentees
     FROM enrolled_in GROUP BY ALL
 ),
 made_all AS (
@@ -98,6 +115,7 @@ counted AS (
     SELECT c.program_id, c.period,
            coalesce(e.enrolled, 0) AS enrolled,
            coalesce(d.matched, 0) AS matched,
+           coalesce(e.matched_mentees, 0) AS matched_mentees,
            d.median_days_to_match, d.median_days_to_first_meeting, d.lasting_share,
            coalesce(d.lasting_judged, 0) AS lasting_judged,
            coalesce(a.active_matches, 0) AS active_matches
@@ -115,8 +133,9 @@ SELECT
     period,
     enrolled,
     matched,
-    -- Matches made per mentee enrolled in the period: a rate of matching activity.
-    CASE WHEN enrolled >= $k THEN matched / enrolled END AS match_rate,
+    matched_mentees,
+    -- The share of the period's enrolled mentees matched by the as-of date (never above 1).
+    CASE WHEN enrolled >= $k THEN matched_mentees / enrolled END AS match_rate,
     CASE WHEN matched >= $k THEN median_days_to_match END AS median_days_to_match,
     CASE WHEN matched >= $k THEN median_days_to_first_meeting END
         AS median_days_to_first_meeting,
