@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from typer.core import TyperCommand
 
 from pipelines.settings import PROJECT_ROOT, RunSettings
 
@@ -189,18 +190,135 @@ def ui(
     os.execvpe(str(exe), args, env)
 
 
-@app.command()
+def _is_query(arg: str, option_names: set[str]) -> bool:
+    """An argument that starts like an option but is SQL: it starts with `-` (a `-- comment`
+    heading a query file), is not one of the command's options, and holds a line break or has
+    whitespace before any `=` (an option name never does; `--snapshot=/my dir/x.duckdb` is still
+    the option, and a mistyped `--cvs` is still reported as an unknown option)."""
+    if not arg.startswith("-") or arg == "--" or len(arg) < 2:
+        return False
+    name = arg.split("=", 1)[0]
+    if name in option_names or arg[:2] in option_names:  # `--csv`, `-fquery.sql`
+        return False
+    return "\n" in arg or "\r" in arg or any(c.isspace() for c in name)
+
+
+class SqlCommand(TyperCommand):
+    """`mentorscope sql` takes SQL that starts with a `--` comment as its query argument.
+
+    Click reads every argument that starts with `-` as an option, so
+    `mentorscope sql "$(cat docs/examples/01_follow_up_by_dyad_race.sql)"` failed with "No such
+    option". Before parsing, such an argument moves behind a `--` (the end of options), where
+    click takes it as the positional query. `ignore_unknown_options` would also let it through,
+    but would silently run a mistyped option such as `--cvs` as a comment-only query.
+    """
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+        takes_value: set[str] = set()
+        names: set[str] = set()
+        for param in self.get_params(ctx):
+            if param.param_type_name != "option":
+                continue
+            opts = {*param.opts, *param.secondary_opts}
+            names |= opts
+            if not (getattr(param, "is_flag", False) or getattr(param, "count", False)):
+                takes_value |= opts
+        head: list[str] = []
+        queries: list[str] = []
+        rest = list(args)
+        while rest:
+            arg = rest.pop(0)
+            if arg == "--":
+                rest.insert(0, arg)
+                break
+            if _is_query(arg, names):
+                queries.append(arg)
+                continue
+            head.append(arg)
+            if arg in takes_value and rest:  # `--snapshot PATH`, `-f FILE`: the next is a value
+                head.append(rest.pop(0))
+        if queries:
+            tail = rest[1:] if rest else []
+            args = [*head, "--", *queries, *tail]
+        return super().parse_args(ctx, args)
+
+
+def _read_query_file(file: Path) -> str:
+    """The query in `file` (`-` is standard input); exit 2 with one line when it cannot be read."""
+    try:
+        if str(file) == "-":
+            return sys.stdin.read()
+        return file.read_text(encoding="utf-8-sig")  # a BOM from a Windows editor is not SQL
+    except FileNotFoundError:
+        reason = "no such file"
+    except IsADirectoryError:
+        reason = "it is a folder, not a file"
+    except PermissionError:
+        reason = "permission denied"
+    except UnicodeDecodeError:
+        reason = "not UTF-8 text"
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+    typer.echo(f"{file}: cannot read the query file ({reason})", err=True)
+    raise typer.Exit(2)
+
+
+def _truncation_hint(what: str) -> str:
+    return (
+        f"Not all {what} shown: add --csv or --json to print every row and column "
+        "(e.g. mentorscope sql --csv -f query.sql > result.csv)."
+    )
+
+
+@app.command(cls=SqlCommand)
 def sql(
     query: Annotated[
-        str | None, typer.Argument(help="SQL to run; without it, an interactive shell.")
+        str | None,
+        typer.Argument(
+            help="SQL to run (it may start with a -- comment); without it and without --file, "
+            "an interactive shell."
+        ),
+    ] = None,
+    file: Annotated[
+        Path | None,
+        typer.Option("--file", "-f", help="Read the SQL from this file (- for standard input)."),
     ] = None,
     snapshot: Annotated[
         Path | None,
         typer.Option(help="Snapshot to open; default research/research.duckdb by the warehouse."),
     ] = None,
-    csv: Annotated[bool, typer.Option(help="Print CSV instead of a table.")] = False,
+    csv: Annotated[
+        bool, typer.Option(help="Print every row as CSV instead of a table (spreadsheet-safe).")
+    ] = False,
+    json: Annotated[
+        bool, typer.Option(help="Print every row as a JSON array of records instead of a table.")
+    ] = False,
 ) -> None:
-    """Query the research snapshot read-only (safe while the pipeline runs)."""
+    """Query the research snapshot read-only (safe while the pipeline runs).
+
+    Exit 0 on success, 1 when the SQL fails, 2 for unusable options, query file or snapshot.
+
+    A table fits the terminal and shows a long result's first and last 20 rows (it says so).
+
+    --csv and --json print every row and column.
+    """
+    if query is not None and file is not None:
+        typer.echo("Give the SQL either as an argument or with -f/--file, not both.", err=True)
+        raise typer.Exit(2)
+    if csv and json:
+        typer.echo("Choose one of --csv and --json.", err=True)
+        raise typer.Exit(2)
+    if file is not None:
+        query = _read_query_file(file)
+    if query is not None and not query.strip():
+        typer.echo(f"{file}: the query file is empty" if file else "The query is empty.", err=True)
+        raise typer.Exit(2)
+    if query is None and (csv or json):
+        typer.echo("--csv and --json need a query (an argument or -f FILE).", err=True)
+        raise typer.Exit(2)
+
+    import shutil
+
     import duckdb
 
     from models.publish.shell import open_snapshot, repl, run_query
@@ -215,13 +333,18 @@ def sql(
     try:
         if query is None:
             repl(con)
-        else:
-            run_query(con, query, csv=csv)
+            return
+        # Wide enough for the terminal; 200 when the output is not a terminal (COLUMNS wins).
+        width = shutil.get_terminal_size((200, 24)).columns
+        cut = run_query(con, query, csv=csv, json=json, max_width=max(width, 40))
     except duckdb.Error as exc:
         typer.echo(f"Error: {exc}", err=True)
         raise typer.Exit(1) from None
     finally:
         con.close()
+    if cut is not None:
+        sys.stdout.flush()
+        typer.echo(_truncation_hint(cut.what), err=True)
 
 
 def main() -> None:
