@@ -62,6 +62,9 @@ MODEL_SCHEMA: dict[str, pl.DataType] = {
     "odds_ratio": pl.Float64(),
     "or_ci_low": pl.Float64(),
     "or_ci_high": pl.Float64(),
+    "hazard_ratio": pl.Float64(),
+    "hr_ci_low": pl.Float64(),
+    "hr_ci_high": pl.Float64(),
     "note": pl.String(),
     "settings_hash": pl.String(),
 }
@@ -180,7 +183,7 @@ MODEL_INPUT_COLUMNS: dict[str, tuple[str, ...]] = {
         *WINDOW_CLOSED.values(),
         "settings_hash",
     ),
-    "match_dyads": ("match_id", *DYAD_FACTORS),
+    "match_dyads": ("match_id", *DYAD_FACTORS, "mentee_gender"),  # mentee_gender: Cox models
     "outcomes_by_match": ("match_id", "measure", "value", "settings_hash"),
 }
 
@@ -446,6 +449,9 @@ def _row(
         "odds_ratio": None,
         "or_ci_low": None,
         "or_ci_high": None,
+        "hazard_ratio": None,
+        "hr_ci_low": None,
+        "hr_ci_high": None,
         "note": note,
     }
     is_coefficient = term is not None and term not in ("mentor_variance", "residual_variance")
