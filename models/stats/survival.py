@@ -142,6 +142,24 @@ def survival_table(
     if frame.is_empty():
         return pl.DataFrame(schema=SURVIVAL_SCHEMA)
     cells = _protected(_cells(frame, dimensions), k)
+    # Each match's (duration, ended) split once per dimension, by program and overall: a filter
+    # per cell would read the whole frame once per group (30,000 groups at consortium size).
+    members: dict[tuple[str | None, str, str], tuple[np.ndarray, np.ndarray]] = {}
+    for dimension in dimensions:
+        keyed = frame.select(
+            "program_id",
+            pl.col(dimension).cast(pl.String).alias("_group"),
+            "duration_days",
+            "ended",
+        )
+        for by_program in (True, False):
+            keys = ["program_id", "_group"] if by_program else ["_group"]
+            for key, part in keyed.partition_by(keys, as_dict=True).items():
+                program, group = key if by_program else (None, key[0])
+                members[(program, dimension, group)] = (
+                    part["duration_days"].to_numpy(),
+                    part["ended"].to_numpy(),
+                )
     rows: list[dict[str, object]] = []
     for cell in cells.sort(["program_id", "dimension", "group"], nulls_last=True).iter_rows(
         named=True
@@ -157,12 +175,8 @@ def survival_table(
                 for p in [*points, {"statistic": "median_days", "day": None}]
             ]  # fmt: skip
             continue
-        members = frame.filter(pl.col(cell["dimension"]).cast(pl.String) == cell["group"])
-        if cell["program_id"] is not None:
-            members = members.filter(pl.col("program_id") == cell["program_id"])
-        at_days, median = survival_at(
-            members["duration_days"].to_numpy(), members["ended"].to_numpy(), days
-        )
+        time, event = members[(cell["program_id"], cell["dimension"], cell["group"])]
+        at_days, median = survival_at(time, event, days)
         counts = {"n": cell["n"], "events": cell["events"], "suppressed": False}
         rows += [keys | {"statistic": "survival"} | r | counts for r in at_days]
         rows.append(keys | {"statistic": "median_days", "day": None} | median | counts)
@@ -219,9 +233,7 @@ def survival_frame(durations: pl.DataFrame, dyads: pl.DataFrame) -> pl.DataFrame
         *(pl.col(d).cast(pl.String) for d in DIMENSIONS if d != "all"),
     ).unique(subset="match_id", keep="first")
     return (
-        durations.select(
-            pl.col("match_id").cast(pl.String), "program_id", "duration_days", "ended"
-        )
+        durations.select(pl.col("match_id").cast(pl.String), "program_id", "duration_days", "ended")
         .join(groups, on="match_id", how="left")
         .with_columns(pl.lit("all").alias("all"))
         .with_columns(pl.col(d).fill_null(v) for d, v in MISSING_GROUP.items())
