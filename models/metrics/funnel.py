@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from models.metrics.funnel_disclosure import suppress_funnel
 from models.metrics.settings import PERIODS
 from models.vocabulary import FUNNEL_STEPS, WINDOW_CLOSED
 
@@ -91,12 +92,20 @@ def _aggregations() -> list[pl.Expr]:
 
 
 def step_funnel(
-    match_steps: pl.DataFrame | pl.LazyFrame, period: str = "quarter", *, overall: bool = True
+    match_steps: pl.DataFrame | pl.LazyFrame,
+    period: str = "quarter",
+    *,
+    overall: bool = True,
+    k: int = 10,
 ) -> pl.DataFrame:
     """metrics.step_funnel from metrics.match_steps.
 
     Rows: each program × period (calendar period of matched_on) plus each program's "all"
     row; with `overall`, the same again across programs with program_id null.
+
+    Disclosure control: a row with fewer than `k` matches, and the complementary rows that keep
+    it from being recovered by subtraction, show `suppressed` true and null everywhere but
+    program_id, period and settings_hash (models.metrics.funnel_disclosure). k=0 hides nothing.
     """
     steps = match_steps.lazy()
     hashes = steps.select(pl.col("settings_hash").unique()).collect().to_series()
@@ -115,4 +124,5 @@ def step_funnel(
             steps.group_by(no_program, everything).agg(_aggregations()),
         ]
     # "all" sorts after any "2025Q3"-style label; the overall rows come last.
-    return pl.concat(parts).sort(["program_id", "period"], nulls_last=True).collect()
+    funnel = pl.concat(parts).sort(["program_id", "period"], nulls_last=True).collect()
+    return suppress_funnel(funnel, k)

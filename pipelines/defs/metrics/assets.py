@@ -208,7 +208,9 @@ funnel = metric_asset(
     [metric_key("match_steps")],
     "Per program and calendar quarter of matched_on (plus 'all'): matches reaching each step, "
     "conversion between steps and median days between dated steps.",
-    lambda con, s: step_funnel(read_columns(con, "metrics.match_steps", FUNNEL_INPUTS), s.period),
+    lambda con, s: step_funnel(
+        read_columns(con, "metrics.match_steps", FUNNEL_INPUTS), s.period, k=s.suppression_k
+    ),
 )
 
 reliability = metric_asset(
