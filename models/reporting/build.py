@@ -41,7 +41,16 @@ from models.reporting.research import render_research
 from models.reporting.sources import FrameInputs, ReportInputs
 
 # The per-program frames every dashboard reads, besides its breakdowns.
-PROGRAM_FRAMES = ("headlines", "step_funnel", "steps_completed", "meetings_monthly", "alert_counts")
+PROGRAM_FRAMES = (
+    "headlines",
+    "step_funnel",
+    "steps_completed",
+    "meetings_monthly",
+    "alert_counts",
+    "survival",
+    "closure_types",
+    "mentee_status_counts",
+)
 FINGERPRINT_META = "mentorscope-page-inputs"
 _FINGERPRINT = re.compile(rf'<meta name="{FINGERPRINT_META}" content="([0-9a-f]{{64}})">')
 # The fingerprint is the first tag after <meta charset>: reading this much of a file finds it.
@@ -82,7 +91,9 @@ def build_reports(
 
     frames: match_steps, step_funnel, breakdowns, model_estimates, homophily,
     construct_reliability, alert_counts, meetings_monthly, headlines, data_quality,
-    rejected_rows, expectation_results (any may be missing; its section says so).
+    rejected_rows, expectation_results, survival, survival_tests, closure_types (ended
+    matches by closure type, models/sql/reports/closure_types.sql), mentee_status_counts
+    (any may be missing; its section says so).
     period: one period label ('2025Q3', 'all'); None means the latest period and 'all'.
     """
     return write_reports(FrameInputs(frames), run_info, Path(out_dir), period).pages

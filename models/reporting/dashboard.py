@@ -29,6 +29,7 @@ from models.reporting.markup import (
 from models.reporting.naming import period_anchor
 from models.reporting.outcomes import outcomes_chart
 from models.reporting.steps_completed import period_counts, steps_completed_chart
+from models.reporting.survival import DURATION_TITLE, duration_parts
 from models.vocabulary import WINDOW_CLOSED
 
 FUNNEL_COUNTS = (
@@ -39,13 +40,23 @@ FUNNEL_COUNTS = (
 
 
 def funnel_row(step_funnel: pl.DataFrame, program_id: str | None, period: str) -> dict | None:
-    """The step_funnel row; for all programs without a producer row, counts pooled exactly."""
+    """The step_funnel row; for all programs without a producer row, counts pooled exactly.
+
+    A suppressed row (`suppressed` true, values null) is returned as it is. Pooling over
+    program rows of which any is suppressed gives an unknown total, never a sum that reads the
+    hidden rows as zero: the pooled row is then marked suppressed too.
+    """
     at_period = step_funnel.filter(pl.col("period") == period)
     rows = for_program(at_period, program_id).to_dicts()
     if rows:
         return rows[0]
     if program_id is not None or at_period.height == 0:
         return None
+    hidden = "suppressed" in at_period.columns and bool(
+        at_period.get_column("suppressed").fill_null(False).any()
+    )
+    if hidden or any(at_period.get_column(c).null_count() for c in FUNNEL_COUNTS):
+        return {"program_id": None, "period": period, "suppressed": True}
     # Shares pool exactly from counts; conversions need joint counts, so they stay unknown.
     pooled: dict[str, Any] = {c: at_period.get_column(c).sum() for c in FUNNEL_COUNTS}
     for stage in labels.FUNNEL_STAGES:
@@ -85,6 +96,7 @@ def _period_sections(
     program_id: str | None,
     period: str,
     page: _Sections,
+    k: int | None = None,
 ) -> None:
     """Headline numbers and the six steps: what differs between the periods of one page."""
     scope = scope_text(program_id, period)
@@ -100,8 +112,8 @@ def _period_sections(
     step_notes = ""
     step_funnel = frames.get("step_funnel")
     row = funnel_row(step_funnel, program_id, period) if step_funnel is not None else None
-    if row is not None and row.get("matches"):
-        step_charts.append(_keyed(funnel_chart(row, scope), period))
+    if row is not None and (row.get("matches") or row.get("suppressed")):
+        step_charts.append(_keyed(funnel_chart(row, scope, k), period))
     else:
         step_notes += note(f"No matches were made for {scope}.", "warn")
     steps = frames.get("steps_completed")
@@ -186,7 +198,7 @@ def render_dashboard(
     for period in periods:
         key = period if len(periods) > 1 else ""
         page = _Sections(key, level)
-        _period_sections(frames, program_id, period, page)
+        _period_sections(frames, program_id, period, page, k)
         if not shared_engagement and period in series:
             page.add(
                 "Engagement over time",
@@ -209,6 +221,19 @@ def render_dashboard(
             ENGAGEMENT_INTRO,
             [engagement_chart(next(iter(series.values())), scope_text(program_id, "all"))],
         )
+
+    # Relationship duration is not per period: all matches to date, given once per page.
+    who = "all programs" if program_id is None else f"program {program_id}"
+    duration_charts, duration_html = duration_parts(
+        frames, program_id, f"{who}, all matches to date", k
+    )
+    shared.add(
+        DURATION_TITLE,
+        f"All matches made up to {as_of}, whatever their period: how long they last, how the "
+        "ended ones ended, and where each mentee stands.",
+        duration_charts,
+        duration_html,
+    )
 
     breakdowns = frames.get("breakdowns")
     if breakdowns is not None:

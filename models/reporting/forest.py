@@ -13,6 +13,10 @@ from models.reporting.style import MUTED, OKABE_ITO, base_layout, legend_on_top
 
 ALPHA = 0.05
 INTERCEPTS = frozenset({"Intercept", "const", "(Intercept)"})
+# Outcomes and factors of the Cox models (models/stats/cox.py), in plain words.
+COX_OUTCOMES = {"match_end": "Any ending", "unplanned_end": "An unplanned ending"}
+COX_FACTORS = {"mentee_group": "Mentee gender"}
+HAZARD_AXIS = "hazard ratio (above 1: ends sooner)"
 _FACTOR = re.compile(r"(?:C\()?(?P<var>[A-Za-z0-9_]+)(?:,[^\]]*)?\)?\[(?:T\.)?(?P<level>.+)\]")
 
 
@@ -25,7 +29,7 @@ def term_label(term: str | None) -> str:
         return "Intercept"
     if m := _FACTOR.fullmatch(term):
         var, level = m["var"], m["level"]
-        name = labels.DIMENSIONS.get(var) or labels.metric_label(var)
+        name = labels.DIMENSIONS.get(var) or COX_FACTORS.get(var) or labels.metric_label(var)
         if level in ("True", "1", "true"):
             return name
         return f"{name}: {labels.group_label(level)}"
@@ -47,35 +51,54 @@ def _usable(*values: float | None, log: bool) -> bool:
 def forest_chart(rows: Sequence[dict], model: str, outcome: str) -> Chart:
     """One (model, outcome): a dot and 95 % interval per term, reference line at no effect.
 
-    Uses odds ratios (log axis, reference 1) when the model reports them, otherwise the raw
-    coefficients (linear axis, reference 0). Filled dots: Benjamini–Hochberg adjusted p < 0.05.
+    Uses odds ratios (log axis, reference 1) when the model reports them, hazard ratios (log
+    axis, reference 1) for Cox models, otherwise the raw coefficients (linear axis, reference
+    0). Filled dots: Benjamini–Hochberg adjusted p < 0.05.
     """
     plotted = [r for r in rows if is_plotted_term(r["term"])]
-    odds = any(not is_missing(r.get("odds_ratio")) for r in plotted)
-    keys = ("odds_ratio", "or_ci_low", "or_ci_high") if odds else ("estimate", "ci_low", "ci_high")
+    hazard = any(not is_missing(r.get("hazard_ratio")) for r in plotted)
+    odds = not hazard and any(not is_missing(r.get("odds_ratio")) for r in plotted)
+    ratio = "hazard ratio" if hazard else "odds ratio" if odds else ""
+    if hazard:
+        keys = ("hazard_ratio", "hr_ci_low", "hr_ci_high")
+    elif odds:
+        keys = ("odds_ratio", "or_ci_low", "or_ci_high")
+    else:
+        keys = ("estimate", "ci_low", "ci_high")
+    log = bool(ratio)
     names = [term_label(r["term"]) for r in plotted]
     data = []
     for significant in (True, False):
         pick = [
             (name, r)
             for name, r in zip(names, plotted, strict=True)
-            if _usable(*(r.get(k) for k in keys), log=odds)
+            if _usable(*(r.get(k) for k in keys), log=log)
             and (not is_missing(r.get("p_adjusted")) and r["p_adjusted"] < ALPHA) == significant
         ]
         if pick:
-            data.append(_trace(pick, keys, significant, odds))
+            data.append(_trace(pick, keys, significant, ratio))
     first = rows[0] if rows else {}
-    title = f"{labels.metric_label(outcome)}: {model}"
+    if hazard:
+        name = COX_OUTCOMES.get(outcome, labels.metric_label(outcome))
+        title = f"{name}: Cox model ({model}), hazard ratios"
+    else:
+        title = f"{labels.metric_label(outcome)}: {model}"
     layout = base_layout(title, height=max(260, 130 + 34 * len(plotted)))
     layout.update(showlegend=True, legend=legend_on_top())
     layout["yaxis"].update(
         type="category", categoryorder="array", categoryarray=names, autorange="reversed"
     )
     layout["xaxis"].update(
-        type="log" if odds else "linear",
-        title={"text": "Odds ratio (log scale)" if odds else "Coefficient"},
+        type="log" if log else "linear",
+        title={
+            "text": f"{HAZARD_AXIS} (log scale)"
+            if hazard
+            else "Odds ratio (log scale)"
+            if odds
+            else "Coefficient"
+        },
     )
-    reference = 1.0 if odds else 0.0
+    reference = 1.0 if log else 0.0
     # Shapes take data values even on a log axis (unlike annotations, which take log10).
     layout["shapes"] = [
         {
@@ -101,7 +124,7 @@ def forest_chart(rows: Sequence[dict], model: str, outcome: str) -> Chart:
             "font": {"color": MUTED},
         }
         for name, r in zip(names, plotted, strict=True)
-        if not _usable(*(r.get(k) for k in keys), log=odds)
+        if not _usable(*(r.get(k) for k in keys), log=log)
     ]
     fig = {"data": data, "layout": layout}
     converged = first.get("converged")
@@ -114,7 +137,16 @@ def forest_chart(rows: Sequence[dict], model: str, outcome: str) -> Chart:
         )
         + ("" if converged is not False else "; the fit did NOT converge, treat with caution")
     )
-    if odds:
+    if hazard:
+        how = (
+            "Each dot is a hazard ratio: how much faster relationships of the group end than "
+            "those of the reference group (same-gender or same-race pairs, women mentees), the "
+            "other terms held fixed and each program compared only with itself. Right of the "
+            "dashed line at 1 means they end sooner, left means they last longer. The axis is "
+            "logarithmic, so 2 (twice as fast) and 0.5 (half as fast) sit the same distance "
+            "from 1. "
+        )
+    elif odds:
         how = (
             "Each dot is an odds ratio: how the odds of the outcome change with the term, the "
             "others held fixed. Right of the dashed line at 1 means higher odds, left means lower. "
@@ -131,13 +163,22 @@ def forest_chart(rows: Sequence[dict], model: str, outcome: str) -> Chart:
         "below 0.05 after the Benjamini–Hochberg adjustment for testing many terms. These are "
         f"associations, not causal effects. Fitted on {fit}."
     )
+    ratio_keys = (
+        ("hazard_ratio", "hr_ci_low", "hr_ci_high")
+        if hazard
+        else (
+            "odds_ratio",
+            "or_ci_low",
+            "or_ci_high",
+        )
+    )
     table = Table(
         (
             "Term",
-            "Estimate",
+            "Estimate (log hazard ratio)" if hazard else "Estimate",
             "95 % interval",
-            "Odds ratio",
-            "OR 95 % interval",
+            "Hazard ratio" if hazard else "Odds ratio",
+            "HR 95 % interval" if hazard else "OR 95 % interval",
             "p",
             "adj. p",
             "Note",
@@ -147,8 +188,8 @@ def forest_chart(rows: Sequence[dict], model: str, outcome: str) -> Chart:
                 term_label(r["term"]),
                 fmt_number(r.get("estimate"), 3),
                 f"{fmt_number(r.get('ci_low'), 3)} to {fmt_number(r.get('ci_high'), 3)}",
-                fmt_number(r.get("odds_ratio"), 2),
-                f"{fmt_number(r.get('or_ci_low'), 2)} to {fmt_number(r.get('or_ci_high'), 2)}",
+                fmt_number(r.get(ratio_keys[0]), 2),
+                f"{fmt_number(r.get(ratio_keys[1]), 2)} to {fmt_number(r.get(ratio_keys[2]), 2)}",
                 _p(r.get("p_value")),
                 _p(r.get("p_adjusted")),
                 r.get("note") or "",
@@ -162,12 +203,12 @@ def forest_chart(rows: Sequence[dict], model: str, outcome: str) -> Chart:
         caption=caption,
         figure=fig,
         table=table,
-        summary=f"{len(plotted)} terms, {'odds ratios' if odds else 'coefficients'}; {fit}.",
+        summary=f"{len(plotted)} terms, {f'{ratio}s' if ratio else 'coefficients'}; {fit}.",
     )
 
 
 def _trace(
-    pick: list[tuple[str, dict]], keys: tuple[str, str, str], significant: bool, odds: bool
+    pick: list[tuple[str, dict]], keys: tuple[str, str, str], significant: bool, ratio: str
 ) -> dict[str, Any]:
     color = OKABE_ITO["blue"] if significant else MUTED
     est = [r[keys[0]] for _, r in pick]
@@ -197,7 +238,7 @@ def _trace(
         ],
         "hovertemplate": (
             "%{y}<br>"
-            + ("odds ratio" if odds else "coefficient")
+            + (ratio or "coefficient")
             + " %{x:.2f} (95 % CI %{customdata[0]:.2f} to %{customdata[1]:.2f})"
             "<br>p = %{customdata[2]:.3g}, adjusted p = %{customdata[3]:.3g}<extra></extra>"
         ),

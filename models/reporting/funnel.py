@@ -34,8 +34,66 @@ def _bar_text(n: Any, share: Any, too_early: Any) -> str:
     return f"{fmt_number(n)} ({fmt_share(share)}){waiting}"
 
 
-def funnel_chart(row: Mapping[str, Any], scope: str) -> Chart:
-    """Seven horizontal bars (steps 1–6 and lasting) from one metrics.step_funnel row."""
+def suppressed_text(k: int | None) -> str:
+    """Why a suppressed funnel row is not shown (k: the producer's suppression threshold)."""
+    fewer = f"fewer than {k}" if k else "too few"
+    return (
+        f"Not shown: {fewer} matches in this period, or hidden with such a group so that it "
+        "cannot be worked out by subtraction."
+    )
+
+
+def _suppressed_chart(scope: str, k: int | None) -> Chart:
+    """A funnel row under disclosure control: no bar, no count, no share; never zeros."""
+    stages = list(labels.FUNNEL_STAGES)
+    names = [labels.metric_label(s) for s in stages]
+    title = f"Six steps of the relationship, {scope}"
+    layout = base_layout(title, height=400)
+    share_rows(layout, names, 1.45)
+    reason = suppressed_text(k)
+    layout["annotations"] = [
+        {
+            "x": 0.5,
+            "xref": "paper",
+            "xanchor": "center",
+            "y": 0.5,
+            "yref": "paper",
+            "text": reason,
+            "showarrow": False,
+            "font": {"color": MUTED, "size": 13},
+        }
+    ]
+    bar = {
+        "type": "bar",
+        "orientation": "h",
+        "x": [None] * len(names),
+        "y": names,
+        "text": ["not shown"] * len(names),
+        "hoverinfo": "skip",
+        "name": "Share of matches",
+    }
+    table = Table(
+        ("Stage", "Matches reaching it", "Share of the matches that can be judged"),
+        tuple((name, "suppressed", "suppressed") for name in names),
+    )
+    return Chart(
+        key="funnel",
+        title=title,
+        caption=reason
+        + " Groups under the threshold are never published, to protect the people in them.",
+        figure={"data": [bar], "layout": layout},
+        table=table,
+        summary=reason,
+    )
+
+
+def funnel_chart(row: Mapping[str, Any], scope: str, k: int | None = None) -> Chart:
+    """Seven horizontal bars (steps 1–6 and lasting) from one metrics.step_funnel row.
+
+    A suppressed row (disclosure control, see metrics.step_funnel) draws no bars and says why.
+    """
+    if row.get("suppressed"):
+        return _suppressed_chart(scope, k)
     matches = row.get("matches")
     stages = list(labels.FUNNEL_STAGES)
     names = [labels.metric_label(s) for s in stages]

@@ -10,7 +10,7 @@ import polars as pl
 from models.reporting.common import footer, nav
 from models.reporting.data_quality import quality_summary
 from models.reporting.forest import forest_chart
-from models.reporting.frames import get
+from models.reporting.frames import get, suppression_k
 from models.reporting.homophily import homophily_chart
 from models.reporting.markup import (
     Chart,
@@ -23,6 +23,7 @@ from models.reporting.markup import (
     render_table,
     section,
 )
+from models.reporting.survival import DURATION_TITLE, research_duration
 
 ALPHA_ACCEPTABLE = 0.70
 
@@ -86,6 +87,9 @@ def render_research(
 
     estimates = get(frames, "model_estimates")
     if estimates is not None:
+        # The Cox models have their own section, with the survival curves.
+        estimates = get({"e": estimates.filter(pl.col("model") != "coxph")}, "e")
+    if estimates is not None:
         charts = forest_charts(estimates)
         html = render_charts(charts)
         count += len(charts)
@@ -101,6 +105,20 @@ def render_research(
         )
     else:
         parts.append(section("Model estimates", note("No model estimates were provided.", "warn")))
+
+    html, n = research_duration(frames, suppression_k(run_info))
+    count += n
+    parts.append(
+        section(
+            DURATION_TITLE,
+            html,
+            "How long relationships last (from the day the match was made to its end), for all "
+            "programs together: Kaplan-Meier curves by dyad composition with log-rank tests, Cox "
+            "models of the hazard that a relationship ends, and where every mentee stands. A "
+            "match still open on the data date is censored: it counts for as long as it has "
+            "lasted so far, never as an ending.",
+        )
+    )
 
     homophily = get(frames, "homophily")
     if homophily is not None:

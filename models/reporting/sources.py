@@ -37,12 +37,21 @@ TABLE_FRAMES = {
     "construct_reliability": "metrics.construct_reliability",
     "alert_counts": "metrics.alert_counts",
     "data_quality": "metrics.data_quality",
+    "survival_tests": "metrics.survival_tests",
+    "mentee_status_counts": "metrics.mentee_status_counts",
 }
 # Queries in models/sql (models.warehouse.sql_file), by frame name.
 SQL_FRAMES = {
     "meetings_monthly": "reports/meetings_monthly.sql",
     "rejected_rows": "reports/rejected_summary.sql",
     "headlines": "reports/headlines.sql",
+    "closure_types": "reports/closure_types.sql",
+    "survival": "reports/survival.sql",
+}
+# Queries over tables an older warehouse may not have: skipped (the page says so) without them.
+SQL_REQUIRES = {
+    "closure_types": "metrics.match_duration",
+    "survival": "metrics.survival",
 }
 # Rows per Arrow batch of the breakdowns stream: a few MB, whatever the number of programs.
 BATCH_ROWS = 50_000
@@ -117,7 +126,11 @@ class WarehouseInputs:
             if table_exists(con, *table.split("."))
         }
         params = {"as_of": as_of, "k": k}
-        queries = {name: sql_file(path) for name, path in SQL_FRAMES.items()}
+        queries = {
+            name: sql_file(path)
+            for name, path in SQL_FRAMES.items()
+            if name not in SQL_REQUIRES or table_exists(con, *SQL_REQUIRES[name].split("."))
+        }
         for name, sql in queries.items():
             used = {p: v for p, v in params.items() if f"${p}" in sql}
             shared[name] = con.sql(sql, params=used).pl()

@@ -82,3 +82,46 @@ def test_reports_render_offline_in_headless_chromium(demo_run, chromium):
                 shutil.copy(shot, ARTIFACTS / "demo_dashboard_all.png")
             browser.settle()
     assert (ARTIFACTS / "demo_dashboard_all.png").stat().st_size > 50_000
+
+
+def test_dashboards_and_research_say_how_long_relationships_last(demo_run):
+    reports = demo_run.settings.reports_dir
+    dashboard = (reports / "dashboard_all.html").read_text(encoding="utf-8")
+    assert dashboard.count('id="sec-how-long-relationships-last"') == 1
+    for key in ("survival", "closure-types", "mentee-status"):
+        assert f'id="chart-{key}"' in dashboard, key
+    assert "Still going after 6 months:" in dashboard
+    assert "Median length of a relationship:" in dashboard
+    research = (reports / "research.html").read_text(encoding="utf-8")
+    assert 'id="sec-how-long-relationships-last"' in research
+    for key in ("survival-dyad-gender", "survival-dyad-race", "mentee-status"):
+        assert f'id="chart-{key}"' in research, key
+    assert "hazard ratio (above 1: ends sooner)" in research
+    assert "log-rank p =" in research
+
+
+def test_reports_build_from_a_warehouse_without_the_duration_tables(demo_run, tmp_path):
+    """An older warehouse (before metrics.survival and friends): short notes, no crash."""
+    import datetime as dt
+
+    import duckdb
+
+    from models.reporting.build import write_reports
+    from models.reporting.sources import WarehouseInputs
+
+    copy = tmp_path / "old.duckdb"
+    shutil.copy(demo_run.settings.warehouse, copy)
+    con = duckdb.connect(str(copy))
+    try:
+        for table in ("survival", "survival_tests", "match_duration", "mentee_status_counts"):
+            con.execute(f"DROP TABLE IF EXISTS metrics.{table} CASCADE")
+        con.execute("DELETE FROM metrics.model_estimates WHERE model = 'coxph'")
+        inputs = WarehouseInputs(con, dt.date.fromisoformat(str(demo_run.settings.as_of)), 10)
+        result = write_reports(inputs, {"as_of": str(demo_run.settings.as_of)}, tmp_path / "r")
+    finally:
+        con.close()
+    assert result.pages
+    dashboard = (tmp_path / "r" / "dashboard_all.html").read_text(encoding="utf-8")
+    assert "Relationship durations were not provided" in dashboard
+    research = (tmp_path / "r" / "research.html").read_text(encoding="utf-8")
+    assert "Cox models of an ending were not provided" in research

@@ -109,6 +109,7 @@ def step_funnel(steps: pl.DataFrame) -> pl.DataFrame:
                 )
             days = sorted(r["days_to_first_meeting"] for r in sub if r["days_to_first_meeting"])
             row["median_days_to_first_meeting"] = float(days[len(days) // 2]) if days else None
+            row["suppressed"] = False  # the producer's disclosure control: nothing small here
             rows.append(row)
     return pl.DataFrame(rows)
 

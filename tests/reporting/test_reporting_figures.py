@@ -11,6 +11,7 @@ import pytest
 
 from models.reporting import labels
 from models.reporting.breakdowns import breakdown_chart
+from models.reporting.dashboard import funnel_row as dashboard_funnel_row
 from models.reporting.engagement import engagement_chart, monthly_engagement
 from models.reporting.forest import forest_chart, term_label
 from models.reporting.frames import period_bounds, previous_period
@@ -19,6 +20,7 @@ from models.reporting.headlines import format_change, headline_cards, headline_v
 from models.reporting.homophily import homophily_chart
 from models.reporting.outcomes import outcomes_chart
 from models.reporting.steps_completed import steps_completed_chart, steps_completed_counts
+from models.vocabulary import WINDOW_CLOSED
 
 K = 10
 
@@ -193,6 +195,48 @@ def test_funnel_missing_share_is_not_drawn_as_zero() -> None:
     row = funnel_row() | {"s4_inquiry_share": None, "s4_inquiry_n": None}
     bar = validated(funnel_chart(row, "p1").figure).data[0]
     assert bar.x[3] is None and bar.text[3] == "no data"
+
+
+def test_suppressed_funnel_row_is_not_shown_never_zero() -> None:
+    row = {"program_id": "p1", "period": "2025Q3", "suppressed": True, "matches": None} | {
+        f"{s}_{c}": None for s in labels.FUNNEL_STAGES for c in ("n", "share")
+    }
+    chart = funnel_chart(row, "p1", K)
+    bar = validated(chart.figure).data[0]
+    assert all(x is None for x in bar.x)
+    notes = [a.text for a in validated(chart.figure).layout.annotations]
+    assert any(f"fewer than {K} matches" in t for t in notes)
+    assert f"fewer than {K} matches" in chart.caption and f"fewer than {K}" in chart.summary
+    cells = " ".join(c for r in chart.table.rows for c in r)
+    assert "0 %" not in cells and " 0" not in cells and "suppressed" in cells
+    assert "0 %" not in " ".join(bar.text)
+
+
+def _program_funnel(suppressed: bool) -> pl.DataFrame:
+    def row(program: str, matches: int | None) -> dict:
+        out: dict = {"program_id": program, "period": "2025Q3", "matches": matches}
+        for stage in labels.FUNNEL_STAGES:
+            out[f"{stage}_n"] = None if matches is None else matches // 2
+        for stage in WINDOW_CLOSED:
+            out[f"{stage}_judged"] = matches
+            out[f"{stage}_too_early"] = None if matches is None else 0
+        out["suppressed"] = matches is None
+        return out
+
+    return pl.DataFrame([row("a", 40), row("b", None if suppressed else 30)])
+
+
+def test_pooled_funnel_row_never_reads_a_suppressed_row_as_zero() -> None:
+    pooled = dashboard_funnel_row(_program_funnel(suppressed=False), None, "2025Q3")
+    assert pooled is not None and pooled["matches"] == 70 and pooled["s3_calendar_n"] == 35
+    pooled = dashboard_funnel_row(_program_funnel(suppressed=True), None, "2025Q3")
+    assert pooled is not None and pooled["suppressed"] is True
+    assert pooled.get("matches") is None and pooled.get("s3_calendar_n") is None
+    chart = funnel_chart(pooled, "all programs", K)
+    assert all(x is None for x in validated(chart.figure).data[0].x)
+    # a program's own suppressed row is passed through as it is
+    own = dashboard_funnel_row(_program_funnel(suppressed=True), "b", "2025Q3")
+    assert own is not None and own["suppressed"] is True and own["matches"] is None
 
 
 def estimates(model: str, odds: bool) -> list[dict]:

@@ -166,6 +166,21 @@ def test_missing_optional_frames_still_render(tmp_path: Path) -> None:
     assert (tmp_path / "data_quality.html").exists() and len(paths) == 6
 
 
+def test_a_suppressed_funnel_row_says_not_shown(tmp_path: Path) -> None:
+    funnel = synthetic.frames()["step_funnel"]
+    hidden = (pl.col("program_id") == synthetic.PROGRAMS[0]) & (pl.col("period") == "2025Q2")
+    values = [c for c in funnel.columns if c not in ("program_id", "period", "suppressed")]
+    funnel = funnel.with_columns(
+        *(pl.when(hidden).then(None).otherwise(pl.col(c)).alias(c) for c in values),
+        suppressed=hidden,
+    )
+    build_reports({"step_funnel": funnel}, synthetic.run_info(), tmp_path, period="2025Q2")
+    page = next(tmp_path.glob(f"dashboard_{safe_token(synthetic.PROGRAMS[0])}*.html"))
+    text = page.read_text(encoding="utf-8")
+    assert f"fewer than {synthetic.K} matches" in text
+    assert "No matches were made" not in text
+
+
 def test_safe_tokens_are_distinct_and_safe() -> None:
     ids = ["beta/2", "beta-2", "beta 2", "../etc", "all", "ALL", "Prog_1", "é"]
     tokens = [safe_token(i) for i in ids]

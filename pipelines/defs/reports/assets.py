@@ -154,6 +154,10 @@ def write_reports(
                 "homophily",
                 "construct_reliability",
                 "alert_counts",
+                "match_duration",
+                "mentee_status_counts",
+                "survival",
+                "survival_tests",
             )
         ),
     ],
