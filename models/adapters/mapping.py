@@ -1,8 +1,10 @@
 """A program's `mapping.yaml`: how its own export folder maps onto the canonical tables.
 
-The file is read with `yaml.safe_load` only, so it can never construct Python objects, and every
-path in it must stay inside the export folder. Mistakes raise `MappingError` naming the file and
-the key. The format is documented in docs/mapping.md.
+The file is read as plain YAML only (models/adapters/safe_yaml.py: no object-building tags, no
+anchors or aliases), so it can never construct Python objects or expand into a memory bomb, and
+every path in it must stay inside the export folder. Mistakes raise `MappingError` naming the
+file and the key; a value echoed in a message is cut to about 80 characters. The format is
+documented in docs/mapping.md.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import yaml
 
 from models.adapters.calendar import MatchResolver, pair_resolver, summary_pattern_resolver
 from models.adapters.dates import iso_text, parse_date_any, parse_timestamp_any
+from models.adapters.safe_yaml import ECHO_CHARS, YamlAliasError, load_plain_yaml, short
 from models.adapters.survey_formats import SURVEY_FORMATS
 from models.adapters.surveys import SurveyMapping, labels_from_codebook
 from models.adapters.text_table import DELIMITERS
@@ -108,6 +111,8 @@ class _Reader:
         self.root = export_root.resolve()
 
     def fail(self, key: str, message: str) -> MappingError:
+        if len(key) > 2 * ECHO_CHARS:  # a key path holds the file's own keys: keep it short
+            key = key[: 2 * ECHO_CHARS - 3] + "..."
         return MappingError(f"{self.source}: {key}: {message}")
 
     def mapping(self, value: object, key: str, allowed: set[str] | None = None) -> dict:
@@ -117,11 +122,11 @@ class _Reader:
             raise self.fail(key, f"expected a mapping, got {type(value).__name__}")
         for k in value:
             if isinstance(k, bool):
-                raise self.fail(key, f"key {k!r} is a YAML boolean; quote it (e.g. 'Yes')")
+                raise self.fail(key, f"key {short(k)} is a YAML boolean; quote it (e.g. 'Yes')")
         if allowed is not None:
             unknown = sorted(str(k) for k in value if k not in allowed)
             if unknown:
-                raise self.fail(key, f"unknown key(s) {unknown}; allowed: {sorted(allowed)}")
+                raise self.fail(key, f"unknown key(s) {short(unknown)}; allowed: {sorted(allowed)}")
         return value
 
     def text(self, value: object, key: str, required: bool = False) -> str | None:
@@ -157,7 +162,9 @@ class _Reader:
         try:
             ZoneInfo(name)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise self.fail(key, f"{name!r} is not an IANA time zone (e.g. Europe/Berlin)") from exc
+            raise self.fail(
+                key, f"{short(name)} is not an IANA time zone (e.g. Europe/Berlin)"
+            ) from exc
         return name
 
     def encoding(self, value: object, key: str) -> str | None:
@@ -167,7 +174,7 @@ class _Reader:
         try:
             codecs.lookup(name)
         except LookupError as exc:
-            raise self.fail(key, f"unknown encoding {name!r}") from exc
+            raise self.fail(key, f"unknown encoding {short(name)}") from exc
         return name
 
     def delimiter(self, value: object, key: str) -> str | None:
@@ -176,20 +183,20 @@ class _Reader:
             return None
         sep = "\t" if sep in {"\\t", "tab"} else sep
         if sep not in (*DELIMITERS, "|"):
-            raise self.fail(key, f"delimiter {sep!r} is not one of , ; tab |")
+            raise self.fail(key, f"delimiter {short(sep)} is not one of , ; tab |")
         return sep
 
     def date_format(self, value: object, key: str) -> str | None:
         fmt = self.text(value, key)
         if fmt is not None and "%" not in fmt:
-            raise self.fail(key, f"{fmt!r} is not a strftime format (e.g. '%d/%m/%Y')")
+            raise self.fail(key, f"{short(fmt)} is not a strftime format (e.g. '%d/%m/%Y')")
         return fmt
 
     def relative(self, value: str, key: str) -> None:
         for pure in (PurePosixPath(value), PureWindowsPath(value)):
             if pure.is_absolute() or pure.anchor or ".." in pure.parts:
                 raise self.fail(
-                    key, f"path {value!r} must be relative to the export folder, without '..'"
+                    key, f"path {short(value)} must be relative to the export folder, without '..'"
                 )
 
     def path(self, value: object, key: str) -> Path:
@@ -198,9 +205,11 @@ class _Reader:
         self.relative(text, key)
         resolved = (self.root / text).resolve()
         if not resolved.is_relative_to(self.root):
-            raise self.fail(key, f"path {text!r} resolves outside the export folder {self.root}")
+            raise self.fail(
+                key, f"path {short(text)} resolves outside the export folder {self.root}"
+            )
         if not resolved.is_file():
-            raise self.fail(key, f"file {text!r} not found in the export folder {self.root}")
+            raise self.fail(key, f"file {short(text)} not found in the export folder {self.root}")
         return resolved
 
 
@@ -209,8 +218,9 @@ def load_mapping(path: Path, export_root: Path) -> Mapping:
     path = Path(path)
     reader = _Reader(path, Path(export_root))
     try:
-        with open(path, encoding="utf-8-sig") as handle:
-            raw = yaml.safe_load(handle)
+        raw = load_plain_yaml(path)
+    except YamlAliasError as exc:
+        raise MappingError(f"{path} {exc}") from None
     except yaml.constructor.ConstructorError as exc:
         raise MappingError(
             f"{path}: only plain YAML is allowed, not tags that build objects: {exc.problem}"
@@ -220,6 +230,8 @@ def load_mapping(path: Path, export_root: Path) -> Mapping:
         raise MappingError(f"{path}: not valid YAML: {exc}") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise MappingError(f"{path}: cannot read: {exc}") from exc
+    except ValueError as exc:  # e.g. an integer longer than Python converts
+        raise MappingError(f"{path}: not valid YAML: {short(str(exc))}") from None
     top = reader.mapping(raw, "(top level)", _TOP_KEYS)
     contract = contract_tables()
 
@@ -268,7 +280,8 @@ def _table(reader: _Reader, key: str, spec: dict, contract: dict) -> TableMappin
         if target not in columns:
             raise reader.fail(
                 f"{key}.rename.{source}",
-                f"target {target!r} is not a column of the table; columns are {sorted(columns)}",
+                f"target {short(target)} is not a column of the table; "
+                f"columns are {sorted(columns)}",
             )
     recode = {
         str(col): reader.text_map(values, f"{key}.recode.{col}")
@@ -296,7 +309,7 @@ def _numbers(reader: _Reader, value: object, key: str) -> dict[str, float]:
     out = {}
     for label, number in reader.mapping(value, key).items():
         if isinstance(number, bool) or not isinstance(number, int | float):
-            raise reader.fail(f"{key}.{label}", f"expected a number, got {number!r}")
+            raise reader.fail(f"{key}.{label}", f"expected a number, got {short(number)}")
         out[str(label)] = float(number)
     return out
 
@@ -306,15 +319,17 @@ def _survey(reader: _Reader, key: str, raw: object) -> SurveySource:
     file = reader.path(spec.get("file"), f"{key}.file")
     fmt = reader.text(spec.get("format"), f"{key}.format")
     if fmt is not None and fmt not in SURVEY_FORMATS:
-        raise reader.fail(f"{key}.format", f"{fmt!r} is not one of {list(SURVEY_FORMATS)}")
+        raise reader.fail(f"{key}.format", f"{short(fmt)} is not one of {list(SURVEY_FORMATS)}")
     instrument = reader.text(spec.get("instrument"), f"{key}.instrument")
     labels: dict[str, float] = {}
     if instrument is not None:
-        codebook = INSTRUMENTS / f"{instrument}.yaml"
-        if not codebook.is_file():
-            known = sorted(p.stem for p in INSTRUMENTS.glob("*.yaml"))
-            raise reader.fail(f"{key}.instrument", f"no codebook {instrument!r}; known: {known}")
-        labels = labels_from_codebook(codebook)
+        # A name from the list, never a path: "/elsewhere/x" would otherwise pick any YAML file.
+        known = sorted(p.stem for p in INSTRUMENTS.glob("*.yaml"))
+        if instrument not in known:
+            raise reader.fail(
+                f"{key}.instrument", f"no codebook {short(instrument)}; known: {known}"
+            )
+        labels = labels_from_codebook(INSTRUMENTS / f"{instrument}.yaml")
     labels |= _numbers(reader, spec.get("labels"), f"{key}.labels")
     item_labels = {
         str(item): _numbers(reader, table, f"{key}.item_labels.{item}")
@@ -358,7 +373,7 @@ def _calendar(reader: _Reader, key: str, raw: object) -> CalendarSource:
         "explicit" if spec.get("matches") else "emails"
     )
     if match_by not in MATCH_BY:
-        raise reader.fail(f"{key}.match_by", f"{match_by!r} is not one of {list(MATCH_BY)}")
+        raise reader.fail(f"{key}.match_by", f"{short(match_by)} is not one of {list(MATCH_BY)}")
     pattern = reader.text(spec.get("summary_pattern"), f"{key}.summary_pattern")
     if match_by == "summary":
         import re
@@ -411,7 +426,7 @@ def _data_columns(df: pl.DataFrame) -> list[str]:
 
 def _missing(mapping: Mapping, key: str, column: str, df: pl.DataFrame, stage: str) -> MappingError:
     return MappingError(
-        f"{mapping.source}: {key}: column {column!r} is not in the file{stage}; "
+        f"{mapping.source}: {key}: column {short(column)} is not in the file{stage}; "
         f"its columns are {_data_columns(df)}"
     )
 
@@ -425,7 +440,7 @@ def apply_renames(df: pl.DataFrame, table: str, mapping: Mapping) -> pl.DataFram
         if target in df.columns and target not in rename:
             raise MappingError(
                 f"{mapping.source}: tables.{table}.rename.{source}: the file already has a "
-                f"column {target!r}; columns are {_data_columns(df)}"
+                f"column {short(target)}; columns are {_data_columns(df)}"
             )
     return df.rename(rename)
 

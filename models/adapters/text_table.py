@@ -6,6 +6,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import zipfile
 from collections import Counter
 from pathlib import Path
 
@@ -28,6 +29,16 @@ _BOMS = (
 # turns the odd accented letter into a different one; so cp1252 wins over any Latin guess.
 # Central European or Mac exports declare their encoding in mapping.yaml.
 _WESTERN_DEFAULT = "cp1252"
+# XLSX is a zip of XML parts, and calamine (polars.read_excel) reads a whole sheet before any
+# row limit applies: a 20 MB file whose sheet XML inflates to 4.75 GB took 8 GB of memory.
+# So the zip's directory is checked first. The total declared inflated size of all parts
+# (worksheets, shared strings, and any other part a sheet could hide in) must stay below
+# MAX_XLSX_INFLATED_BYTES: a real export is a few MB, a large one tens of MB. Tests lower it.
+MAX_XLSX_INFLATED_BYTES = 512 * 1024 * 1024
+# Spreadsheet XML compresses about 5-30:1; 200:1 on a part of several MB is a crafted run of
+# repeated bytes (deflate's ceiling is about 1000:1).
+MAX_XLSX_RATIO = 200
+XLSX_RATIO_FROM_BYTES = 4 * 1024 * 1024
 _LATIN_FAMILY = {
     "cp1250", "cp1252", "cp1254", "cp1257", "cp437", "cp775", "cp850", "cp852", "cp858",
     "latin_1", "iso8859_1", "iso8859_2", "iso8859_9", "iso8859_15", "mac_roman", "mac_latin2",
@@ -197,8 +208,53 @@ def read_text_table(
     return headers, frame_from_rows(first, rows[header_rows:])
 
 
+class XlsxTooLarge(ValueError):
+    """An XLSX file is not a zip, or its parts would inflate beyond the limits above."""
+
+
+def _mb(size: int) -> str:
+    return f"{size / (1024 * 1024):,.1f} MB"
+
+
+def check_xlsx_size(path: Path | str) -> None:
+    """Refuse an XLSX file before reading it when it is not a zip archive or its parts would
+    inflate too far: XlsxTooLarge with the measured sizes (never the file's content).
+
+    The sizes are those the zip's directory declares; calamine then inflates the same parts.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = [m for m in archive.infolist() if not m.is_dir()]
+    except zipfile.BadZipFile:
+        raise XlsxTooLarge("is not a zip archive (an .xlsx file is one)") from None
+    total = sum(m.file_size for m in members)
+    packed = sum(m.compress_size for m in members)
+    if total > MAX_XLSX_INFLATED_BYTES:
+        sheets = sum(
+            m.file_size
+            for m in members
+            if m.filename.startswith("xl/worksheets/") or m.filename == "xl/sharedStrings.xml"
+        )
+        raise XlsxTooLarge(
+            f"its {len(members)} parts would inflate from {_mb(packed)} to {_mb(total)} "
+            f"(worksheets and shared strings {_mb(sheets)}); the limit is "
+            f"{_mb(MAX_XLSX_INFLATED_BYTES)}: save a smaller export or CSV"
+        )
+    for member in members:
+        ratio = member.file_size / max(member.compress_size, 1)
+        if member.file_size > XLSX_RATIO_FROM_BYTES and ratio > MAX_XLSX_RATIO:
+            name = member.filename if len(member.filename) <= 80 else member.filename[:77] + "..."
+            raise XlsxTooLarge(
+                f"part {name!r} would inflate {ratio:,.0f}:1 (from {_mb(member.compress_size)} "
+                f"to {_mb(member.file_size)}); at most {MAX_XLSX_RATIO}:1 is accepted for a "
+                "part this large, as no real spreadsheet compresses that well"
+            )
+
+
 def read_sheet_rows(path: Path | str, sheet: int | str = 0) -> list[list[str]]:
-    """All rows of one XLSX sheet as strings (dates come back as ISO text from calamine)."""
+    """All rows of one XLSX sheet as strings (dates come back as ISO text from calamine).
+    XlsxTooLarge (a ValueError) before reading when the file fails `check_xlsx_size`."""
+    check_xlsx_size(path)
     kwargs = {"sheet_name": sheet} if isinstance(sheet, str) else {"sheet_id": sheet + 1}
     frame = pl.read_excel(
         path, has_header=False, infer_schema_length=0, drop_empty_cols=False, **kwargs

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from models.adapters.text_table import check_xlsx_size
 from models.ingest.errors import ExportError
 
 SNIFF_BYTES = 1 << 16
@@ -355,6 +356,7 @@ def read_export_file(
         if suffix == ".parquet":
             frame = _read_parquet(path)
         elif suffix == ".xlsx":
+            check_xlsx_size(path)  # a zip bomb is refused before calamine inflates it
             frame = pl.read_excel(path, engine="calamine", infer_schema_length=0)
         else:
             frame = _read_csv(path, encoding, delimiter)

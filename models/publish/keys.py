@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import os
 import secrets
+import shlex
 import stat
 import warnings
 from collections.abc import Iterable, Mapping
@@ -27,6 +28,14 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 class PseudonymKeyError(ValueError):
     """The pseudonym key is missing, malformed or stored somewhere it must not be."""
+
+
+class PseudonymKeyWarning(UserWarning):
+    """Something the evaluator must know about the key, though the run can go on."""
+
+
+class NewPseudonymKeyWarning(PseudonymKeyWarning):
+    """No key existed, so a new one was created: every pseudonym differs from earlier runs'."""
 
 
 def key_fingerprint(key: bytes) -> str:
@@ -76,20 +85,36 @@ def load_key(env: Mapping[str, str] | None = None, *, forbidden_dirs: Iterable[P
     The key file is MENTORSCOPE_PSEUDONYM_KEY_FILE or ~/.config/mentorscope/pseudonym.key,
     created with a random 32-byte key (mode 0600) on first use. A key file inside the
     repository or any of `forbidden_dirs` (the warehouse and snapshot folders) is refused.
+    Warns (PseudonymKeyWarning) when the key file can be read by group or others, and
+    (NewPseudonymKeyWarning) when it was just created, as every pseudonym then changes.
     """
     env = os.environ if env is None else env
     if env.get(KEY_ENV):
         return _parse_hex(env[KEY_ENV], KEY_ENV)
     path = key_file_path(env)
     _refuse_inside(path, forbidden_dirs)
+    created = False
     if not path.exists():
         # Another process may create it between the check and the call: use theirs.
         with contextlib.suppress(FileExistsError):
             _create_key_file(path)
+            created = True
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
         warnings.warn(
-            f"pseudonym key file {path} is readable by others (mode {mode:o}); chmod 600 it",
+            f"pseudonym key file {path} can be read by other users (mode {mode:03o}): "
+            f"run `chmod 600 {shlex.quote(str(path))}`",
+            PseudonymKeyWarning,
             stacklevel=2,
         )
-    return _parse_hex(path.read_text(encoding="ascii"), str(path))
+    key = _parse_hex(path.read_text(encoding="ascii"), str(path))
+    if created:
+        warnings.warn(
+            f"created a new pseudonym key in {path} (fingerprint {key_fingerprint(key)}): "
+            "pseudonyms from now on will not link with earlier snapshots made with another key. "
+            "Keep this file and back it up apart from the data (losing it changes every "
+            f"pseudonym); to reuse an earlier key, point {KEY_FILE_ENV} at its file",
+            NewPseudonymKeyWarning,
+            stacklevel=2,
+        )
+    return key

@@ -7,7 +7,7 @@ import stat
 import pytest
 
 from models.publish import key_fingerprint, load_key, publish
-from models.publish.keys import REPO_ROOT, PseudonymKeyError
+from models.publish.keys import REPO_ROOT, NewPseudonymKeyWarning, PseudonymKeyError
 
 from .conftest import AS_OF, KEY, OTHER_KEY, Published, query
 
@@ -19,12 +19,14 @@ def test_key_from_hex_environment_variable():
 def test_key_file_is_created_once_private_and_reused(tmp_path):
     path = tmp_path / "config" / "mentorscope" / "pseudonym.key"
     env = {"MENTORSCOPE_PSEUDONYM_KEY_FILE": str(path)}
-    first = load_key(env)
+    with pytest.warns(NewPseudonymKeyWarning, match="new pseudonym key"):
+        first = load_key(env)
     assert len(first) == 32
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     assert load_key(env) == first
-    other = load_key({"MENTORSCOPE_PSEUDONYM_KEY_FILE": str(tmp_path / "other.key")})
+    with pytest.warns(NewPseudonymKeyWarning):
+        other = load_key({"MENTORSCOPE_PSEUDONYM_KEY_FILE": str(tmp_path / "other.key")})
     assert other != first
 
 

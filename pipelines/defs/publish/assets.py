@@ -1,5 +1,7 @@
 """Publish stage: the pseudonymised research snapshot researchers query while runs go on."""
 
+import sys
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -7,6 +9,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from models.publish import load_key, publish_with_connection, research_dir
+from models.publish.keys import NewPseudonymKeyWarning, PseudonymKeyWarning
 from pipelines.resources import ExportFolder
 
 RESEARCH_SNAPSHOT = dg.AssetKey(["publish", "research_snapshot"])
@@ -21,6 +24,25 @@ def upstream_keys(assets: Iterable[dg.AssetsDefinition | dg.AssetSpec]) -> list[
         specs = asset.specs if isinstance(asset, dg.AssetsDefinition) else [asset]
         keys += [s.key for s in specs if s.group_name in UPSTREAM_GROUPS and s.key not in keys]
     return keys
+
+
+def _load_key_and_tell(context: dg.AssetExecutionContext, out_dir: Path) -> tuple[bytes, bool]:
+    """(the key, whether it was just created). The key's warnings (a new key, a key file others
+    can read) go to stderr, where the CLI's user sees them, and to the run's event log."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", PseudonymKeyWarning)
+        key = load_key(forbidden_dirs=[out_dir])
+    created = False
+    for warning in caught:
+        if not issubclass(warning.category, PseudonymKeyWarning):
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+            continue
+        created = created or issubclass(warning.category, NewPseudonymKeyWarning)
+        context.log.warning(str(warning.message))
+        print(f"Warning: {warning.message}", file=sys.stderr, flush=True)
+    return key, created
 
 
 def build_research_snapshot(
@@ -43,7 +65,7 @@ def build_research_snapshot(
         context: dg.AssetExecutionContext, warehouse: DuckDBResource, export: ExportFolder
     ) -> dg.MaterializeResult:
         out_dir = research_dir(Path(warehouse.database))
-        key = load_key(forbidden_dirs=[out_dir])
+        key, key_created = _load_key_and_tell(context, out_dir)
         run_info = {"as_of": export.as_of_date, "run_id": context.run_id}
         with warehouse.get_connection() as con:
             result = publish_with_connection(con, out_dir, key, run_info)
@@ -59,6 +81,7 @@ def build_research_snapshot(
                 "parquet": dg.MetadataValue.path(str(result.parquet_dir)),
                 "snapshot_id": result.snapshot_id,
                 "key_fingerprint": result.key_fingerprint,
+                "key_created": key_created,
                 "rows": dg.MetadataValue.json(result.rows),
                 "withheld": dg.MetadataValue.json(withheld),
                 "seconds": round(result.seconds, 2),
