@@ -28,7 +28,11 @@ from models.reporting.markup import (
 )
 from models.reporting.naming import period_anchor
 from models.reporting.outcomes import outcomes_chart
-from models.reporting.steps_completed import period_counts, steps_completed_chart
+from models.reporting.steps_completed import (
+    period_counts,
+    steps_completed_chart,
+    steps_too_early,
+)
 from models.reporting.survival import DURATION_TITLE, duration_parts
 from models.vocabulary import WINDOW_CLOSED
 
@@ -119,8 +123,14 @@ def _period_sections(
     steps = frames.get("steps_completed")
     if steps is not None:
         counts = period_counts(steps, program_id, period)
+        waiting = steps_too_early(steps, program_id, period)
         if counts.get_column("matches").sum() > 0:
-            step_charts.append(_keyed(steps_completed_chart(counts, scope), period))
+            step_charts.append(_keyed(steps_completed_chart(counts, scope, waiting), period))
+        elif waiting:
+            step_notes += note(
+                f"Steps completed: too early to tell for all {waiting:,} matches of {scope} "
+                "(their follow-up window, 120 days from the first meeting, is still open)."
+            )
     page.add(
         "The six steps",
         "Stacy Blake-Beard's six steps of a lasting mentoring relationship: self-reflection, "

@@ -170,9 +170,12 @@ class WarehouseInputs:
             )
             parts.append(
                 self._con.sql(
-                    "SELECT program_id, $period AS period, steps_completed, "
+                    # a match still inside its follow-up window cannot have all six steps
+                    # yet: counted apart (steps_completed null), not as fewer steps
+                    "SELECT program_id, $period AS period, "
+                    "CASE WHEN s6_window_closed THEN steps_completed END AS steps_completed, "
                     f"count(*)::BIGINT AS matches FROM metrics.match_steps {where} "
-                    "GROUP BY program_id, steps_completed",
+                    "GROUP BY ALL",
                     params=params,
                 ).pl()
             )

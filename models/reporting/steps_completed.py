@@ -44,6 +44,12 @@ def steps_by_period(
     periods: label -> [start, end) bounds, None for all time.
     """
     parts = []
+    if "s6_window_closed" in match_steps.columns:
+        # a match still inside its follow-up window cannot have all six steps yet: it is
+        # counted apart (steps_completed null, see steps_too_early), not as fewer steps
+        match_steps = match_steps.with_columns(
+            steps_completed=pl.when(pl.col("s6_window_closed")).then(pl.col("steps_completed"))
+        )
     for label, bounds in periods.items():
         frame = match_steps.lazy()
         if bounds is not None:
@@ -77,7 +83,17 @@ def period_counts(steps: pl.DataFrame, program_id: str | None, period: str) -> p
     )
 
 
-def steps_completed_chart(counts: pl.DataFrame, scope: str) -> Chart:
+def steps_too_early(steps: pl.DataFrame, program_id: str | None, period: str) -> int:
+    """Matches of the period whose follow-up window is still open (steps_completed null in a
+    steps_by_period frame): too early to count their steps."""
+    frame = steps.filter((pl.col("period") == period) & pl.col("steps_completed").is_null())
+    if program_id is not None:
+        frame = frame.filter(pl.col("program_id") == program_id)
+    return int(frame.get_column("matches").sum())
+
+
+def steps_completed_chart(counts: pl.DataFrame, scope: str, waiting: int = 0) -> Chart:
+    """`waiting`: matches left out because their follow-up window is still open."""
     steps = counts.get_column("steps_completed").to_list()
     matches = counts.get_column("matches").to_list()
     total = sum(matches)
@@ -109,6 +125,11 @@ def steps_completed_chart(counts: pl.DataFrame, scope: str) -> Chart:
         "the six steps, whichever steps they were. Bars further right mean fuller relationships. "
         "Complete counts, so no interval is drawn."
     )
+    if waiting:
+        caption += (
+            f" {fmt_number(waiting)} more matches are too early to tell: their follow-up window "
+            "(120 days from the first meeting) is still open, so they are not counted here."
+        )
     return Chart(
         key="steps-completed",
         title=title,
