@@ -165,3 +165,23 @@ def test_status_counts_hide_small_counts_so_that_no_margin_gives_them_back() -> 
         equations.append(Equation.of(members + total, [1.0] * len(members) + [-1.0]))
     assert not recoverable(hidden, equations).any()
     assert counts.filter(~pl.col("suppressed"))["n"].min() >= 10
+
+
+def test_a_program_overrides_the_codebook_by_recoding_in_its_mapping(tmp_path) -> None:
+    from models.adapters.mapping import apply_recodes, load_mapping
+
+    (tmp_path / "mapping.yaml").write_text(
+        "tables:\n"
+        "  matches:\n"
+        "    recode:\n"
+        "      closure_reason:\n"
+        '        "Zyklus beendet": planned\n'
+        '        "abgebrochen": unplanned\n',
+        encoding="utf-8",
+    )
+    mapping = load_mapping(tmp_path / "mapping.yaml", tmp_path)
+    raw = pl.DataFrame({"closure_reason": ["Zyklus  beendet", "ABGEBROCHEN", "lost contact"]})
+    recoded = apply_recodes(raw, "matches", mapping)
+    assert types(recoded["closure_reason"].to_list()) == ["planned", "unplanned", "unplanned"]
+    # without the mapping the codebook cannot place the program's own wordings
+    assert types(raw["closure_reason"].to_list()) == ["unknown", "unknown", "unplanned"]
