@@ -13,27 +13,22 @@ from models.metrics.closure import ClosureCodebook, closure_type
 from models.metrics.frames import core_lazy
 from models.metrics.settings import MetricSettings, settings_hash
 
-MATCH_DURATION_COLUMNS: tuple[str, ...] = (
+_FROM_MATCHES: tuple[str, ...] = (
     "match_id",
     "program_id",
     "mentor_id",
     "mentee_id",
     "matched_on",
     "ended_on",
+)
+MATCH_DURATION_COLUMNS: tuple[str, ...] = (
+    *_FROM_MATCHES,
     "duration_days",
     "ended",
     "closure_type",
     "settings_hash",
 )
-DURATION_INPUTS: tuple[str, ...] = (
-    "match_id",
-    "program_id",
-    "mentor_id",
-    "mentee_id",
-    "matched_on",
-    "ended_on",
-    "closure_reason",
-)
+DURATION_INPUTS: tuple[str, ...] = (*_FROM_MATCHES, "closure_reason")
 
 
 def match_duration(
