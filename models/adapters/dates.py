@@ -129,8 +129,8 @@ def parse_date_any(
     return result[0] if scalar else result
 
 
-def _parse_timestamps(clean: pl.Series, formats: Sequence[str], tz: str | None) -> pl.Series:
-    naive = _coalesce(clean, formats, "datetime")
+def _aware(clean: pl.Series) -> pl.Series:
+    """UTC instants of the values written with an offset or `Z` (null elsewhere)."""
     aware_parts = []
     for fmt in AWARE_FORMATS:
         try:
@@ -138,7 +138,12 @@ def _parse_timestamps(clean: pl.Series, formats: Sequence[str], tz: str | None) 
         except pl.exceptions.PolarsError:
             continue
         aware_parts.append(_plausible(part, fmt))
-    aware = pl.select(pl.coalesce(aware_parts)).to_series()
+    return pl.select(pl.coalesce(aware_parts)).to_series()
+
+
+def _parse_timestamps(clean: pl.Series, formats: Sequence[str], tz: str | None) -> pl.Series:
+    naive = _coalesce(clean, formats, "datetime")
+    aware = _aware(clean)
     if tz:
         local = aware.dt.convert_time_zone(tz).dt.replace_time_zone(None)
     else:
@@ -164,6 +169,20 @@ def parse_timestamp_any(
     result = pl.select(pl.coalesce(stamps, dates.cast(pl.Datetime("us")))).to_series()
     result = result.alias(series.name)
     return result[0] if scalar else result
+
+
+def offset_utc_text(values: pl.Series) -> pl.Series:
+    """`2024-11-06T00:30:00+01:00` -> `2024-11-05T23:30:00Z`: the instant of a value written with
+    an offset or `Z`, as ISO UTC text the row rules read (null for values without an offset).
+
+    Used where no zone is known yet, so that the offset survives landing and the row rules can
+    convert the instant to the program's zone (docs/data-contract.md, "one clock")."""
+    series, _ = _as_series(values)
+    clean = _clean(series)
+    naive = _coalesce(clean, TIMESTAMP_FORMATS, "datetime")
+    aware = _aware(clean)
+    text = pl.select(pl.when(naive.is_null()).then(aware)).to_series()
+    return text.dt.strftime("%Y-%m-%dT%H:%M:%S%.fZ").alias(series.name)
 
 
 def parse_time_any(

@@ -22,7 +22,7 @@ import polars as pl
 import yaml
 
 from models.adapters.calendar import MatchResolver, pair_resolver, summary_pattern_resolver
-from models.adapters.dates import iso_text, parse_date_any, parse_timestamp_any
+from models.adapters.dates import iso_text, offset_utc_text, parse_date_any, parse_timestamp_any
 from models.adapters.safe_yaml import ECHO_CHARS, YamlAliasError, load_plain_yaml, short
 from models.adapters.survey_formats import SURVEY_FORMATS
 from models.adapters.surveys import SurveyMapping, labels_from_codebook
@@ -498,15 +498,25 @@ def apply_date_formats(df: pl.DataFrame, table: str, mapping: Mapping) -> pl.Dat
         fmt = spec.date_formats.get(column) or mapping.date_format
         formats = [fmt] if fmt else None
         raw = df[column].cast(pl.String)
+        # One clock: a value with an offset becomes local time in the mapping's zone; without
+        # a mapping zone it keeps its instant (as UTC text) for the row rules, which convert it
+        # to the zone of the row's program (programs.timezone).
+        instant = offset_utc_text(raw)
         if kind == "date":
             parsed = parse_date_any(raw, formats)
             assert isinstance(parsed, pl.Series)
             text = parsed.dt.strftime("%Y-%m-%d")
+            if zone:
+                local = parse_timestamp_any(raw, None, zone)
+                assert isinstance(local, pl.Series)
+                instant = local.dt.strftime("%Y-%m-%d").zip_with(instant.is_not_null(), instant)
         else:
             parsed = parse_timestamp_any(raw, formats, zone)
             assert isinstance(parsed, pl.Series)
             text = iso_text(parsed)
-        exprs.append(pl.coalesce(text, raw).alias(column))
+            if zone:
+                instant = pl.Series(column, [None] * len(raw), dtype=pl.String)
+        exprs.append(pl.coalesce(instant, text, raw).alias(column))
     return df.with_columns(exprs) if exprs else df
 
 

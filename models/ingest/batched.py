@@ -35,6 +35,7 @@ from models.ingest.rules import (
     rejected_rows,
 )
 from models.ingest.scales import item_scales
+from models.warehouse import table_exists
 
 BATCH_ROWS = 500_000  # a slice of the widest table stays a few hundred MB in Polars
 
@@ -67,7 +68,39 @@ def row_context(
             ctx.participant_roles = con.sql(
                 "SELECT participant_id, role FROM core.participants"
             ).pl()
+    _program_zones(con, spec, ctx)
     return ctx
+
+
+# How a row reaches its program, for its zone: the query gives <key>, timezone.
+_ZONE_PATHS = {
+    "program_id": "SELECT program_id, timezone FROM core.programs",
+    "match_id": "SELECT m.match_id, p.timezone FROM core.matches AS m "
+    "JOIN core.programs AS p USING (program_id)",
+    "participant_id": "SELECT r.participant_id, p.timezone FROM core.participants AS r "
+    "JOIN core.programs AS p USING (program_id)",
+}
+
+_ZONE_TABLES = {
+    "program_id": ("programs",),
+    "match_id": ("matches", "programs"),
+    "participant_id": ("participants", "programs"),
+}
+
+
+def _program_zones(con: duckdb.DuckDBPyConnection, spec: TableSpec, ctx: RowContext) -> None:
+    """One clock: the program zone of each row's key, so that a timestamp with an offset is
+    stored as the program's local wall time (``parse_timestamp``)."""
+    if "timezone" in spec.column_names:
+        return  # programs: the row's own zone
+    if not any(c.type in ("date", "timestamp") for c in spec.columns):
+        return
+    for key, query in _ZONE_PATHS.items():
+        if key in spec.column_names:
+            if not all(table_exists(con, "core", t) for t in _ZONE_TABLES[key]):
+                return  # parents not built: offsets stay UTC wall time
+            ctx.zone_by, ctx.zones = key, con.sql(query).pl()
+            return
 
 
 def _q(name: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
+from zoneinfo import available_timezones
 
 import polars as pl
 import yaml
@@ -105,10 +106,9 @@ def _strptime(dtype: pl.DataType, fmt: str) -> Callable[[pl.Series], pl.Series]:
 
 
 def _aware(fmt: str) -> Callable[[pl.Series], pl.Series]:
-    # Offsets are honoured by converting to UTC; naive times are taken as the program's
-    # local time, which is what exports write.
-    parse = _strptime(pl.Datetime("us", "UTC"), fmt)
-    return lambda s: parse(s).dt.replace_time_zone(None)
+    # An offset is honoured by converting to UTC; the caller turns that into the program's
+    # local wall time (``_local``). Naive times are already the program's local time.
+    return _strptime(pl.Datetime("us", "UTC"), fmt)
 
 
 def _midnight(fmt: str) -> Callable[[pl.Series], pl.Series]:
@@ -116,23 +116,89 @@ def _midnight(fmt: str) -> Callable[[pl.Series], pl.Series]:
     return lambda s: parse(s).cast(pl.Datetime("us"))
 
 
-def _timestamp_parsers(formats: tuple[str, ...]) -> list[Callable[[pl.Series], pl.Series]]:
-    naive = [_strptime(pl.Datetime("us"), f) for f in formats]
-    aware = [_aware(f) for f in AWARE_TIMESTAMP_FORMATS]
-    return [*naive, *aware, *[_midnight(f) for f in DATE_FORMATS[:4]]]
+@cache
+def known_zones() -> frozenset[str]:
+    """The IANA zone names a program's ``timezone`` may hold."""
+    return frozenset(available_timezones())
 
 
-def parse_date(expr: pl.Expr, formats: tuple[str, ...] = DATE_FORMATS) -> pl.Expr:
-    timestamps = _timestamp_parsers(NAIVE_TIMESTAMP_FORMATS)
-    # A timestamp where a date is expected keeps its calendar date.
-    parsers = [_strptime(pl.Date(), f) for f in formats]
-    parsers.append(lambda s: _first_parse(s, timestamps).dt.date())
-    return expr.map_batches(lambda s: _first_parse(s, parsers), return_dtype=pl.Date())
+def _local(aware: pl.Series, zones: pl.Series | None) -> pl.Series:
+    """Naive wall time of UTC instants in each row's zone.
+
+    A null, unknown or unusable zone gives UTC wall time (the documented default). Converting
+    an instant into a zone is always well defined, DST changes included.
+    """
+    out = aware.dt.replace_time_zone(None)
+    if zones is None:
+        return out
+    for zone in zones.drop_nulls().unique().to_list():
+        if zone == "UTC" or zone not in known_zones():
+            continue
+        rows = ((zones == zone) & aware.is_not_null()).arg_true()
+        if rows.len() == 0:
+            continue
+        try:
+            moved = aware.gather(rows).dt.convert_time_zone(zone).dt.replace_time_zone(None)
+        except pl.exceptions.PolarsError:
+            continue  # a name Python knows but Polars does not: stays UTC wall time
+        out = out.scatter(rows, moved)
+    return out
 
 
-def parse_timestamp(expr: pl.Expr, formats: tuple[str, ...] = NAIVE_TIMESTAMP_FORMATS) -> pl.Expr:
-    parsers = _timestamp_parsers(formats)
-    return expr.map_batches(lambda s: _first_parse(s, parsers), return_dtype=pl.Datetime("us"))
+def _timestamps(values: pl.Series, zones: pl.Series | None, formats: tuple[str, ...]) -> pl.Series:
+    """Naive local timestamps: naive formats first (the value is already local wall time),
+    then offset-carrying ISO (converted to the row's zone), then a bare date (midnight)."""
+    out = _first_parse(values, [_strptime(pl.Datetime("us"), f) for f in formats])
+    todo = (out.is_null() & values.is_not_null()).arg_true()
+    if todo.len() == 0:
+        return out
+    rest = values.gather(todo)
+    aware = _local(
+        _first_parse(rest, [_aware(f) for f in AWARE_TIMESTAMP_FORMATS]),
+        None if zones is None else zones.gather(todo),
+    )
+    midnight = _first_parse(rest, [_midnight(f) for f in DATE_FORMATS[:4]])
+    return out.scatter(todo, aware.fill_null(midnight))
+
+
+def _with_zone(
+    expr: pl.Expr,
+    zone: pl.Expr | None,
+    parse: Callable[[pl.Series, pl.Series | None], pl.Series],
+    dtype: pl.DataType,
+) -> pl.Expr:
+    if zone is None:
+        return expr.map_batches(lambda s: parse(s, None), return_dtype=dtype)
+    return pl.map_batches(
+        [expr, zone.cast(pl.String)], lambda s: parse(s[0], s[1]), return_dtype=dtype
+    )
+
+
+def parse_date(
+    expr: pl.Expr, formats: tuple[str, ...] = DATE_FORMATS, zone: pl.Expr | None = None
+) -> pl.Expr:
+    """Dates; a timestamp where a date is expected keeps its local calendar date (an offset
+    is first converted to ``zone``, the row's program zone; UTC without one)."""
+
+    def parse(values: pl.Series, zones: pl.Series | None) -> pl.Series:
+        out = _first_parse(values, [_strptime(pl.Date(), f) for f in formats])
+        todo = (out.is_null() & values.is_not_null()).arg_true()
+        if todo.len() == 0:
+            return out
+        rest = None if zones is None else zones.gather(todo)
+        stamps = _timestamps(values.gather(todo), rest, NAIVE_TIMESTAMP_FORMATS)
+        return out.scatter(todo, stamps.dt.date())
+
+    return _with_zone(expr, zone, parse, pl.Date())
+
+
+def parse_timestamp(
+    expr: pl.Expr, formats: tuple[str, ...] = NAIVE_TIMESTAMP_FORMATS, zone: pl.Expr | None = None
+) -> pl.Expr:
+    """Naive local timestamps ("one clock"): a naive value is kept as written; a value with an
+    offset or ``Z`` is converted to ``zone`` (the row's program zone, an IANA name per row)
+    and made naive; without a zone it stays UTC wall time."""
+    return _with_zone(expr, zone, lambda v, z: _timestamps(v, z, formats), pl.Datetime("us"))
 
 
 def enum_key(expr: pl.Expr) -> pl.Expr:

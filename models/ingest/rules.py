@@ -18,6 +18,7 @@ from models.contract import ColumnSpec, TableSpec
 from models.ingest.parse import (
     clean_text,
     enum_key,
+    known_zones,
     normalise_demographic,
     parse_bool,
     parse_date,
@@ -65,6 +66,10 @@ class RowContext:
     participant_roles: pl.DataFrame | None = None  # participant_id, role
     item_scales: dict[str, tuple[float, float]] = field(default_factory=dict)
     match_dates: pl.DataFrame | None = None  # match_id, matched_on (for before_match)
+    # One clock: the program zone of each row, by the key that leads to its program
+    # (program_id, match_id or participant_id): columns <zone_by>, timezone.
+    zone_by: str | None = None
+    zones: pl.DataFrame | None = None
 
 
 @dataclass
@@ -76,6 +81,10 @@ class RuleOutcome:
 
 def _raw(name: str) -> str:
     return f"__raw_{name}"
+
+
+ZONE = "__zone"  # the row's program zone while typing (dropped afterwards)
+ZONE_COLUMN = "timezone"  # programs.timezone: IANA name of the program's local calendar
 
 
 def _typed(col: ColumnSpec) -> pl.Expr:
@@ -90,9 +99,9 @@ def _typed(col: ColumnSpec) -> pl.Expr:
             .otherwise(value)
         )
     if col.type == "date":
-        return parse_date(raw)
+        return parse_date(raw, zone=pl.col(ZONE))
     if col.type == "timestamp":
-        return parse_timestamp(raw)
+        return parse_timestamp(raw, zone=pl.col(ZONE))
     if col.type == "int":
         return parse_int(raw)
     if col.type == "float":
@@ -147,6 +156,20 @@ def _column_checks(spec: TableSpec, ctx: RowContext) -> list[Check]:
                         pl.lit(col.name),
                         _shown(col.name),
                         pl.lit(TYPE_WORDS[col.type]),
+                    ),
+                )
+            )
+        if col.name == ZONE_COLUMN and col.type == "string":
+            checks.append(
+                (
+                    "type",
+                    col.name,
+                    raw.is_not_null() & ~raw.is_in(sorted(known_zones())),
+                    pl.format(
+                        "{} = '{}' is not an IANA time zone (e.g. Europe/Berlin, "
+                        "America/New_York, UTC)",
+                        pl.lit(col.name),
+                        _shown(col.name),
                     ),
                 )
             )
@@ -333,6 +356,21 @@ def raw_columns(spec: TableSpec) -> list[str]:
     return [_raw(c.name) for c in spec.columns]
 
 
+def _with_zone(frame: pl.DataFrame, spec: TableSpec, ctx: RowContext) -> pl.DataFrame:
+    """Add the row's program zone: the table's own ``timezone`` (programs), else the zone found
+    through ``ctx.zones``, else null (offsets then stay UTC wall time)."""
+    if ZONE_COLUMN in spec.column_names:
+        return frame.with_columns(pl.col(_raw(ZONE_COLUMN)).alias(ZONE))
+    zone_by = ctx.zone_by
+    if ctx.zones is None or zone_by is None or zone_by not in spec.column_names:
+        return frame.with_columns(pl.lit(None, pl.String).alias(ZONE))
+    zones = ctx.zones.select(
+        pl.col(zone_by).cast(pl.String).alias(_raw(zone_by)),
+        pl.col(ZONE_COLUMN).cast(pl.String).alias(ZONE),
+    ).unique(subset=_raw(zone_by), keep="first")
+    return frame.join(zones, on=_raw(zone_by), how="left", maintain_order="left")
+
+
 def checked_rows(raw: pl.DataFrame, spec: TableSpec, ctx: RowContext) -> pl.DataFrame:
     """Cleaned text, typed values and the first rule each row breaks, row by row.
 
@@ -349,7 +387,7 @@ def checked_rows(raw: pl.DataFrame, spec: TableSpec, ctx: RowContext) -> pl.Data
             for c in spec.columns
         ],
     )
-    frame = frame.with_columns(
+    frame = _with_zone(frame, spec, ctx).with_columns(
         [_typed(c).cast(POLARS_TYPES[c.type]).alias(c.name) for c in spec.columns]
     )
     frame, ref_checks = _reference_checks(spec, ctx, frame)

@@ -5,7 +5,9 @@ references, future dates, before-match dates, exact duplicates, duplicate keys),
 slices are made small so that duplicates and keys span slices.
 """
 
+import re
 from datetime import date, datetime
+from pathlib import Path
 
 import duckdb
 import polars as pl
@@ -23,10 +25,29 @@ AS_OF = date(2026, 6, 30)
 RUN = "run-1"
 
 
+OFFSETS = ("+05:30", "Z", "-04:00", "+01:00")
+STAMP = re.compile(r",(\d{4}-\d{2}-\d{2})(?: (\d{2}:\d{2}:\d{2}))?,")
+
+
+def _with_offsets(path: Path) -> None:
+    """Write every 7th row's first date or timestamp with a UTC offset (one clock: the rules
+    convert it to the zone of the row's program)."""
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    for i in range(7, len(lines), 7):
+        offset = OFFSETS[(i // 7) % len(OFFSETS)]
+        stamp = lambda m, o=offset: f",{m[1]}T{m[2] or '23:30:00'}{o},"  # noqa: E731
+        lines[i] = STAMP.sub(stamp, lines[i], count=1)
+    assert sum(any(o in line for o in OFFSETS) for line in lines) >= len(lines) // 8
+    path.write_text("".join(lines), encoding="utf-8")
+
+
 @pytest.fixture(scope="module")
 def landed(tmp_path_factory) -> duckdb.DuckDBPyConnection:
     export = tmp_path_factory.mktemp("export")
     generate(export, seed=5, scale=0.3, as_of=AS_OF, bad_rows=True)
+    for name in ("meetings_*", "activities", "survey_responses", "matches", "participants"):
+        for path in export.glob(f"{name}.csv"):
+            _with_offsets(path)
     # An exact duplicate and a duplicate key far apart in the file, across slices.
     meetings = sorted(export.glob("meetings*.csv"))[0]
     lines = meetings.read_text(encoding="utf-8").splitlines(keepends=True)
