@@ -99,9 +99,13 @@ def _execute(settings: RunSettings, wait: bool = False) -> int:
 
 def _run_and_report(settings: RunSettings) -> int:
     """Run and print the summary, both under the run lock the caller holds."""
-    from pipelines.runner import run_pipeline
+    from pipelines.runner import SlotWaitTimeout, run_pipeline
 
-    report = run_pipeline(settings)
+    try:
+        report = run_pipeline(settings)
+    except SlotWaitTimeout as timeout:
+        typer.echo(str(timeout), err=True)
+        return EXIT_BUSY
     if not report.success:
         typer.echo("Run failed:", err=True)
         for message in report.errors + report.failed_checks:
@@ -155,7 +159,8 @@ def run(
 ) -> None:
     """Run the pipeline on an export folder. Exit 0 on success, even with quarantined rows;
     1 when the run failed, 2 when the folder or options cannot be used, 3 when another run
-    holds the warehouse (nothing changed)."""
+    holds the warehouse (nothing changed) or holds the warehouse pool slot for longer than
+    MENTORSCOPE_SLOT_WAIT_SECONDS (default 600)."""
     try:
         as_of_date = date.fromisoformat(as_of) if as_of else date.today()
     except ValueError:

@@ -2,7 +2,9 @@
 
 Dagster sets a resource up once per run with the in-process executor, so taking the lock in
 ``yield_for_execution`` covers runs launched from the UI, sensors and schedules as well as
-the CLI's, and two runs never interleave their writes.
+the CLI's, and two runs never interleave their writes. It also records the run's process as
+run tags and frees the "warehouse" pool slots of dead runs (pipelines/recovery.py) for runs
+that do not come through the CLI.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import duckdb
 from dagster._utils.backoff import backoff
 from dagster_duckdb import DuckDBResource
 
-from pipelines.recovery import recover_interrupted
+from pipelines.recovery import PID_TAG, process_tags, recover_dead_runs, recover_interrupted
 from pipelines.run_lock import WarehouseBusy, default_wait, interrupted, warehouse_lock
 
 # dagster-duckdb retries a busy file 10 times with doubling delays (about 100 s); under the
@@ -67,8 +69,19 @@ class LockedDuckDBResource(DuckDBResource):
                     f"The previous run on this warehouse ({previous.describe()}) was "
                     "interrupted; this run recomputes every table it materialises."
                 )
-            if context.instance is not None:
-                recover_interrupted(context.instance, previous)
+            instance = context.instance
+            if instance is not None:
+                run = context.dagster_run
+                if run is not None and PID_TAG not in run.tags:
+                    # UI, sensor and schedule runs: let later runs tell whether we died.
+                    instance.add_run_tags(run.run_id, process_tags())
+                recover_interrupted(instance, previous)
+                dead = recover_dead_runs(instance, current=context.run_id)
+                if dead and context.log is not None:
+                    context.log.warning(
+                        "Freed the 'warehouse' pool slots of interrupted runs and marked "
+                        f"them failed: {', '.join(h.run_id for h in dead)}."
+                    )
             open_warehouse(self.database).close()
             yield self
 

@@ -4,21 +4,136 @@ The CLI never has its own code path: it builds the same Definitions the UI loads
 executes the same job; runs, checks and metadata show in the UI's history. The run holds the
 warehouse's run lock (pipelines/run_lock.py) from before Dagster creates the run until it
 ends, so a second run on the same warehouse is refused (or waits) instead of interleaving.
+
+Before executing, the runner frees the "warehouse" pool slots of dead runs of the instance
+(pipelines/recovery.py). While the run executes, a watchdog thread (``SlotWatchdog``) makes
+sure it never waits forever for a slot that a live run (or one not known to be dead) holds.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
+import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
+from dagster._core.errors import DagsterExecutionInterruptedError
+from dagster._core.utils import make_new_run_id
 
 from pipelines.assembly import build_definitions
 from pipelines.instance import use_project_instance
-from pipelines.recovery import recover_interrupted
+from pipelines.recovery import (
+    POOL,
+    Holder,
+    describe,
+    pool_run_ids,
+    process_tags,
+    recover_dead_runs,
+    recover_interrupted,
+    why_dead,
+)
 from pipelines.run_lock import warehouse_lock
 from pipelines.settings import RunSettings
+
+SLOT_WAIT_ENV = "MENTORSCOPE_SLOT_WAIT_SECONDS"
+DEFAULT_SLOT_WAIT = 600.0
+
+
+class SlotWaitTimeout(RuntimeError):
+    """The run waited longer than allowed for the warehouse pool slot and was stopped."""
+
+
+def slot_wait_seconds() -> float:
+    try:
+        return max(0.0, float(os.environ.get(SLOT_WAIT_ENV, DEFAULT_SLOT_WAIT)))
+    except ValueError:
+        return DEFAULT_SLOT_WAIT
+
+
+class SlotWatchdog:
+    """Stop an in-process run that has waited `limit` seconds for the warehouse pool slot.
+
+    Dagster has no time limit on a step's wait for a pool slot, and its in-process executor
+    never looks for interrupts while it waits (it spins in its step scheduler). So a thread
+    polls the pool: while this run has a step pending and holds no slot, the clock runs; a
+    slot claimed resets it. When the clock passes `limit`, it first frees the slots of runs
+    that died meanwhile (the clock restarts if that freed something); otherwise it raises
+    DagsterExecutionInterruptedError in the executing thread (the thread is then in the
+    scheduler loop, not in a step). Dagster handles that as an interrupted run: it releases
+    the run's pending claims and records the run as failed; the runner then raises
+    SlotWaitTimeout naming the holders.
+    """
+
+    def __init__(
+        self, instance: dg.DagsterInstance, run_id: str, limit: float, poll: float = 1.0
+    ) -> None:
+        self.instance = instance
+        self.run_id = run_id
+        self.limit = limit
+        self.poll = min(poll, max(limit / 5, 0.1))
+        self.holders: list[Holder] = []
+        self.fired = False
+        self._target = threading.get_ident()
+        self._done = threading.Event()
+        self._guard = threading.Lock()
+        self._thread = threading.Thread(target=self._watch, name="slot-watchdog", daemon=True)
+
+    def __enter__(self) -> SlotWatchdog:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with self._guard:
+            self._done.set()
+        self._thread.join()
+
+    def _waiting(self) -> tuple[bool, set[str]]:
+        claimed, pending = pool_run_ids(self.instance)
+        waiting = self.run_id in pending and self.run_id not in claimed
+        return waiting, (claimed | pending) - {self.run_id}
+
+    def _watch(self) -> None:
+        since: float | None = None
+        while not self._done.wait(self.poll):
+            try:
+                waiting, others = self._waiting()
+            except Exception:  # the storage is busy: look again on the next poll
+                continue
+            if not waiting:
+                since = None
+                continue
+            now = time.monotonic()
+            since = now if since is None else since
+            if now - since < self.limit:
+                continue
+            if recover_dead_runs(self.instance, current=self.run_id):
+                since = now
+                continue
+            self.holders = [why_dead(self.instance, run_id) for run_id in sorted(others)]
+            with self._guard:
+                if self._done.is_set():
+                    return
+                self.fired = True
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                    ctypes.c_ulong(self._target),
+                    ctypes.py_object(DagsterExecutionInterruptedError),
+                )
+            return
+
+    def message(self) -> str:
+        holders = describe(self.holders) or "a run that has released it since"
+        return (
+            f"Run {self.run_id} waited {self.limit:g} s for the '{POOL}' concurrency slot (one "
+            "writing step at a time across all runs of this Dagster instance) and stopped. "
+            f"The slot is held or queued for by {holders}, which is alive or cannot be "
+            "checked (Mentorscope frees the slots of runs whose process is gone). Wait for "
+            f"that run to end and run again, or allow a longer wait with {SLOT_WAIT_ENV}="
+            "<seconds>. If it is stuck, terminate it in the Dagster UI (`mentorscope ui`, "
+            "Runs) and free its slots (Deployment, Concurrency, warehouse)."
+        )
 
 
 @dataclass
@@ -70,21 +185,42 @@ def run_pipeline(
 
     Raises ``pipelines.run_lock.WarehouseBusy`` when another run holds the warehouse for
     longer than `wait` seconds (None: wait as long as it takes); nothing is changed then.
+    Raises ``SlotWaitTimeout`` when the run waited longer than MENTORSCOPE_SLOT_WAIT_SECONDS
+    for the warehouse pool slot (the run is then recorded as failed).
     """
     with warehouse_lock(Path(settings.warehouse), wait=wait) as previous:
         if instance is None:
             use_project_instance()
             instance = dg.DagsterInstance.get()
+        run_id = make_new_run_id()
         recover_interrupted(instance, previous)
+        recover_dead_runs(instance, current=run_id)
         job_def = build_definitions(settings).resolve_job_def(job)
         # Dagster's console logger is DEBUG by default; the CLI prints its own one-line
         # errors, and the full event log stays in the instance (`mentorscope ui`).
         level = os.environ.get("MENTORSCOPE_LOG_LEVEL", "CRITICAL")
-        result = job_def.execute_in_process(
-            instance=instance,
-            raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": level}}}},
-        )
+        watchdog = SlotWatchdog(instance, run_id, slot_wait_seconds())
+        try:
+            with watchdog:
+                result = job_def.execute_in_process(
+                    instance=instance,
+                    raise_on_error=False,
+                    run_id=run_id,
+                    tags=process_tags(),
+                    run_config={"loggers": {"console": {"config": {"log_level": level}}}},
+                )
+        except DagsterExecutionInterruptedError:
+            if not watchdog.fired:
+                raise
+            result = None  # delivered after Dagster's own handling: the run is failed anyway
+        if watchdog.fired:
+            run = instance.get_run_by_id(run_id)
+            if run is not None and not run.is_finished:
+                instance.report_run_failed(run, watchdog.message())
+            elif run is not None:  # Dagster said "interrupted": say why in the run's log
+                instance.report_engine_event(watchdog.message(), run)
+            raise SlotWaitTimeout(watchdog.message())
+        assert result is not None
     errors = _run_errors(result)
     failed_checks = []
     for event in result.all_events:

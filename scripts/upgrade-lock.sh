@@ -26,7 +26,17 @@ if cmp -s uv.lock "$previous"; then
 fi
 if bash scripts/test.sh; then
   echo "Suite green with the new lock. Changed versions:"
-  diff <(grep -A1 '^name = ' "$previous") <(grep -A1 '^name = ' uv.lock) | grep '^[<>]' || true
+  .venv/bin/python - "$previous" uv.lock <<'PY'
+import sys, tomllib
+def pins(path):
+    lock = tomllib.load(open(path, "rb"))
+    return {(p["name"], p["version"]) for p in lock["package"] if "version" in p}
+old, new = pins(sys.argv[1]), pins(sys.argv[2])
+for name in sorted({n for n, _ in old ^ new}):
+    was = sorted(v for n, v in old - new if n == name) or ["(new)"]
+    now = sorted(v for n, v in new - old if n == name) or ["(removed)"]
+    print(f"  {name}: {', '.join(was)} -> {', '.join(now)}")
+PY
   echo "Commit uv.lock (and note notable upgrades in CHANGELOG.md)."
 else
   echo "Suite red with the new lock: restoring the previous uv.lock." >&2

@@ -8,6 +8,7 @@ the publish and report stages create, which is how a test picks the moment to SI
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -16,11 +17,12 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -33,10 +35,11 @@ RUN_TIMEOUT = 240
 class Workspace:
     root: Path
     export: Path
+    shared_home: Path | None = None  # another workspace's Dagster home (same instance)
 
     @property
     def home(self) -> Path:
-        return self.root / "dagster"
+        return self.shared_home or self.root / "dagster"
 
     @property
     def warehouse(self) -> Path:
@@ -68,7 +71,24 @@ class Workspace:
             "GX_ANALYTICS_ENABLED": "False",
         }
 
-    def start(self, *extra: str) -> subprocess.Popen:
+    @contextlib.contextmanager
+    def instance(self) -> Iterator[dg.DagsterInstance]:
+        """The workspace's Dagster instance, opened in this process."""
+        env = self.env()
+        keys = ("DAGSTER_HOME", "MENTORSCOPE_DAGSTER_STATE", "MENTORSCOPE_DAGSTER_LOGS")
+        saved = {k: os.environ.get(k) for k in keys}
+        os.environ.update({k: env[k] for k in keys})
+        try:
+            with dg.DagsterInstance.from_config(str(self.home)) as instance:
+                yield instance
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+
+    def start(self, *extra: str, env: dict[str, str] | None = None) -> subprocess.Popen:
         args = [
             sys.executable, "-m", "pipelines.cli", "run",
             "--data", str(self.export),
@@ -80,17 +100,19 @@ class Workspace:
         return subprocess.Popen(
             args,
             cwd=PROJECT,
-            env=self.env(),
+            env={**self.env(), **(env or {})},
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
             start_new_session=True,
         )
 
-    def run(self, *extra: str) -> subprocess.CompletedProcess:
-        proc = self.start(*extra)
+    def run(
+        self, *extra: str, env: dict[str, str] | None = None, timeout: float = RUN_TIMEOUT
+    ) -> subprocess.CompletedProcess:
+        proc = self.start(*extra, env=env)
         try:
-            out, err = proc.communicate(timeout=RUN_TIMEOUT)
+            out, err = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.communicate()
