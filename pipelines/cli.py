@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 from typer.core import TyperCommand
 
-from pipelines.settings import PROJECT_ROOT, RunSettings
+from pipelines.settings import PROJECT_ROOT, RunSettings, parse_as_of
 
 app = typer.Typer(
     help="Mentorscope: a research-grade analytics pipeline for formal mentoring programs.",
@@ -162,9 +162,9 @@ def run(
     holds the warehouse (nothing changed) or holds the warehouse pool slot for longer than
     MENTORSCOPE_SLOT_WAIT_SECONDS (default 600)."""
     try:
-        as_of_date = date.fromisoformat(as_of) if as_of else date.today()
-    except ValueError:
-        typer.echo(f"--as-of must be YYYY-MM-DD, got {as_of!r}", err=True)
+        as_of_date = parse_as_of(as_of)
+    except ValueError as error:
+        typer.echo(f"--{error}", err=True)
         raise typer.Exit(2) from None
     if not data.is_dir():
         typer.echo(f"{data}: export folder does not exist or is not a folder", err=True)

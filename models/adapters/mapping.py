@@ -23,7 +23,13 @@ import yaml
 
 from models.adapters.calendar import MatchResolver, pair_resolver, summary_pattern_resolver
 from models.adapters.dates import iso_text, offset_utc_text, parse_date_any, parse_timestamp_any
-from models.adapters.safe_yaml import ECHO_CHARS, YamlAliasError, load_plain_yaml, short
+from models.adapters.safe_yaml import (
+    ECHO_CHARS,
+    YamlAliasError,
+    YamlNestingError,
+    load_plain_yaml,
+    short,
+)
 from models.adapters.survey_formats import SURVEY_FORMATS
 from models.adapters.surveys import SurveyMapping, labels_from_codebook
 from models.adapters.text_table import DELIMITERS
@@ -219,7 +225,7 @@ def load_mapping(path: Path, export_root: Path) -> Mapping:
     reader = _Reader(path, Path(export_root))
     try:
         raw = load_plain_yaml(path)
-    except YamlAliasError as exc:
+    except (YamlAliasError, YamlNestingError) as exc:
         raise MappingError(f"{path} {exc}") from None
     except yaml.constructor.ConstructorError as exc:
         raise MappingError(

@@ -40,15 +40,36 @@ class YamlAliasError(yaml.YAMLError):
         super().__init__(f"line {line}: YAML anchors and aliases (&name / *name) are not allowed")
 
 
+# A mapping.yaml nests five or six levels; PyYAML composes recursively, so 50,000 nested
+# brackets end in RecursionError. Deeper than this is refused with the line.
+MAX_DEPTH = 64
+
+
+class YamlNestingError(yaml.YAMLError):
+    """The document nests deeper than MAX_DEPTH."""
+
+    def __init__(self, line: int) -> None:
+        self.line = line
+        super().__init__(f"line {line}: nested more than {MAX_DEPTH} levels deep")
+
+
 class NoAliasSafeLoader(yaml.SafeLoader):
     """SafeLoader that refuses anchors and aliases when it meets them in the event stream,
-    before any node is built or expanded."""
+    before any node is built or expanded, and documents nested deeper than MAX_DEPTH."""
+
+    _depth = 0
 
     def compose_node(self, parent: Any, index: Any) -> Any:  # noqa: ANN401 - PyYAML's signature
         event = self.peek_event()
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
             raise YamlAliasError(event.start_mark.line + 1)
-        return super().compose_node(parent, index)
+        if self._depth >= MAX_DEPTH:
+            raise YamlNestingError(event.start_mark.line + 1)
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 def load_plain_yaml(path: Path) -> Any:  # noqa: ANN401 - any YAML value

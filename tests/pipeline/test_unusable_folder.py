@@ -54,3 +54,23 @@ def test_unusable_folder_message(tmp_path, dagster_home, files, expected):
     assert result.returncode == 1
     assert expected in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize(
+    ("as_of", "expected"),
+    [
+        ("9999-12-31", "--as-of 9999-12-31 is outside 1900-01-01 .. 2199-12-31"),
+        ("1066-10-14", "--as-of 1066-10-14 is outside"),
+        ("2026-13-01", "--as-of must be a date as YYYY-MM-DD, got '2026-13-01'"),
+    ],
+)
+def test_an_unusable_as_of_date_is_a_usage_error(tmp_path, as_of: str, expected: str) -> None:
+    # 9999-12-31 used to overflow deep in the run (exit 1, OverflowError in validate_programs)
+    done = subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", "run", "--data", str(tmp_path),
+         "--warehouse", str(tmp_path / "w.duckdb"), "--as-of", as_of],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert expected in done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "w.duckdb").exists()

@@ -115,6 +115,16 @@ def test_a_lone_anchor_or_alias_is_refused_with_its_line(tmp_path):
         load_mapping(mapping, tmp_path)
 
 
+def test_deep_nesting_is_refused_with_its_line_not_a_recursion_error(tmp_path):
+    path = tmp_path / "mapping.yaml"
+    path.write_text("tables: " + "[" * 50_000 + "]" * 50_000 + "\n", encoding="utf-8")
+    with pytest.raises(MappingError, match=r"mapping.yaml line 1: nested more than \d+ levels"):
+        load_mapping(path, tmp_path)
+    # a legitimately nested mapping (six levels) is far below the limit
+    path.write_text("tables:\n  matches:\n    recode:\n      mode: {a: video}\n", encoding="utf-8")
+    assert load_mapping(path, tmp_path).table("matches").recode == {"mode": {"a": "video"}}
+
+
 def test_a_plain_mapping_still_loads(tmp_path):
     mapping = tmp_path / "mapping.yaml"
     mapping.write_text(
