@@ -76,6 +76,24 @@ def truncation(box: str) -> Truncation | None:
     return cut if cut.rows or cut.columns else None
 
 
+# DuckDB types a CSV cell cannot hold as they are (nested values), or Polars cannot import
+# (INTERVAL): written as DuckDB's own text for them, e.g. [1, 2], {'a': 1}, 3 days.
+_TEXT_IN_CSV = re.compile(r"^(INTERVAL|MAP|STRUCT|UNION)\b|\[\d*\]$")
+
+
+def _as_flat_columns(relation: duckdb.DuckDBPyRelation) -> duckdb.DuckDBPyRelation:
+    """The relation with every column a CSV can hold: nested and interval columns as text."""
+    types = [str(t) for t in relation.types]
+    if not any(_TEXT_IN_CSV.search(t) for t in types):
+        return relation
+    columns = []
+    for name, kind in zip(relation.columns, types, strict=True):
+        quoted = '"' + name.replace('"', '""') + '"'
+        text = _TEXT_IN_CSV.search(kind)
+        columns.append(f"CAST({quoted} AS VARCHAR) AS {quoted}" if text else quoted)
+    return relation.project(", ".join(columns))
+
+
 def run_query(
     con: duckdb.DuckDBPyConnection,
     query: str,
@@ -97,7 +115,7 @@ def run_query(
         return None
     if csv:
         # Redirected into a file and opened in a spreadsheet: formulas must not run.
-        print(safe_csv(relation.pl()), end="", file=out)
+        print(safe_csv(_as_flat_columns(relation).pl()), end="", file=out)
         return None
     if json:
         write_json_records(relation, out)

@@ -73,3 +73,22 @@ def test_shell_runs_statements_across_lines_and_commands(published: Published, c
     n = query(published.warehouse, "SELECT count(*) FROM core.matches")[0][0]
     assert out.getvalue() == f"n\n{n}\n"
     assert f"{n}" in printed and "never" not in printed
+
+
+def test_csv_writes_nested_and_interval_values_as_text_not_a_traceback():
+    # Polars cannot import INTERVAL and a CSV cell cannot hold a list or a struct.
+    con = duckdb.connect()
+    try:
+        out = io.StringIO()
+        run_query(
+            con,
+            "SELECT INTERVAL 3 DAY AS i, [1, 2] AS l, {'a': 1} AS s, MAP {'k': 1} AS m, "
+            "'=HYPERLINK(1)' AS f, 7 AS n",
+            csv=True,
+            out=out,
+        )
+        header, row = out.getvalue().splitlines()
+        assert header == "i,l,s,m,f,n"
+        assert row == "3 days,\"[1, 2]\",{'a': 1},{k=1},'=HYPERLINK(1),7"
+    finally:
+        con.close()
