@@ -50,6 +50,9 @@ _STAT_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
+_DIGITS = 9  # decimals kept of subject values and of their sums (see aggregate_cells)
+
+
 def aggregate_cells(
     frame: pl.DataFrame,
     metrics: MatchMetrics,
@@ -71,10 +74,16 @@ def aggregate_cells(
     data = frame.filter(pl.col(dimension).is_not_null())
     if subject != "match_id":
         data = data.group_by([*keys, subject, dimension]).agg(pl.col(columns).mean())
+    # Parallel group-bys add in no fixed order, so two runs on the same data can differ in the
+    # last bits; a mean gap of exactly 0.35 then prints as +0.3 in one run and +0.4 in the
+    # next. Rounding far below any printed digit makes every run give the same numbers.
     stats = data.group_by([*keys, dimension]).agg(
         *(pl.col(c).count().alias(f"{c}:n") for c in columns),
-        *(pl.col(c).sum().alias(f"{c}:sum") for c in columns),
-        *((pl.col(c) ** 2).sum().alias(f"{c}:sumsq") for c in columns),
+        *(pl.col(c).round(_DIGITS).sum().round(_DIGITS).alias(f"{c}:sum") for c in columns),
+        *(
+            (pl.col(c).round(_DIGITS) ** 2).sum().round(_DIGITS).alias(f"{c}:sumsq")
+            for c in columns
+        ),
     )
     program = pl.col("program_id") if by_program else pl.lit(None, dtype=pl.String)
     parts = [
