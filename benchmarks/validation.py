@@ -101,7 +101,7 @@ def benchmark_validation(
 
     context()
     gx_import = time.perf_counter() - t0
-    from models.validation import validate_table, validate_whole_table
+    from benchmarks.validation_reference import validate_table, validate_whole_table
 
     inputs = meetings_inputs(rows)
 
@@ -133,7 +133,8 @@ def benchmark_warehouse(
 
     context()
     gx_import = time.perf_counter() - t0
-    from models.validation import load_inputs, validate_warehouse_table, validate_whole_table
+    from benchmarks.validation_reference import load_inputs, validate_whole_table
+    from models.validation import validate_warehouse_table
 
     con = duckdb.connect(warehouse, read_only=True)
     try:

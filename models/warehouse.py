@@ -1,7 +1,9 @@
-"""Small DuckDB helpers shared by every stage: schema, whole-table replace, reads."""
+"""Small DuckDB helpers shared by every stage: schema, transactions, whole-table replace, reads."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -16,6 +18,19 @@ def sql_file(name: str) -> str:
 
 def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(sql_file("schema.sql"))
+
+
+@contextlib.contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """One DuckDB transaction: committed when the block ends, rolled back on any error, so
+    readers never see a table half written and a failed step leaves the previous state."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
 
 
 def replace_table(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:

@@ -1,12 +1,13 @@
 """One run at a time per warehouse: an exclusive lock file beside the DuckDB file.
 
-Every run takes the lock for its whole duration, whoever launched it (the CLI, the UI, a
-sensor or a schedule), because the warehouse resource takes it when the run starts; the CLI
-takes it earlier, before Dagster creates a run, so that a refusal is one clear line. A
-second run is refused at once (or waits, when asked to). The lock is an ``fcntl.flock``: the
-kernel releases it when its holder exits, even on SIGKILL, so a crashed run never leaves a
-stale lock behind. The file keeps a note of its last holder, which is how the next run
-learns that the previous one was interrupted.
+The lock is taken in one place, ``pipelines.lifecycle.WarehouseRun.open``, once per run:
+by the runner (the CLI), before Dagster creates the run, so that a refusal is one clear line;
+or by the warehouse resource when Dagster itself launched the run (the UI, a sensor or a
+schedule). A second run is refused at once (or waits, when asked to). The lock is an
+``fcntl.flock``: the kernel releases it when its holder exits, even on SIGKILL, so a crashed
+run never leaves a stale lock behind. The file keeps a note of its last holder, which is how
+the next run learns that the previous one was interrupted. It is not re-entrant: a second
+``warehouse_lock`` in the same process is refused like any other holder.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import fcntl
 import json
 import os
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -49,18 +49,6 @@ class LockNote:
         run = f", run {self.run}" if self.run else ""
         since = f", since {self.started_at}" if self.started_at else ""
         return f"{who}{run}{since}"
-
-
-@dataclass
-class _Held:
-    fd: int
-    depth: int
-    previous: LockNote
-    note: dict
-
-
-_held: dict[Path, _Held] = {}
-_guard = threading.Lock()
 
 
 def lock_path(warehouse: Path) -> Path:
@@ -121,24 +109,9 @@ def warehouse_lock(
 ) -> Iterator[LockNote]:
     """Hold the warehouse's run lock; yield the note the previous holder left.
 
-    Re-entrant within one process (the CLI takes it, then the run's resource takes it again).
-    Raises WarehouseBusy when another process holds it for longer than `wait` seconds.
+    Raises WarehouseBusy when another holder keeps it for longer than `wait` seconds.
     """
     path = lock_path(warehouse)
-    with _guard:
-        held = _held.get(path)
-        if held is not None:
-            held.depth += 1
-            if run and held.note.get("run") != run:
-                held.note["run"] = run
-                _write_note(held.fd, held.note)
-    if held is not None:
-        try:
-            yield held.previous
-        finally:
-            with _guard:
-                held.depth -= 1
-        return
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -153,13 +126,9 @@ def warehouse_lock(
             "state": "running",
         }
         _write_note(fd, note)
-        with _guard:
-            _held[path] = _Held(fd, 1, previous, note)
         try:
             yield previous
         finally:
-            with _guard:
-                _held.pop(path, None)
             _write_note(fd, {**note, "state": "finished"})
     finally:
         os.close(fd)  # closing the descriptor releases the flock

@@ -8,26 +8,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-GENDERS = ("woman", "man", "non_binary", "self_described", "undisclosed")
-RACES = (
-    "asian",
-    "black",
-    "hispanic_latino",
-    "middle_eastern_north_african",
-    "native_american_alaska_native",
-    "native_hawaiian_pacific_islander",
-    "white",
-    "multiracial",
-    "self_described",
-    "undisclosed",
-)
-SETTINGS = ("corporate", "education", "nonprofit", "government", "other")
-MATCH_SOURCES = ("assigned", "mentee_requested", "network_referral", "self_matched")
-STATUSES = ("held", "cancelled", "no_show")
-MODES = ("in_person", "video", "phone", "chat", "email")
-INITIATORS = ("mentor", "mentee", "admin")
-KINDS = ("goal_set", "mentor_request", "thank_you", "follow_up", "progress_update", "other")
-ROLES = ("mentor", "mentee")
+from models import vocabulary
+
+# The contract's categories (models/vocabulary.py), under the names the generator uses. The
+# generator draws them by position, so PLACED_* below follow the contract's order.
+GENDERS = vocabulary.GENDERS
+RACES = vocabulary.RACES
+SETTINGS = vocabulary.PROGRAM_SETTINGS
+MATCH_SOURCES = vocabulary.MATCH_SOURCES
+STATUSES = vocabulary.MEETING_STATUSES
+MODES = vocabulary.MEETING_MODES
+INITIATORS = vocabulary.MEETING_INITIATORS
+KINDS = vocabulary.ACTIVITY_KINDS
+ROLES = vocabulary.ROLES
 CHANNELS = ("email", "platform", "chat", "sms", "in person")
 MFQ_CONSTRUCTS = {
     "career_support": ("mfq_1", "mfq_2", "mfq_3"),

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from models.vocabulary import STEP_FLAGS
+
 
 @dataclass(frozen=True)
 class StepSettings:
@@ -35,16 +37,6 @@ class StepSettings:
     thanks_window_days: tuple[int, int] = (0, 7)
     follow_up_window_days: tuple[int, int] = (14, 120)
     lasting_days: int = 180
-
-
-STEP_FLAGS = (
-    "s1_self_reflection",
-    "s2_network",
-    "s3_calendar",
-    "s4_inquiry",
-    "s5_thanks",
-    "s6_follow_up",
-)
 
 
 def _meetings_in_window(

@@ -1,9 +1,10 @@
-"""Row rules over a warehouse table in bounded memory: the outcome of ``apply_row_rules``.
+"""Row rules over a warehouse table in bounded memory.
 
-``apply_row_rules`` holds a whole table in memory, which a 21 M-row survey table does not
-allow. The rules that look at one row at a time (types, enumerations, ranges, dates,
-references, roles, before-match) run here on slices of the raw table, in Polars, exactly as
-there (``checked_rows``); each slice's result goes to a scratch table in the warehouse. The two
+The whole-table form of the rules (``tests/reference/row_rules.py``, the reference this module
+is tested against) holds a table in memory, which a 21 M-row survey table does not allow. The
+rules that look at one row at a time (types, enumerations, ranges, dates, references, roles,
+before-match) run here on slices of the raw table, in Polars, exactly as there
+(``checked_rows``); each slice's result goes to a scratch table in the warehouse. The two
 rules that compare rows are then decided by DuckDB over the scratch table, which spills to
 disk when it must:
 

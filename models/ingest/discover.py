@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from models.contract import TableSpec
-from models.ingest.errors import ExportError
+from models.ingest.errors import ExportError, refuse_unprintable
 
 READABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".xlsx")
 
@@ -62,6 +62,7 @@ def discover(folder: Path, contract: dict[str, TableSpec]) -> dict[str, list[Exp
         raise ExportError("export folder does not exist or is not a folder", str(folder))
     found: dict[str, list[ExportFile]] = {t: [] for t in contract}
     for path in sorted(folder.iterdir(), key=lambda p: p.name):
+        refuse_unprintable(path.name)
         if not path.is_file() or path.suffix.lower() not in READABLE_SUFFIXES:
             continue
         if path.is_symlink() and not path.resolve().is_relative_to(folder.resolve()):

@@ -45,7 +45,7 @@ from models.ingest.sources import (
     plan_program,
     required_missing,
 )
-from models.warehouse import sql_file, table_exists
+from models.warehouse import apply_schema, sql_file, table_exists, transaction
 
 # Bump when landing itself changes what a file becomes: every file is then read again.
 LANDING_VERSION = "3"
@@ -416,3 +416,19 @@ def files_per_table(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, int
         f"SELECT _source_file, count(*) FROM raw.{table} GROUP BY ALL ORDER BY 1"
     ).fetchall()
     return {name: n for name, n in rows}
+
+
+def land(
+    con: duckdb.DuckDBPyConnection,
+    root: Path,
+    contract: dict[str, TableSpec],
+    as_of: date,
+    loaded_at: datetime,
+    run_id: str,
+    program: str | None = None,
+) -> LandingReport:
+    """``land_root`` in one transaction, after creating the warehouse's schemas: an error
+    (ExportError, MappingError or any other) leaves ``raw`` and the ledger as they were."""
+    apply_schema(con)
+    with transaction(con):
+        return land_root(con, root, contract, as_of, loaded_at, run_id, program=program)

@@ -15,6 +15,8 @@ from zoneinfo import available_timezones
 import polars as pl
 import yaml
 
+from models.vocabulary import SELF_DESCRIBED, UNDISCLOSED
+
 LOOKUP_DIR = Path(__file__).with_name("lookups")
 
 TRUE_SPELLINGS = ("true", "t", "yes", "y", "1", "1.0")
@@ -227,6 +229,6 @@ def normalise_demographic(expr: pl.Expr, lookup: str) -> pl.Expr:
     mapped = key.replace_strict(table, default=None, return_dtype=pl.String)
     return (
         pl.when(expr.is_null())
-        .then(pl.lit("undisclosed"))
-        .otherwise(pl.coalesce(mapped, pl.lit("self_described")))
+        .then(pl.lit(UNDISCLOSED))
+        .otherwise(pl.coalesce(mapped, pl.lit(SELF_DESCRIBED)))
     )

@@ -15,6 +15,7 @@ from datetime import date
 import polars as pl
 
 from models.contract import ColumnSpec, TableSpec
+from models.ingest.before_match import before_match_checks
 from models.ingest.parse import (
     clean_text,
     enum_key,
@@ -70,13 +71,6 @@ class RowContext:
     # (program_id, match_id or participant_id): columns <zone_by>, timezone.
     zone_by: str | None = None
     zones: pl.DataFrame | None = None
-
-
-@dataclass
-class RuleOutcome:
-    kept: pl.DataFrame  # typed contract columns + lineage (restricted columns included)
-    rejected: pl.DataFrame  # quarantine.rejected_rows layout
-    duplicates: pl.DataFrame  # exact duplicates dropped: table_name, source_file, source_row
 
 
 def _raw(name: str) -> str:
@@ -293,8 +287,6 @@ def _reference_checks(
 def _before_match_checks(
     spec: TableSpec, ctx: RowContext, frame: pl.DataFrame
 ) -> tuple[pl.DataFrame, list[Check]]:
-    from models.validation.row_rules_extra import before_match_checks
-
     checks: list[Check] = []
     for col in spec.columns:
         if col.not_before_match_days is not None and ctx.match_dates is not None:
@@ -414,24 +406,6 @@ def duplicate_key_reason(spec: TableSpec) -> pl.Expr:
     )
 
 
-def mark_duplicate_keys(frame: pl.DataFrame, spec: TableSpec) -> pl.DataFrame:
-    """Duplicate keys with different content: the first occurrence (file name, then row) wins.
-
-    ``frame`` is in file-name then row order, exact duplicates removed.
-    """
-    passing = pl.col("__rule").is_null()
-    key = list(spec.key)
-    dup_key = passing & ~pl.struct(key).is_first_distinct().over(passing)
-    return frame.with_columns(
-        pl.when(dup_key).then(pl.lit("duplicate_key")).otherwise(pl.col("__rule")).alias("__rule"),
-        pl.when(dup_key)
-        .then(pl.lit(", ".join(key)))
-        .otherwise(pl.col("__column"))
-        .alias("__column"),
-        pl.when(dup_key).then(duplicate_key_reason(spec)).otherwise(pl.col("__why")).alias("__why"),
-    )
-
-
 def rejected_rows(frame: pl.DataFrame, spec: TableSpec) -> pl.DataFrame:
     """Checked rows that broke a rule, in ``quarantine.rejected_rows`` layout."""
     public = [c.name for c in spec.columns if not c.restricted]
@@ -459,25 +433,3 @@ def kept_columns(spec: TableSpec) -> list[pl.Expr]:
         *[pl.col(c) for c in LINEAGE],
         *[pl.col(_raw(c.name)).alias(f"{c.name}_raw") for c in spec.columns if c.lookup],
     ]
-
-
-def apply_row_rules(raw: pl.DataFrame, spec: TableSpec, ctx: RowContext) -> RuleOutcome:
-    """Type and check one table's landed rows (all files), in file-name then row order.
-
-    The whole table in memory: the reference for ``models/ingest/batched.py``, which gives the
-    same outcome in bounded memory over a warehouse table.
-    """
-    landing_rejected, raw = landing_rejections(raw, spec)
-    frame = checked_rows(raw.sort(list(LINEAGE), maintain_order=True), spec, ctx)
-    first_copy = pl.struct(raw_columns(spec)).is_first_distinct()
-    duplicates = frame.filter(~first_copy).select(
-        pl.lit(spec.name).alias("table_name"),
-        pl.col("_source_file").alias("source_file"),
-        pl.col("_source_row").alias("source_row"),
-    )
-    frame = mark_duplicate_keys(frame.filter(first_copy), spec)
-    rejected = rejected_rows(frame, spec)
-    kept = frame.filter(pl.col("__rule").is_null()).select(kept_columns(spec))
-    if landing_rejected.height:
-        rejected = pl.concat([rejected, landing_rejected.cast(rejected.schema)])
-    return RuleOutcome(kept=kept, rejected=rejected, duplicates=duplicates)

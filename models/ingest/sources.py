@@ -36,7 +36,7 @@ from models.adapters.survey_formats import (
 )
 from models.contract import TableSpec
 from models.ingest.discover import READABLE_SUFFIXES, ExportFile, file_sha256, table_of
-from models.ingest.errors import ExportError
+from models.ingest.errors import ExportError, refuse_unprintable
 
 MAPPING_FILE = "mapping.yaml"
 CALENDAR_SUFFIX = ".ics"
@@ -180,6 +180,7 @@ def plan_program(program: Program, contract: dict[str, TableSpec]) -> ProgramPla
         key=lambda p: p.relative_to(folder).as_posix(),
     )
     for path in paths:
+        refuse_unprintable(path.relative_to(folder).as_posix())
         if not path.is_file() or path == mapping_path or path.resolve() in claims.by_path:
             continue
         suffix = path.suffix.lower()

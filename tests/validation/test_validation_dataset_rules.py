@@ -5,7 +5,8 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from models.validation import load_dataset_rules, rules_for, validate_table
+from benchmarks.validation_reference import validate_table
+from models.validation import load_dataset_rules, rules_for
 
 
 def _only(validation, rule: str):

@@ -1,4 +1,4 @@
-"""The two proposed row rules flag exactly the rows they describe."""
+"""The before_match row rule flags exactly the rows it describes."""
 
 from __future__ import annotations
 
@@ -6,10 +6,7 @@ from datetime import date, datetime
 
 import polars as pl
 
-from models.validation.row_rules_extra import (
-    before_match_checks,
-    construct_completeness_checks,
-)
+from models.ingest.before_match import before_match_checks
 
 
 def _flags(frame: pl.DataFrame, checks) -> pl.DataFrame:
@@ -41,24 +38,3 @@ def test_a_meeting_long_before_its_match_is_flagged():
         "more than 30 days early suggests a wrong match_id or date"
     )
     assert before_match_checks("programs", meetings, matches) == (meetings, [])
-
-
-def test_a_construct_answered_below_the_minimum_share_is_flagged():
-    constructs = {"career": ("c1", "c2", "c3"), "psycho": ("p1", "p2", "p3")}
-    items = pl.DataFrame(
-        {
-            "response_id": ["A", "A", "A", "B", "B", "B", "B"],
-            "item_id": ["c1", "c2", "p1", "c1", "c2", "c3", "other"],
-            "value": [4.0, 5.0, 3.0, 2.0, None, None, 1.0],
-        }
-    )
-    frame, checks = construct_completeness_checks("survey_responses", items, constructs, 0.67)
-    flags = _flags(frame, checks).with_columns(items["item_id"])
-    flagged = flags.filter("fails").select("response_id", "item_id").rows()
-    # A: career 2 of 3 (enough at 0.67 written for "two of three"), psycho 1 of 3 (not).
-    # B: career 1 of 3 answered (not); "other" belongs to no construct.
-    assert flagged == [("A", "p1"), ("B", "c1"), ("B", "c2"), ("B", "c3")]
-    why = flags.filter(pl.col("item_id") == "p1")["why"][0]
-    assert (
-        why == "response A answered 1 of the 3 items of psycho; at least 67% are needed to score it"
-    )

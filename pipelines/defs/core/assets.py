@@ -5,18 +5,12 @@ from dagster_duckdb import DuckDBResource
 
 from models.contract import load_contract
 from models.ingest.builds import build_core_table
-from pipelines.defs.ingest.assets import raw_key
-from pipelines.resources import ExportFolder
-
-CONTRACT = load_contract()
-
-
-def core_key(table: str) -> dg.AssetKey:
-    return dg.AssetKey(["core", CONTRACT[table].core_name])
+from pipelines.defs.keys import core_key, raw_key
+from pipelines.resources import RunConfig
 
 
 def build_core_asset(table: str) -> dg.AssetsDefinition:
-    spec = CONTRACT[table]
+    spec = load_contract()[table]
 
     @dg.asset(
         key=core_key(table),
@@ -28,10 +22,12 @@ def build_core_asset(table: str) -> dg.AssetsDefinition:
         "without direct identifiers. Rows breaking a rule go to quarantine.rejected_rows.",
     )
     def _core(
-        context: dg.AssetExecutionContext, warehouse: DuckDBResource, export: ExportFolder
+        context: dg.AssetExecutionContext, warehouse: DuckDBResource, export: RunConfig
     ) -> dg.MaterializeResult:
         with warehouse.get_connection() as con:
-            outcome = build_core_table(con, spec, CONTRACT, export.as_of_date, context.run_id)
+            outcome = build_core_table(
+                con, spec, load_contract(), export.as_of_date, context.run_id
+            )
         if outcome.kept_from_last_run:
             context.log.info(f"{table}: nothing it is built from changed; the table is kept")
         return dg.MaterializeResult(
@@ -52,4 +48,4 @@ def build_core_asset(table: str) -> dg.AssetsDefinition:
     return _core
 
 
-core_assets = [build_core_asset(t) for t in CONTRACT]
+core_assets = [build_core_asset(t) for t in load_contract()]

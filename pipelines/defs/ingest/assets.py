@@ -13,17 +13,11 @@ from dagster_duckdb import DuckDBResource
 from models.adapters.mapping import MappingError
 from models.contract import load_contract
 from models.ingest.errors import ExportError
-from models.ingest.ledger import files_per_table, land_root
-from models.warehouse import apply_schema
-from pipelines.defs.ingest.program import INBOX_PROGRAM
-from pipelines.resources import ExportFolder
+from models.ingest.ledger import files_per_table, land
+from pipelines.defs.keys import INBOX_PROGRAM, raw_key
+from pipelines.resources import RunConfig
 
-CONTRACT = load_contract()
 PARTITION_TAG = "dagster/partition"
-
-
-def raw_key(table: str) -> dg.AssetKey:
-    return dg.AssetKey(["raw", table])
 
 
 def _listing(pairs: list[tuple[str, str]], table: str) -> list[str]:
@@ -41,39 +35,30 @@ def _listing(pairs: list[tuple[str, str]], table: str) -> list[str]:
             "_source_file, _source_row, _file_sha256 and _loaded_at; survey and calendar "
             "exports arrive here through their adapters.",
         )
-        for t in CONTRACT
+        for t in load_contract()
     ],
     pool="warehouse",
 )
-def landed_exports(
-    context: dg.AssetExecutionContext, warehouse: DuckDBResource, export: ExportFolder
-):
+def landed_exports(context: dg.AssetExecutionContext, warehouse: DuckDBResource, export: RunConfig):
     """Read the data root (or, in a program run, one program folder); fail with one clear
     message when it cannot be used."""
     loaded_at = datetime.now().replace(microsecond=0)
     # A refresh_program run carries its program as the run's partition; full_run has none.
     program = context.run.tags.get(PARTITION_TAG)
     with warehouse.get_connection() as con:
-        apply_schema(con)
-        con.execute("BEGIN TRANSACTION")
         try:
-            report = land_root(
+            report = land(
                 con,
-                export.path,
-                CONTRACT,
+                export.data_path,
+                load_contract(),
                 export.as_of_date,
                 loaded_at,
                 context.run_id,
                 program=program,
             )
-            con.execute("COMMIT")
         except (ExportError, MappingError) as exc:
-            con.execute("ROLLBACK")
             raise dg.Failure(description=str(exc), allow_retries=False) from None
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        per_table = {t: files_per_table(con, t) for t in CONTRACT}
+        per_table = {t: files_per_table(con, t) for t in load_contract()}
     absent = [t for t, files in per_table.items() if not files]
     if absent:
         context.log.info("Optional tables absent from the export: " + ", ".join(absent))
@@ -85,7 +70,7 @@ def landed_exports(
         f"Landed {len(report.landed)} file(s), {len(report.unchanged)} unchanged, "
         f"{len(report.removed)} removed" + (f" (program {program})" if program else "")
     )
-    for table in CONTRACT:
+    for table in load_contract():
         files = per_table[table]
         yield dg.MaterializeResult(
             asset_key=raw_key(table),

@@ -12,11 +12,9 @@ from models.adapters.mapping import MappingError
 from models.contract import load_contract
 from models.ingest.errors import ExportError
 from models.ingest.sources import find_programs, plan_program
+from pipelines.defs.keys import INBOX_PROGRAM
 from pipelines.defs.operations.partitions import programs
-from pipelines.resources import ExportFolder
-
-CONTRACT = load_contract()
-INBOX_PROGRAM = dg.AssetKey(["inbox", "program"])
+from pipelines.resources import RunConfig
 
 
 def _files_table(plan) -> str:
@@ -41,15 +39,15 @@ def _files_table(plan) -> str:
     description="A program folder of the inbox as received: its mapping.yaml checked and each "
     "file assigned to a table, survey or calendar. Partitioned by program.",
 )
-def inbox_program(context: dg.AssetExecutionContext, export: ExportFolder) -> dg.MaterializeResult:
+def inbox_program(context: dg.AssetExecutionContext, export: RunConfig) -> dg.MaterializeResult:
     key = context.partition_key
     try:
-        found = [p for p in find_programs(export.path, CONTRACT) if p.key == key]
+        found = [p for p in find_programs(export.data_path, load_contract()) if p.key == key]
         if not found:
             return dg.MaterializeResult(
                 metadata={"folder": "(gone: this run removes the program's rows)", "files": 0}
             )
-        plan = plan_program(found[0], CONTRACT)
+        plan = plan_program(found[0], load_contract())
     except (ExportError, MappingError) as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from None
     by_table: dict[str, int] = {}

@@ -1,42 +1,25 @@
-"""Metrics stage: the six steps per match, the funnel, instruments, outcomes and alerts.
+"""Metrics stage: the six steps per match, the funnel, instruments, outcomes, alerts and the
+diversity tables.
 
-Each asset reads core tables from the warehouse, calls a pure function of
-``models.metrics`` and writes one table; the definitions live in docs/metrics.md. Assets read
-only the columns their function uses (core tables carry lineage and columns most metrics never
-need); the per-match and per-response tables are computed in bounded batches
-(``models.metrics.in_warehouse``), so memory does not grow with the consortium.
+Wiring only: each table's reads and computation are in models/metrics/tables.py (the
+definitions in docs/metrics.md). All published numbers go through models.stats' suppression
+(k from settings).
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping
 
 import dagster as dg
 import duckdb
 import polars as pl
 from dagster_duckdb import DuckDBResource
 
-from models.instruments.codebook import load_codebook
-from models.metrics.alerts import alert_counts, stalled_matches
-from models.metrics.funnel import FUNNEL_INPUTS, step_funnel
-from models.metrics.in_warehouse import (
-    reliability_by_program,
-    write_construct_scores,
-    write_outcomes_by_match,
-)
-from models.metrics.settings import MetricSettings, load_settings, settings_record
-from models.warehouse import read_table, replace_table
-from pipelines.defs.core.assets import core_key
-from pipelines.resources import ExportFolder
+from models.metrics import tables
+from models.metrics.settings import MetricSettings
+from pipelines.defs.keys import CONSTRUCT_SCORES, core_key, metric_key, table_key
+from pipelines.resources import RunConfig
 
-
-def metric_key(name: str) -> dg.AssetKey:
-    return dg.AssetKey(["metrics", name])
-
-
-CONSTRUCT_SCORES = dg.AssetKey(["core", "construct_scores"])
-
-
-def _settings(export: ExportFolder) -> MetricSettings:
-    return load_settings(as_of=export.as_of_date)
+Compute = Callable[[duckdb.DuckDBPyConnection, MetricSettings], pl.DataFrame]
+Store = Callable[[duckdb.DuckDBPyConnection, MetricSettings], int]
 
 
 def markdown_preview(frame: pl.DataFrame, rows: int = 5) -> str:
@@ -52,107 +35,53 @@ def markdown_preview(frame: pl.DataFrame, rows: int = 5) -> str:
     return "\n".join(lines)
 
 
-def write_table_result(
-    con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame
-) -> dg.MaterializeResult:
-    replace_table(con, table, frame)
-    preview = markdown_preview(frame)
-    return dg.MaterializeResult(
-        metadata={"dagster/row_count": frame.height, "preview": dg.MetadataValue.md(preview)}
-    )
-
-
-def written_table_result(
-    con: duckdb.DuckDBPyConnection, table: str, rows: int
-) -> dg.MaterializeResult:
-    """Metadata of a table written batch by batch: its rows and its first rows as preview."""
+def table_metadata(con: duckdb.DuckDBPyConnection, table: str, rows: int) -> dict:
+    """A written table's rows and its first rows as preview."""
     preview = markdown_preview(con.sql(f"SELECT * FROM {table} LIMIT 5").pl())
-    return dg.MaterializeResult(
-        metadata={"dagster/row_count": rows, "preview": dg.MetadataValue.md(preview)}
-    )
+    return {"dagster/row_count": rows, "preview": dg.MetadataValue.md(preview)}
 
 
 def metric_asset(
     name: str,
     deps: list[dg.AssetKey],
     description: str,
-    compute: Callable[[duckdb.DuckDBPyConnection, MetricSettings], pl.DataFrame],
+    compute: Compute | None = None,
+    *,
+    store: Store | None = None,
     schema: str = "metrics",
+    group: str = "metrics",
+    figures: Callable[[pl.DataFrame], Mapping[str, int]] | None = None,
 ) -> dg.AssetsDefinition:
-    key = dg.AssetKey([schema, name])
+    """The asset of table ``schema.name``: `compute` returns it (replaced whole, one atomic
+    statement), or `store` writes it batch by batch in its own transaction and returns its
+    rows. `figures` adds metadata computed from the table `compute` returned."""
+    assert (compute is None) != (store is None), "give compute or store"
+    table = f"{schema}.{name}"
 
     @dg.asset(
-        key=key,
+        key=table_key(schema, name),
         deps=deps,
-        group_name="metrics",
+        group_name=group,
         kinds={"duckdb", "polars"},
         pool="warehouse",
         description=description,
     )
-    def _asset(warehouse: DuckDBResource, export: ExportFolder) -> dg.MaterializeResult:
-        settings = _settings(export)
+    def _asset(warehouse: DuckDBResource, export: RunConfig) -> dg.MaterializeResult:
+        from models.warehouse import replace_table
+
+        settings = export.metric_settings()
+        extra: Mapping[str, int] = {}
         with warehouse.get_connection() as con:
-            frame = compute(con, settings)
-            return write_table_result(con, f"{schema}.{name}", frame)
+            if store is not None:
+                rows = store(con, settings)
+            else:
+                frame = compute(con, settings)
+                replace_table(con, table, frame)
+                rows = frame.height
+                extra = figures(frame) if figures else {}
+            return dg.MaterializeResult(metadata={**table_metadata(con, table, rows), **extra})
 
     return _asset
-
-
-def _written_asset(
-    name: str,
-    deps: list[dg.AssetKey],
-    description: str,
-    write: Callable[[duckdb.DuckDBPyConnection, MetricSettings], int],
-    schema: str = "metrics",
-) -> dg.AssetsDefinition:
-    """An asset whose function writes its table itself (in batches) and returns its rows."""
-    key = dg.AssetKey([schema, name])
-
-    @dg.asset(
-        key=key,
-        deps=deps,
-        group_name="metrics",
-        kinds={"duckdb", "polars"},
-        pool="warehouse",
-        description=description,
-    )
-    def _asset(warehouse: DuckDBResource, export: ExportFolder) -> dg.MaterializeResult:
-        settings = _settings(export)
-        with warehouse.get_connection() as con:
-            con.execute("BEGIN TRANSACTION")  # readers never see a table half written
-            rows = write(con, settings)
-            con.execute("COMMIT")
-            return written_table_result(con, f"{schema}.{name}", rows)
-
-    return _asset
-
-
-def read_core(
-    con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[str] | None = None
-) -> pl.DataFrame:
-    return read_columns(con, f"core.{table}", columns)
-
-
-def read_columns(
-    con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[str] | None = None
-) -> pl.DataFrame:
-    """`columns` of `table` (all when None), in table order."""
-    if columns is None:
-        return read_table(con, table)
-    return con.sql(f"SELECT {', '.join(columns)} FROM {table}").pl()
-
-
-# What each metric reads of match_steps (1M rows x 23 columns at consortium size).
-STALLED_COLUMNS = (
-    "match_id",
-    "program_id",
-    "matched_on",
-    "held_meetings",
-    "last_interaction_on",
-    "settings_hash",
-)
-PAIR_COLUMNS = ("match_id", "program_id", "mentor_id", "mentee_id")
-PEOPLE_COLUMNS = ("participant_id", "program_id", "role", "gender", "race_ethnicity")
 
 
 metric_settings = metric_asset(
@@ -160,15 +89,15 @@ metric_settings = metric_asset(
     [],
     "The metric settings (models/settings.yaml) and as-of date of this run, with their hash; "
     "every metrics table carries the settings_hash that produced it.",
-    lambda con, s: settings_record(s),
+    tables.compute_settings,
 )
 
-scores = _written_asset(
+scores = metric_asset(
     "construct_scores",
     [core_key("survey_responses")],
     "One row per survey response and instrument construct: mean of the answered items "
     "(reverse-scored where the codebook says), null below the minimum answered share.",
-    lambda con, s: write_construct_scores(con, load_codebook()),
+    store=tables.store_construct_scores,
     schema="core",
 )
 
@@ -184,14 +113,10 @@ scores = _written_asset(
     "lasting. Scoped per program: only programs whose inputs or settings changed since the "
     "last run are recomputed (metrics.match_steps_scope).",
 )
-def steps(warehouse: DuckDBResource, export: ExportFolder) -> dg.MaterializeResult:
-    from models.metrics.scope import update_match_steps
-
-    settings = _settings(export)
+def steps(warehouse: DuckDBResource, export: RunConfig) -> dg.MaterializeResult:
+    settings = export.metric_settings()
     with warehouse.get_connection() as con:
-        con.execute("BEGIN TRANSACTION")
-        plan = update_match_steps(con, settings)
-        con.execute("COMMIT")
+        plan = tables.store_match_steps(con, settings)
         rows = con.sql("SELECT count(*) FROM metrics.match_steps").fetchall()[0][0]
     return dg.MaterializeResult(
         metadata={
@@ -208,24 +133,22 @@ funnel = metric_asset(
     [metric_key("match_steps")],
     "Per program and calendar quarter of matched_on (plus 'all'): matches reaching each step, "
     "conversion between steps and median days between dated steps.",
-    lambda con, s: step_funnel(
-        read_columns(con, "metrics.match_steps", FUNNEL_INPUTS), s.period, k=s.suppression_k
-    ),
+    tables.compute_step_funnel,
 )
 
 reliability = metric_asset(
     "construct_reliability",
     [CONSTRUCT_SCORES, core_key("participants")],
     "Cronbach's alpha with n (complete cases) per construct, program and survey wave.",
-    lambda con, s: reliability_by_program(con, load_codebook(), s),
+    tables.compute_construct_reliability,
 )
 
-outcomes = _written_asset(
+outcomes = metric_asset(
     "outcomes_by_match",
     [core_key("outcomes"), CONSTRUCT_SCORES, core_key("matches")],
     "Long table: per match and mentee, each outcome measure (retained, promoted, "
     "goal_attained, program measures), exit MFQ-9 scores, change from intake, satisfaction.",
-    write_outcomes_by_match,
+    store=tables.store_outcomes_by_match,
 )
 
 stalled = metric_asset(
@@ -233,72 +156,15 @@ stalled = metric_asset(
     [metric_key("match_steps")],
     "Early alerts: matches with no first meeting after N days, or open with no interaction "
     "for N days (settings). Program staff act on these weekly.",
-    lambda con, s: stalled_matches(
-        read_columns(con, "metrics.match_steps", STALLED_COLUMNS),
-        read_core(con, "matches", ["match_id", "ended_on"]),
-        s,
-    ),
+    tables.compute_stalled_matches,
 )
 
 alerts = metric_asset(
     "alert_counts",
     [metric_key("stalled_matches")],
     "Per program and alert kind: the number and share of matches flagged.",
-    lambda con, s: alert_counts(
-        read_table(con, "metrics.stalled_matches"),
-        read_columns(con, "metrics.match_steps", ["program_id", "settings_hash"]),
-        s,
-    ),
+    tables.compute_alert_counts,
 )
-
-metric_assets = [metric_settings, scores, steps, funnel, reliability, outcomes, stalled, alerts]
-
-
-# Diversity: dyad composition, breakdowns with disclosure control, homophily.
-# All published numbers go through models.stats' suppression (k from settings).
-
-
-def _dyads(con: duckdb.DuckDBPyConnection, s: MetricSettings) -> pl.DataFrame:
-    from models.stats.dyads import dyad_composition
-
-    return dyad_composition(
-        read_columns(con, "metrics.match_steps", PAIR_COLUMNS),
-        read_core(con, "participants", PEOPLE_COLUMNS),
-    )
-
-
-def _breakdowns(con: duckdb.DuckDBPyConnection, s: MetricSettings) -> pl.DataFrame:
-    from models.stats.breakdowns import breakdowns
-
-    return breakdowns(
-        read_table(con, "metrics.match_steps"),
-        read_table(con, "metrics.match_dyads"),
-        read_table(con, "metrics.outcomes_by_match"),
-        k=s.suppression_k,
-    )
-
-
-def _homophily(con: duckdb.DuckDBPyConnection, s: MetricSettings) -> pl.DataFrame:
-    from models.stats.homophily import homophily
-
-    return homophily(
-        read_core(con, "matches", PAIR_COLUMNS),
-        read_core(con, "participants", PEOPLE_COLUMNS),
-        k=s.suppression_k,
-    )
-
-
-def _wish(con: duckdb.DuckDBPyConnection, s: MetricSettings) -> pl.DataFrame:
-    from models.stats.wish import same_group_wish
-
-    wishes = ("wants_same_gender_mentor", "wants_same_race_mentor")
-    return same_group_wish(
-        read_core(con, "matches", PAIR_COLUMNS),
-        read_core(con, "participants", [*PEOPLE_COLUMNS, *wishes]),
-        read_table(con, "metrics.outcomes_by_match"),
-        k=s.suppression_k,
-    )
-
 
 dyads = metric_asset(
     "match_dyads",
@@ -306,7 +172,7 @@ dyads = metric_asset(
     "Per match: mentee and mentor gender and race, dyad_gender and dyad_race (same, cross, "
     "unknown when either side is undisclosed or self-described). Person-level: not published "
     "in reports.",
-    _dyads,
+    tables.compute_match_dyads,
 )
 
 breakdown_table = metric_asset(
@@ -315,7 +181,7 @@ breakdown_table = metric_asset(
     "Every step rate and outcome by mentee gender, mentee race, mentor gender and race, dyad "
     "composition and gender x race, per program and overall, with 95% intervals, the gap "
     "against the rest of the dimension, and small-group (and complementary) suppression.",
-    _breakdowns,
+    tables.compute_breakdowns,
 )
 
 homophily_table = metric_asset(
@@ -323,7 +189,7 @@ homophily_table = metric_asset(
     [core_key("matches"), core_key("participants")],
     "Observed share of same-gender and same-race matches against the share expected by chance "
     "from each program's pools, with a permutation p-value and the E-I index.",
-    _homophily,
+    tables.compute_homophily,
 )
 
 wish_table = metric_asset(
@@ -331,7 +197,20 @@ wish_table = metric_asset(
     [core_key("matches"), core_key("participants"), metric_key("outcomes_by_match")],
     "Among mentees who asked for a same-gender or same-race mentor: whether the wish was met, "
     "and outcomes met vs unmet (suppressed like breakdowns).",
-    _wish,
+    tables.compute_same_group_wish,
 )
 
-metric_assets += [dyads, breakdown_table, homophily_table, wish_table]
+metric_assets = [
+    metric_settings,
+    scores,
+    steps,
+    funnel,
+    reliability,
+    outcomes,
+    stalled,
+    alerts,
+    dyads,
+    breakdown_table,
+    homophily_table,
+    wish_table,
+]

@@ -21,12 +21,11 @@ import dagster as dg
 from models.contract import load_contract
 from models.ingest.errors import ExportError
 from models.ingest.sources import find_programs, folder_signature
+from pipelines.defs.jobs import full_run, refresh_program
 from pipelines.defs.operations.partitions import PROGRAMS
-from pipelines.defs.operations.schedules import as_of_for, export_config
-from pipelines.jobs import full_run, refresh_program
-from pipelines.resources import ExportFolder
+from pipelines.defs.operations.schedules import as_of_for
+from pipelines.resources import RunConfig
 
-CONTRACT = load_contract()
 SETTLE_SECONDS = 10.0
 INTERVAL_SECONDS = 30
 
@@ -49,18 +48,18 @@ def _cursor(text: str | None) -> dict[str, str]:
     "removed folder launches full_run.",
 )
 def inbox_sensor(
-    context: dg.SensorEvaluationContext, export: ExportFolder
+    context: dg.SensorEvaluationContext, export: RunConfig
 ) -> dg.SensorResult | dg.SkipReason:
-    root = export.path
+    root = export.data_path
     if not root.is_dir():
         return dg.SkipReason(f"the data root {root} does not exist yet")
     try:
-        found = find_programs(root, CONTRACT)
+        found = find_programs(root, load_contract())
     except ExportError as exc:
         return dg.SkipReason(str(exc))
     seen = _cursor(context.cursor)
     now = time.time()
-    run_config = export_config(export, as_of_for(export, date.today()))
+    run_config = export.with_as_of(as_of_for(date.today()))
     state: dict[str, str] = {}
     requests: list[dg.RunRequest] = []
     settling: list[str] = []

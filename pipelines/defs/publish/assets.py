@@ -10,9 +10,10 @@ from dagster_duckdb import DuckDBResource
 
 from models.publish import load_key, publish_with_connection, research_dir
 from models.publish.keys import NewPseudonymKeyWarning, PseudonymKeyWarning
-from pipelines.resources import ExportFolder
+from models.publish.snapshot import SNAPSHOT_FILE
+from pipelines.defs.keys import RESEARCH_SNAPSHOT
+from pipelines.resources import RunConfig
 
-RESEARCH_SNAPSHOT = dg.AssetKey(["publish", "research_snapshot"])
 # The snapshot waits for every asset of these groups, so a new metrics asset becomes a
 # dependency (and its blocking checks a gate) without editing this file.
 UPSTREAM_GROUPS = ("core", "metrics", "quality", "models")
@@ -31,7 +32,8 @@ def _load_key_and_tell(context: dg.AssetExecutionContext, out_dir: Path) -> tupl
     can read) go to stderr, where the CLI's user sees them, and to the run's event log."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", PseudonymKeyWarning)
-        key = load_key(forbidden_dirs=[out_dir])
+        # The snapshot this run replaces: no new key may silently replace the one it used.
+        key = load_key(forbidden_dirs=[out_dir], published=out_dir / SNAPSHOT_FILE)
     created = False
     for warning in caught:
         if not issubclass(warning.category, PseudonymKeyWarning):
@@ -62,7 +64,7 @@ def build_research_snapshot(
         "keyed pseudonyms, every table and column documented. Swapped in atomically.",
     )
     def research_snapshot(
-        context: dg.AssetExecutionContext, warehouse: DuckDBResource, export: ExportFolder
+        context: dg.AssetExecutionContext, warehouse: DuckDBResource, export: RunConfig
     ) -> dg.MaterializeResult:
         out_dir = research_dir(Path(warehouse.database))
         key, key_created = _load_key_and_tell(context, out_dir)

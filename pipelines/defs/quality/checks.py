@@ -22,10 +22,9 @@ from models.validation import (
     rules_for,
     validate_warehouse_table,
 )
-from pipelines.defs.core.assets import core_key
-from pipelines.resources import ExportFolder
+from pipelines.defs.keys import core_key
+from pipelines.resources import RunConfig
 
-CONTRACT = load_contract()
 MESSAGES_SHOWN = 3
 
 RULE_WORDS = {
@@ -48,7 +47,7 @@ RULE_WORDS = {
 
 def _severities(table: str) -> dict[str, str]:
     """Rule id -> severity for one table: contract rules block; dataset rules as declared."""
-    out = dict.fromkeys(contract_rule_ids(CONTRACT[table]), "error")
+    out = dict.fromkeys(contract_rule_ids(load_contract()[table]), "error")
     for rule in rules_for(table):
         out[rule.rule] = rule.severity
     return out
@@ -107,7 +106,7 @@ def _result(table: str, rule: str, outcomes: list[Outcome]) -> dg.AssetCheckResu
 
 
 def build_validation_check(table: str) -> dg.AssetChecksDefinition:
-    spec = CONTRACT[table]
+    spec = load_contract()[table]
 
     @dg.multi_asset_check(
         name=f"validate_{spec.core_name}",
@@ -117,7 +116,7 @@ def build_validation_check(table: str) -> dg.AssetChecksDefinition:
         "evaluated by Great Expectations; results in metrics.expectation_results.",
     )
     def _validate(
-        context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource, export: ExportFolder
+        context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource, export: RunConfig
     ) -> Iterator[dg.AssetCheckResult]:
         run_id = context.run.run_id
         with warehouse.get_connection() as con:
@@ -132,4 +131,4 @@ def build_validation_check(table: str) -> dg.AssetChecksDefinition:
     return _validate
 
 
-validation_checks = [build_validation_check(t) for t in CONTRACT]
+validation_checks = [build_validation_check(t) for t in load_contract()]

@@ -1,0 +1,1 @@
+"""Data quality of a run: every input row reconciled per table and source file."""
