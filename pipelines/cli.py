@@ -11,12 +11,17 @@ import os
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from typer.core import TyperCommand
 
+from pipelines.aggregate_cli import aggregate
 from pipelines.settings import PROJECT_ROOT, RunSettings, parse_as_of
+from pipelines.snapshot_cli import snapshot_app
+
+if TYPE_CHECKING:
+    from pipelines.runner import PipelineRun
 
 app = typer.Typer(
     help="Mentorscope: a research-grade analytics pipeline for formal mentoring programs.",
@@ -29,15 +34,42 @@ DEMO_DIR = PROJECT_ROOT / "data" / "demo"
 DEMO_AS_OF = date(2026, 6, 30)  # the demo generator's default: runs are reproducible
 WAIT_HELP = "When another run is writing the warehouse, wait for it instead of refusing."
 
-
-def _settings(data: Path, warehouse: Path | None, reports: Path | None, as_of: date) -> RunSettings:
-    defaults = RunSettings.from_env()
-    return RunSettings(
-        data_dir=data.resolve(),
-        warehouse=(warehouse or defaults.warehouse).resolve(),
-        reports_dir=(reports or defaults.reports_dir).resolve(),
-        as_of=as_of,
-    )
+# Exit codes of `run` and `demo`: one table, shown by `run --help` and copied in README.md and
+# docs/operations.md (tests/pipeline/test_exit_codes.py keeps the three the same).
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_UNUSABLE = 2
+EXIT_BUSY = 3
+EXIT_CODES = (
+    (EXIT_OK, "the run succeeded (rows may have been quarantined: see data_quality.html)"),
+    (EXIT_FAILED, "the run failed: a step failed, or a blocking data-quality check stopped it "
+     "(data_quality.html is still written)"),
+    (EXIT_UNUSABLE, "unusable options or export folder (a missing table or column, an "
+     "unreadable file, a bad --as-of), usually found before Dagster starts; nothing is changed"),
+    (EXIT_BUSY, "another run holds the warehouse (nothing is changed; --wait queues behind it), "
+     "or this run waited longer than MENTORSCOPE_SLOT_WAIT_SECONDS for the warehouse slot"),
+)  # fmt: skip
+EXIT_TABLE = "\n".join(f"{code}  {meaning}" for code, meaning in EXIT_CODES)
+# The environment variables a run reads (pipelines/settings.py, run_lock.py, recovery.py,
+# resources.py, runner.py, models/publish/).
+RUN_ENV = (
+    ("MENTORSCOPE_DATA", "export folder (default data/demo)"),
+    ("MENTORSCOPE_WAREHOUSE", "DuckDB file (default data/warehouse/mentorscope.duckdb)"),
+    ("MENTORSCOPE_REPORTS", "report folder (default reports/out)"),
+    ("MENTORSCOPE_AS_OF", "as-of date YYYY-MM-DD (default today)"),
+    ("MENTORSCOPE_RESEARCH_DIR", "research snapshot folder (default research/ by the warehouse)"),
+    ("MENTORSCOPE_PSEUDONYM_KEY, MENTORSCOPE_PSEUDONYM_KEY_FILE", "snapshot pseudonym key"),
+    ("MENTORSCOPE_NEW_PSEUDONYM_KEY", "1: a new key may replace the published snapshot's"),
+    ("MENTORSCOPE_TARGETS", "YAML of the dashboards' targets (default models/reporting)"),
+    ("MENTORSCOPE_KEEP_VERSIONS", "snapshot versions kept (default 5)"),
+    ("MENTORSCOPE_CITATION_AUTHOR", "author in the snapshot's citation"),
+    ("MENTORSCOPE_DUCKDB_MEMORY_LIMIT", "DuckDB memory limit"),
+    ("MENTORSCOPE_SLOT_WAIT_SECONDS", "longest wait for the warehouse slot (default 600)"),
+    ("MENTORSCOPE_STALE_RUN_SECONDS", "when a silent run counts as dead"),
+    ("MENTORSCOPE_LOCK_WAIT", "seconds a UI, sensor or schedule run waits for the warehouse"),
+    ("MENTORSCOPE_LOG_LEVEL", "Dagster console log level (default CRITICAL)"),
+)
+ENV_TABLE = "\n".join(f"{name}: {meaning}" for name, meaning in RUN_ENV)
 
 
 def _print_summary(settings: RunSettings) -> None:
@@ -65,44 +97,105 @@ def _print_summary(settings: RunSettings) -> None:
     console.print(table)
     from models.publish.snapshot import research_dir
 
-    console.print(f"Warehouse: {settings.warehouse}")
-    console.print(f"Reports:   {settings.reports_dir / 'index.html'}")
-    console.print(f"Research snapshot (pseudonymised): {research_dir(settings.warehouse)}")
-    console.print(
-        "Quarantine: SELECT * FROM quarantine.rejected_rows  (reasons name file, row, rule)"
-    )
+    # Short labelled lines: a path is never wrapped by us (the terminal may fold it, but no
+    # phrase is cut in two at 80 columns), and the quarantine hint is two short lines.
+    for label, value in (
+        ("Warehouse:", settings.warehouse),
+        ("Reports:", settings.reports_dir / "index.html"),
+        ("Research snapshot (pseudonymised):", research_dir(settings.warehouse)),
+    ):
+        console.print(f"{label} {value}", soft_wrap=True, highlight=False)
+    console.print("Quarantined rows: SELECT * FROM quarantine.rejected_rows", highlight=False)
+    console.print("  (each row's reason names its file, row and rule)", highlight=False)
 
 
-EXIT_BUSY = 3  # another run holds the warehouse; nothing was changed
+def _version_text() -> str:
+    """The installed package version and a short hash of uv.lock (the tested environment)."""
+    import hashlib
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        text = f"mentorscope {version('mentorscope')}"
+    except PackageNotFoundError:
+        text = "mentorscope (not installed)"
+    lock = PROJECT_ROOT / "uv.lock"
+    if lock.is_file():
+        text += f" (uv.lock sha256 {hashlib.sha256(lock.read_bytes()).hexdigest()[:12]})"
+    return text
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(_version_text())
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            is_eager=True,
+            callback=_show_version,
+            help="Print the version and the uv.lock hash, then exit.",
+        ),
+    ] = False,
+) -> None:
+    """Mentorscope: a research-grade analytics pipeline for formal mentoring programs."""
+
+
+def _check_folder(settings: RunSettings) -> int | None:
+    """EXIT_UNUSABLE with the ingest step's own message when the export folder cannot be
+    used, before Dagster is imported (pipelines/preflight.py); None when it can."""
+    from pipelines.preflight import export_problem
+
+    problem = export_problem(settings.data_dir, settings.as_of)
+    if problem is None:
+        return None
+    typer.echo("The export folder cannot be used (nothing was run or changed):", err=True)
+    typer.echo(f"  {problem}", err=True)
+    return EXIT_UNUSABLE
+
+
+def _check_and_execute(settings: RunSettings, wait: bool) -> int:
+    unusable = _check_folder(settings)
+    if unusable is not None:
+        return unusable
+    typer.echo("Export folder checked; starting Dagster...", err=True)
+    return _execute(settings, wait)
 
 
 def _execute(settings: RunSettings, wait: bool = False) -> int:
-    from pipelines.run_lock import WarehouseBusy, interrupted, warehouse_lock
+    """Open the run (its lock: refused, or waited for with --wait), then run and report."""
+    from pipelines.run_lock import WarehouseBusy
+    from pipelines.runner import open_run
 
     with contextlib.ExitStack() as stack:
         try:
-            previous = stack.enter_context(warehouse_lock(settings.warehouse, wait=0))
+            run = stack.enter_context(open_run(settings, wait=0))
         except WarehouseBusy as busy:
             if not wait:
                 typer.echo(str(busy), err=True)
                 return EXIT_BUSY
             typer.echo("Another run is writing this warehouse; waiting for it to end...", err=True)
-            previous = stack.enter_context(warehouse_lock(settings.warehouse, wait=None))
-        if interrupted(previous):
+            run = stack.enter_context(open_run(settings, wait=None))
+        if run.lifecycle.interrupted:
             typer.echo(
-                f"Note: the previous run ({previous.describe()}) was interrupted; this run "
-                "recomputes every table from the export.",
+                f"Note: the previous run ({run.lifecycle.previous.describe()}) was interrupted; "
+                "this run recomputes every table from the export.",
                 err=True,
             )
-        return _run_and_report(settings)
+        return _run_and_report(run)
 
 
-def _run_and_report(settings: RunSettings) -> int:
-    """Run and print the summary, both under the run lock the caller holds."""
-    from pipelines.runner import SlotWaitTimeout, run_pipeline
+def _run_and_report(run: PipelineRun) -> int:
+    """Execute the run and print the summary, both under the run's lock."""
+    from pipelines.progress import RunProgress
+    from pipelines.runner import SlotWaitTimeout
 
     try:
-        report = run_pipeline(settings)
+        report = run.execute(progress=RunProgress)
     except SlotWaitTimeout as timeout:
         typer.echo(str(timeout), err=True)
         return EXIT_BUSY
@@ -111,11 +204,12 @@ def _run_and_report(settings: RunSettings) -> int:
         for message in report.errors + report.failed_checks:
             typer.echo(f"  {message}", err=True)
         typer.echo(f"(Dagster run {report.run_id}; `mentorscope ui` shows its log.)", err=True)
-        return 1
+        # The folder became unusable after the check (or is too large to be read twice).
+        return EXIT_UNUSABLE if report.unusable_input else EXIT_FAILED
     for message in report.failed_checks:
         typer.echo(f"Warning: {message}", err=True)
-    _print_summary(settings)
-    return 0
+    _print_summary(run.settings)
+    return EXIT_OK
 
 
 @app.command()
@@ -146,30 +240,61 @@ def demo(
     """Generate the demo program if absent, run the whole pipeline, print a summary."""
     if not (DEMO_DIR / "programs.csv").exists():
         generate(out=DEMO_DIR, seed=7, scale=scale, as_of=DEMO_AS_OF.isoformat(), clean=False)
-    raise typer.Exit(_execute(_settings(DEMO_DIR, None, None, DEMO_AS_OF), wait))
+    settings = RunSettings.from_env(data_dir=DEMO_DIR, as_of=DEMO_AS_OF)
+    raise typer.Exit(_check_and_execute(settings, wait))
 
 
-@app.command()
+RUN_HELP = f"""Run the pipeline on an export folder; progress per stage, then a summary.
+
+The folder is checked before Dagster starts: a missing table or column is reported in about
+a second.
+
+Exit codes:
+{EXIT_TABLE}
+
+Environment (a flag wins over its variable):
+{ENV_TABLE}
+"""
+
+
+@app.command(help=RUN_HELP)
 def run(
     data: Annotated[Path, typer.Option(help="The program export folder.")],
-    warehouse: Annotated[Path | None, typer.Option(help="DuckDB file to write.")] = None,
-    reports: Annotated[Path | None, typer.Option(help="Folder for the HTML reports.")] = None,
-    as_of: Annotated[str | None, typer.Option(help="YYYY-MM-DD; default today.")] = None,
+    warehouse: Annotated[
+        Path | None,
+        typer.Option(
+            help="DuckDB file to write.",
+            show_default="MENTORSCOPE_WAREHOUSE, else data/warehouse/mentorscope.duckdb",
+        ),
+    ] = None,
+    reports: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder for the HTML reports.",
+            show_default="MENTORSCOPE_REPORTS, else reports/out",
+        ),
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            help="The date the data describe, YYYY-MM-DD.",
+            show_default="MENTORSCOPE_AS_OF, else today",
+        ),
+    ] = None,
     wait: Annotated[bool, typer.Option(help=WAIT_HELP)] = False,
 ) -> None:
-    """Run the pipeline on an export folder. Exit 0 on success, even with quarantined rows;
-    1 when the run failed, 2 when the folder or options cannot be used, 3 when another run
-    holds the warehouse (nothing changed) or holds the warehouse pool slot for longer than
-    MENTORSCOPE_SLOT_WAIT_SECONDS (default 600)."""
     try:
         as_of_date = parse_as_of(as_of)
     except ValueError as error:
         typer.echo(f"--{error}", err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(EXIT_UNUSABLE) from None
     if not data.is_dir():
         typer.echo(f"{data}: export folder does not exist or is not a folder", err=True)
-        raise typer.Exit(2)
-    raise typer.Exit(_execute(_settings(data, warehouse, reports, as_of_date), wait))
+        raise typer.Exit(EXIT_UNUSABLE)
+    settings = RunSettings.from_env(
+        data_dir=data, warehouse=warehouse, reports_dir=reports, as_of=as_of_date
+    )
+    raise typer.Exit(_check_and_execute(settings, wait))
 
 
 @app.command()
@@ -180,8 +305,10 @@ def ui(
     port: Annotated[int, typer.Option()] = 3000,
     data: Annotated[Path | None, typer.Option(help="Export folder the UI's runs read.")] = None,
 ) -> None:
-    """Start the Dagster UI for the same definitions and run history as the CLI."""
-    from pipelines.instance import instance_env, use_project_instance
+    """Start the Dagster UI for the same definitions and run history as the CLI.
+
+    Ctrl-C or SIGTERM stops the webserver and the daemon."""
+    from pipelines.settings import AS_OF_ENV, instance_env, use_project_instance
 
     use_project_instance()
     env = {**os.environ, **instance_env()}
@@ -189,10 +316,52 @@ def ui(
         env["MENTORSCOPE_DATA"] = str(data.resolve())
     elif "MENTORSCOPE_DATA" not in env:
         env["MENTORSCOPE_DATA"] = str(DEMO_DIR)
-        env.setdefault("MENTORSCOPE_AS_OF", DEMO_AS_OF.isoformat())
-    args = ["dagster", "dev", "-m", "pipelines.definitions", "-h", host, "-p", str(port)]
-    exe = Path(sys.executable).with_name("dagster")
-    os.execvpe(str(exe), args, env)
+        env.setdefault(AS_OF_ENV, DEMO_AS_OF.isoformat())
+    # `dg dev` with a module target is Dagster's current command (`dagster dev` is superseded
+    # and warns); it reads telemetry off from dagster.yaml like the instance does.
+    exe = Path(sys.executable).with_name("dg")
+    args = [str(exe), "dev", "-m", "pipelines.definitions", "--host", host, "--port", str(port)]
+    raise typer.Exit(_supervise(args, env))
+
+
+UI_STOP_SECONDS = 20.0  # dg dev gives its webserver and daemon 10 s each to stop; then kill
+
+
+def _supervise(args: list[str], env: dict[str, str]) -> int:
+    """Run `args` in a process group of its own; Ctrl-C and SIGTERM stop the whole group.
+
+    `dg dev` shuts its webserver and daemon down cleanly on SIGINT (KeyboardInterrupt) but not
+    on SIGTERM, which killed it alone and left both children running. Here either signal
+    becomes one SIGINT to `dg dev`; what is still alive in its group after UI_STOP_SECONDS
+    (or after it exits) is killed, so nothing outlives `mentorscope ui`.
+    """
+    import signal
+    import subprocess
+    import time
+
+    child = subprocess.Popen(args, env=env, start_new_session=True)
+    stopping: list[float] = []
+
+    def stop(signum: int, frame: object) -> None:
+        if not stopping:
+            stopping.append(time.monotonic())
+            with contextlib.suppress(ProcessLookupError):
+                child.send_signal(signal.SIGINT)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        while child.poll() is None:
+            if stopping and time.monotonic() - stopping[0] > UI_STOP_SECONDS:
+                break
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                child.wait(timeout=0.2)
+    finally:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(child.pid, signal.SIGKILL)  # stragglers only: dg dev stopped its own
+        child.wait()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0 if stopping else (child.returncode or 0)
 
 
 def _is_query(arg: str, option_names: set[str]) -> bool:
@@ -350,6 +519,10 @@ def sql(
     if cut is not None:
         sys.stdout.flush()
         typer.echo(_truncation_hint(cut.what), err=True)
+
+
+app.add_typer(snapshot_app, name="snapshot")
+app.command("aggregate")(aggregate)
 
 
 def main() -> None:

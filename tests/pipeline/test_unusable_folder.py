@@ -1,7 +1,10 @@
-"""A folder that cannot be used fails the CLI run with one clear message, not a traceback."""
+"""A folder that cannot be used fails the CLI run with one clear message, not a traceback,
+found before Dagster starts (exit 2)."""
 
 import subprocess
 import sys
+import time
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -12,12 +15,27 @@ PARTICIPANTS = "participant_id,program_id,role,enrolled_on\nA,P1,mentor,2024-01-
 
 def _run(folder: Path, tmp_path: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", "run", "--data", str(folder),
-         "--warehouse", str(tmp_path / "w.duckdb"), "--as-of", "2025-01-01"],
-        capture_output=True, text=True, timeout=120,
-        env={"DAGSTER_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin",
-             "MENTORSCOPE_DAGSTER_STATE": str(tmp_path / "state"),
-             "MENTORSCOPE_DAGSTER_LOGS": str(tmp_path / "logs")},
+        [
+            sys.executable,
+            "-m",
+            "pipelines.cli",
+            "run",
+            "--data",
+            str(folder),
+            "--warehouse",
+            str(tmp_path / "w.duckdb"),
+            "--as-of",
+            "2025-01-01",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={
+            "DAGSTER_HOME": str(tmp_path / "home"),
+            "PATH": "/usr/bin:/bin",
+            "MENTORSCOPE_DAGSTER_STATE": str(tmp_path / "state"),
+            "MENTORSCOPE_DAGSTER_LOGS": str(tmp_path / "logs"),
+        },
     )
 
 
@@ -34,14 +52,29 @@ def dagster_home(tmp_path):
     [
         ({"programs.csv": PROGRAMS}, "required table(s) missing: participants, matches"),
         (
-            {"programs.csv": PROGRAMS, "participants.csv": PARTICIPANTS,
-             "matches_2024.csv": "match_id,program_id,mentor_id,matched_on\n"},
+            {
+                "programs.csv": PROGRAMS,
+                "participants.csv": PARTICIPANTS,
+                "matches_2024.csv": "match_id,program_id,mentor_id,matched_on\n",
+            },
             "matches_2024.csv: required column(s) mentee_id of table matches not found",
         ),
         (
-            {"programs.csv": PROGRAMS, "participants.csv": PARTICIPANTS,
-             "matches.parquet": "definitely not parquet"},
+            {
+                "programs.csv": PROGRAMS,
+                "participants.csv": PARTICIPANTS,
+                "matches.parquet": "definitely not parquet",
+            },
             "matches.parquet: cannot be read as Parquet",
+        ),
+        (
+            # A line break in a file name would forge a line of output: refused, shown escaped.
+            {
+                "programs.csv": PROGRAMS,
+                "participants.csv": PARTICIPANTS,
+                "matches.csv\nRun succeeded.csv": "match_id\n",
+            },
+            "matches.csv\\nRun succeeded.csv: the file name holds a line break",
         ),
     ],
 )
@@ -50,10 +83,33 @@ def test_unusable_folder_message(tmp_path, dagster_home, files, expected):
     folder.mkdir()
     for name, text in files.items():
         (folder / name).write_text(text)
+    start = time.perf_counter()
     result = _run(folder, tmp_path)
-    assert result.returncode == 1
+    elapsed = time.perf_counter() - start
+    assert result.returncode == 2
     assert expected in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
+    assert not any(line.startswith("Run succeeded") for line in result.stderr.splitlines())
+    # Before Dagster: no run was started, no warehouse or instance state written; the answer
+    # comes in about a second (Dagster's start-up alone took 15 s), with slack for a busy CI.
+    assert "starting Dagster" not in result.stderr
+    assert not (tmp_path / "w.duckdb").exists() and not (tmp_path / "state").exists()
+    assert elapsed < 6
+
+
+def test_a_large_folder_gets_the_structural_check_with_the_same_message(tmp_path):
+    from pipelines.preflight import export_problem
+
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (folder / "programs.csv").write_text(PROGRAMS)
+    (folder / "participants.csv").write_text(PARTICIPANTS)
+    problem = export_problem(folder, date(2025, 1, 1), full_check_bytes=0)
+    assert problem is not None and "required table(s) missing: matches" in problem
+    # the structural check does not read rows: a header error is left to the run
+    (folder / "matches.csv").write_text("match_id,program_id,mentor_id,matched_on\n")
+    assert export_problem(folder, date(2025, 1, 1), full_check_bytes=0) is None
+    assert "required column(s) mentee_id" in export_problem(folder, date(2025, 1, 1))
 
 
 @pytest.mark.parametrize(

