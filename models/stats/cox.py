@@ -19,7 +19,12 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-from models.stats.regression import MODEL_SCHEMA, benjamini_hochberg
+from models.stats.regression import (
+    MODEL_SCHEMA,
+    ROW_SCHEMA,
+    benjamini_hochberg,
+    finish_estimates,
+)
 
 COX_OUTCOMES: tuple[str, ...] = ("match_end", "unplanned_end")
 # factor -> reference level (the comparison every hazard ratio is against)
@@ -148,5 +153,6 @@ def fit_cox_models(durations: pl.DataFrame, dyads: pl.DataFrame) -> pl.DataFrame
                     **base,
                 )
             )
-    schema = {k: v for k, v in MODEL_SCHEMA.items() if k != "settings_hash"}
-    return pl.DataFrame([{k: r[k] for k in schema} for r in rows], schema=schema)
+    # the two Cox models are one multiple-testing family (`endings`, models/stats/multiplicity.py)
+    table = pl.DataFrame([{k: r[k] for k in ROW_SCHEMA} for r in rows], schema=ROW_SCHEMA)
+    return finish_estimates(table)

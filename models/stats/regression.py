@@ -28,7 +28,9 @@ from models.stats.design import (
     program_effects_note,
     separating_steps,
 )
+from models.stats.effect_sizes import logit_average_marginal_effects
 from models.stats.mixed import fit_mixed
+from models.stats.multiplicity import FAMILY_COLUMNS, adjust_families
 from models.stats.observations import settings_hash
 from models.vocabulary import WINDOW_CLOSED
 
@@ -44,6 +46,7 @@ FEW_CLUSTERS = 30  # below this the fit is kept with a warning note
 MAX_ABS_LOGIT = 15.0  # |coefficient| beyond this on the logit scale means (near) separation
 DEFAULT_SEED = 20261101
 DEFAULT_MAX_MIXED_MENTORS = 5000
+AME_COLUMNS = ("ame", "ame_std_err", "ame_ci_low", "ame_ci_high")
 ROW = "match_steps:row"  # position in match_steps, to fix the row order of the model frame
 
 MODEL_SCHEMA: dict[str, pl.DataType] = {
@@ -65,8 +68,17 @@ MODEL_SCHEMA: dict[str, pl.DataType] = {
     "hazard_ratio": pl.Float64(),
     "hr_ci_low": pl.Float64(),
     "hr_ci_high": pl.Float64(),
+    "ame": pl.Float64(),
+    "ame_std_err": pl.Float64(),
+    "ame_ci_low": pl.Float64(),
+    "ame_ci_high": pl.Float64(),
+    **FAMILY_COLUMNS,
     "note": pl.String(),
     "settings_hash": pl.String(),
+}
+# The columns one fit writes; the multiple-testing columns need the whole run (multiplicity.py)
+ROW_SCHEMA = {
+    k: v for k, v in MODEL_SCHEMA.items() if k != "settings_hash" and k not in FAMILY_COLUMNS
 }
 
 
@@ -212,10 +224,16 @@ def fit_models(
         data = frame.filter(pl.col("s3_calendar")) if spec.met_only else frame
         data = data.filter(pl.all_horizontal(pl.lit(True), *map(pl.col, spec.windows)))
         rows.extend(_fit_one(spec, data, max_mixed_mentors=max_mixed_mentors, seed=seed))
-    table = pl.DataFrame(
-        rows, schema={k: v for k, v in MODEL_SCHEMA.items() if k != "settings_hash"}
+    table = pl.DataFrame(rows, schema=ROW_SCHEMA)
+    return finish_estimates(table).with_columns(
+        pl.lit(hash_, dtype=pl.String).alias("settings_hash")
     )
-    return table.with_columns(pl.lit(hash_, dtype=pl.String).alias("settings_hash"))
+
+
+def finish_estimates(table: pl.DataFrame) -> pl.DataFrame:
+    """Rows of ROW_SCHEMA with their multiple-testing family, in MODEL_SCHEMA's column order
+    (without settings_hash)."""
+    return adjust_families(table).select([k for k in MODEL_SCHEMA if k != "settings_hash"])
 
 
 def _fit_one(
@@ -309,7 +327,23 @@ def _clustered_rows(spec: ModelSpec, design: Design, notes: list[str]) -> list[d
         # normal reference, as for any maximum likelihood fit
         critical = stats.norm.ppf(0.975)
         pvalues = 2 * stats.norm.sf(np.abs(params / bse))
+        margins = logit_average_marginal_effects(
+            design.y,
+            slopes,
+            design.terms[1:],
+            params[1:],
+            result.program_effects,
+            design.programs.codes,
+            design.groups,
+            design.n_groups,
+        )
+        low, high = margins.interval()
+        effects = {
+            term: (margins.ame[j], margins.std_err[j], low[j], high[j])
+            for j, term in enumerate(margins.terms)
+        }
     else:
+        effects = {}
         # t reference with G - 1 degrees of freedom: better small-cluster coverage
         df = design.n_groups - 1
         critical = stats.t.ppf(0.975, df)
@@ -317,9 +351,15 @@ def _clustered_rows(spec: ModelSpec, design: Design, notes: list[str]) -> list[d
     ci = np.column_stack([params - critical * bse, params + critical * bse])
     program_note = program_effects_note(design)
     all_notes = [*notes, program_note] if program_note else notes
-    return _estimate_rows(
+    rows = _estimate_rows(
         spec, design.terms, params, bse, ci, pvalues, True, all_notes, design.n_obs, design.n_groups
     )
+    if spec.model == "logit":
+        for row in rows:
+            values = effects.get(row["term"])  # type: ignore[arg-type]
+            if values is not None:
+                row.update(zip(AME_COLUMNS, map(_clean, values), strict=True))
+    return rows
 
 
 def _mixed_rows(
@@ -452,6 +492,7 @@ def _row(
         "hazard_ratio": None,
         "hr_ci_low": None,
         "hr_ci_high": None,
+        **dict.fromkeys(AME_COLUMNS),
         "note": note,
     }
     is_coefficient = term is not None and term not in ("mentor_variance", "residual_variance")

@@ -5,7 +5,12 @@ from __future__ import annotations
 import polars as pl
 
 from models.stats.breakdowns import BREAKDOWN_SCHEMA
-from models.stats.cells import aggregate_cells, summarise_cells, suppress_cells
+from models.stats.cells import (
+    aggregate_cells,
+    blank_suppressed_effects,
+    summarise_cells,
+    suppress_cells,
+)
 from models.stats.dyads import dyad_composition
 from models.stats.observations import MatchMetrics, match_metrics, settings_hash
 
@@ -90,7 +95,7 @@ def same_group_wish(
             ).with_columns(pl.lit(dimension).alias("dimension"))
             parts.append(share)
     stats = pl.concat(parts, how="vertical")
-    cells = suppress_cells(summarise_cells(stats), k, crossed={})
+    cells = blank_suppressed_effects(suppress_cells(summarise_cells(stats), k, crossed={}))
     return (
         cells.with_columns(pl.lit(hash_, dtype=pl.String).alias("settings_hash"))
         .sort(["program_id", "dimension", "metric", "group"], nulls_last=False)
