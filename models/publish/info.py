@@ -32,14 +32,16 @@ def pipeline_version() -> str:
 
 
 def _as_of(run_info: Mapping[str, Any]) -> dt.date:
+    # One form of the as-of date everywhere (issue 19): a date, never a string or datetime.
     value = run_info.get("as_of")
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        return dt.date.fromisoformat(value)
-    raise ValueError("run_info['as_of'] must be a date or an ISO date string")
+    if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
+        raise TypeError(f"run_info['as_of'] must be a datetime.date, got {value!r}")
+    return value
+
+
+def run_settings(run_info: Mapping[str, Any]) -> MetricSettings:
+    """The metric settings a run used (run_info['settings'], else settings.yaml)."""
+    return _settings(run_info, _as_of(run_info))
 
 
 def _settings(run_info: Mapping[str, Any], as_of: dt.date) -> MetricSettings:
@@ -57,6 +59,14 @@ def inputs_sha256(files: pl.DataFrame) -> str:
         for r in files.iter_rows(named=True)
     )
     return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
+
+
+# What the snapshot says of itself (docs/security.md, "Two publication tiers").
+TIER = (
+    "row-level research tier: one row per person, match and meeting, pseudonymised; for "
+    "approved researchers under a data-use agreement only. Never give it to HR or the public: "
+    "`mentorscope aggregate` writes the aggregate tier, under disclosure control, for them."
+)
 
 
 def snapshot_info(
@@ -86,6 +96,7 @@ def snapshot_info(
         "catalog_sha256": catalog_sha256,
         "python_version": python_version(),
         "lock_sha256": lock_sha256(),
+        "tier": TIER,
     }
     return pl.DataFrame(
         [row],
@@ -104,5 +115,6 @@ def snapshot_info(
             "catalog_sha256": pl.String(),
             "python_version": pl.String(),
             "lock_sha256": pl.String(),
+            "tier": pl.String(),
         },
     )

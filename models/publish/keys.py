@@ -20,6 +20,7 @@ from pathlib import Path
 
 KEY_ENV = "MENTORSCOPE_PSEUDONYM_KEY"
 KEY_FILE_ENV = "MENTORSCOPE_PSEUDONYM_KEY_FILE"
+NEW_KEY_ENV = "MENTORSCOPE_NEW_PSEUDONYM_KEY"  # "1": a new key may replace a published one
 DEFAULT_KEY_FILE = Path("~/.config/mentorscope/pseudonym.key")
 KEY_BYTES = 32
 MIN_KEY_BYTES = 16
@@ -79,7 +80,35 @@ def _create_key_file(path: Path) -> None:
         fh.write(secrets.token_hex(KEY_BYTES) + "\n")
 
 
-def load_key(env: Mapping[str, str] | None = None, *, forbidden_dirs: Iterable[Path] = ()) -> bytes:
+def published_fingerprint(snapshot: Path) -> str | None:
+    """The key fingerprint a published snapshot was built with (None: no readable snapshot)."""
+    import duckdb
+
+    if not snapshot.is_file():
+        return None
+    try:
+        con = duckdb.connect(str(snapshot), read_only=True)
+    except duckdb.Error:
+        return None
+    try:
+        rows = con.sql("SELECT key_fingerprint FROM meta.snapshot_info").fetchall()
+    except duckdb.Error:
+        return None
+    finally:
+        con.close()
+    return rows[0][0] if rows else None
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes"}
+
+
+def load_key(
+    env: Mapping[str, str] | None = None,
+    *,
+    forbidden_dirs: Iterable[Path] = (),
+    published: Path | None = None,
+) -> bytes:
     """The pseudonym key: MENTORSCOPE_PSEUDONYM_KEY (hex), else the key file.
 
     The key file is MENTORSCOPE_PSEUDONYM_KEY_FILE or ~/.config/mentorscope/pseudonym.key,
@@ -87,13 +116,28 @@ def load_key(env: Mapping[str, str] | None = None, *, forbidden_dirs: Iterable[P
     repository or any of `forbidden_dirs` (the warehouse and snapshot folders) is refused.
     Warns (PseudonymKeyWarning) when the key file can be read by group or others, and
     (NewPseudonymKeyWarning) when it was just created, as every pseudonym then changes.
+
+    `published` is the research snapshot this run will replace. When it exists and no key
+    file does, no key is created (a lost or moved key file would silently break every
+    researcher's links between snapshots) unless MENTORSCOPE_NEW_PSEUDONYM_KEY=1 says so.
+    A given key whose fingerprint differs from the published snapshot's is warned about.
     """
     env = os.environ if env is None else env
+    before = published_fingerprint(published) if published is not None else None
     if env.get(KEY_ENV):
-        return _parse_hex(env[KEY_ENV], KEY_ENV)
+        key = _parse_hex(env[KEY_ENV], KEY_ENV)
+        _warn_if_other_key(key, before)
+        return key
     path = key_file_path(env)
     _refuse_inside(path, forbidden_dirs)
     created = False
+    if not path.exists() and before is not None and not _truthy(env.get(NEW_KEY_ENV)):
+        raise PseudonymKeyError(
+            f"no pseudonym key file at {path}, but the published snapshot {published} was "
+            f"built with key {before}: restore that key file (or point {KEY_FILE_ENV} at it) "
+            f"so pseudonyms stay the same; to start new pseudonyms on purpose, set "
+            f"{NEW_KEY_ENV}=1"
+        )
     if not path.exists():
         # Another process may create it between the check and the call: use theirs.
         with contextlib.suppress(FileExistsError):
@@ -117,4 +161,16 @@ def load_key(env: Mapping[str, str] | None = None, *, forbidden_dirs: Iterable[P
             NewPseudonymKeyWarning,
             stacklevel=2,
         )
+    else:
+        _warn_if_other_key(key, before)
     return key
+
+
+def _warn_if_other_key(key: bytes, published: str | None) -> None:
+    if published is not None and key_fingerprint(key) != published:
+        warnings.warn(
+            f"the pseudonym key (fingerprint {key_fingerprint(key)}) is not the one the "
+            f"published snapshot was built with ({published}): every pseudonym will change",
+            PseudonymKeyWarning,
+            stacklevel=3,
+        )

@@ -1,7 +1,8 @@
 """Write the pseudonymised research snapshot: research.duckdb plus the same tables as Parquet.
 
 Only the core and metrics schemas are read; raw, quarantine and restricted never are. What a
-column becomes is the catalog's decision (keep, drop, pseudonymise); a table or column the
+column becomes is the catalog's decision (keep, drop, pseudonymise, category: see categories.py);
+a table or column the
 catalog does not describe is withheld, so a new column cannot leak by default.
 """
 
@@ -21,9 +22,11 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from models.publish.archive import Archive
 from models.publish.catalog import Catalog, TableDoc, load_catalog
+from models.publish.categories import build_codes, code_table, drop_code_tables
 from models.publish.environment import library_versions
-from models.publish.info import INPUT_FILE_SCHEMA, snapshot_info
+from models.publish.info import INPUT_FILE_SCHEMA, run_settings, snapshot_info
 from models.publish.keys import key_fingerprint
 from models.publish.pseudonyms import build_map, drop_temp_tables, load_key_table, map_table
 from models.publish.swap import publisher_lock, remove_stale, replace_file, swap_folder
@@ -32,6 +35,7 @@ PUBLISHED_SCHEMAS = ("core", "metrics")
 SNAPSHOT_FILE = "research.duckdb"
 PARQUET_LINK = "parquet"
 RESEARCH_DIR_ENV = "MENTORSCOPE_RESEARCH_DIR"
+DEFAULT_WAREHOUSE_NAME = "mentorscope.duckdb"
 _ALIAS = "__snapshot"
 
 
@@ -45,12 +49,14 @@ class PublishResult:
     withheld_tables: list[str] = field(default_factory=list)  # present, not in the catalog
     withheld_columns: list[str] = field(default_factory=list)  # present, not in the catalog
     seconds: float = 0.0
+    version_id: str = ""  # the archived version (versions/<id>) this snapshot is filed as
 
 
 @dataclass(frozen=True)
 class _Column:
     name: str
     entity: str | None  # pseudonymised as this entity, or copied when None
+    vocabulary: str | None = None  # free-text category: rare or personal values coded
 
 
 @dataclass(frozen=True)
@@ -60,11 +66,15 @@ class _Table:
 
 
 def research_dir(warehouse: Path, env: Mapping[str, str] | None = None) -> Path:
-    """Where snapshots go: MENTORSCOPE_RESEARCH_DIR, else `research/` beside the warehouse."""
+    """Where snapshots go: MENTORSCOPE_RESEARCH_DIR, else beside the warehouse: `research/`
+    for the default mentorscope.duckdb, `research-<name>/` for a warehouse named otherwise, so
+    two warehouses in one folder never overwrite each other's snapshots."""
     env = os.environ if env is None else env
     if env.get(RESEARCH_DIR_ENV):
         return Path(env[RESEARCH_DIR_ENV]).expanduser().resolve()
-    return Path(warehouse).resolve().parent / "research"
+    warehouse = Path(warehouse).resolve()
+    name = "research" if warehouse.name == DEFAULT_WAREHOUSE_NAME else f"research-{warehouse.stem}"
+    return warehouse.parent / name
 
 
 def _q(name: str) -> str:
@@ -106,6 +116,8 @@ def _plan(
                 chosen.append(_Column(column, None))
             elif col_doc.publish == "pseudonymise":
                 chosen.append(_Column(column, col_doc.entity))
+            elif col_doc.publish == "category":
+                chosen.append(_Column(column, None, col_doc.vocabulary))
         if chosen:
             plan.append(_Table(doc, chosen))
     return plan, withheld_tables, withheld_columns
@@ -114,6 +126,13 @@ def _plan(
 def _select(source: str, table: _Table) -> str:
     exprs, joins = [], []
     for i, column in enumerate(table.columns):
+        if column.vocabulary is not None:
+            exprs.append(f"coalesce(c{i}.code, t.{_q(column.name)}) AS {_q(column.name)}")
+            joins.append(
+                f"LEFT JOIN temp.{code_table(column.vocabulary)} AS c{i} "
+                f"ON c{i}.value = CAST(t.{_q(column.name)} AS VARCHAR)"
+            )
+            continue
         if column.entity is None:
             exprs.append(f"t.{_q(column.name)}")
             continue
@@ -281,8 +300,10 @@ def publish_with_connection(
         parquet_dir = out_dir / f".parquet-{snapshot_id}"
         plan, withheld_tables, withheld_columns = _plan(con, source, catalog)
         entities = sorted({c.entity for t in plan for c in t.columns if c.entity})
+        vocabularies = sorted({c.vocabulary for t in plan for c in t.columns if c.vocabulary})
         rows: dict[str, int] = {}
         attached = False
+        archive: Archive | None = None
         try:
             load_key_table(con, key)
             for entity in entities:
@@ -293,6 +314,9 @@ def publish_with_connection(
                     if c.entity == entity
                 ]
                 build_map(con, catalog.pseudonyms[entity], sources)
+            k = run_settings(run_info).suppression_k
+            for vocabulary in vocabularies:
+                build_codes(con, source, catalog.categories[vocabulary], min_holders=k)
             con.execute(f"ATTACH {_text(str(tmp_db))} AS {_ALIAS}")
             attached = True
             for table in plan:
@@ -306,6 +330,7 @@ def publish_with_connection(
                     f"SELECT count(*) FROM {_ALIAS}.{_q(doc.schema)}.{_q(doc.name)}"
                 ).fetchall()[0][0]
             drop_temp_tables(con, entities)
+            drop_code_tables(con, vocabularies)
             files = _input_files(con, source)
             info = snapshot_info(
                 snapshot_id=snapshot_id,
@@ -315,34 +340,45 @@ def publish_with_connection(
                 catalog_sha256=catalog.sha256,
                 input_files=files,
             )
+            libraries = library_versions()
+            archive = Archive.plan(out_dir, info, libraries, rows)
+            info = info.with_columns(version_id=pl.lit(archive.version, pl.String()))
             _write_meta(
                 con,
                 {
                     "snapshot_info": info,
                     "input_files": files,
-                    "library_versions": library_versions(),
+                    "library_versions": libraries,
                 },
             )
             _write_meta(con, {"columns": _catalog_rows(con, catalog)})
             _comment_all(con, catalog)
             _export_parquet(con, parquet_dir)
+            archive.stage(con, _ALIAS, catalog)  # .dta, .sav, codebook (unless the version exists)
             con.execute(f"CHECKPOINT {_ALIAS}")
             con.execute(f"DETACH {_ALIAS}")
             attached = False
             wal = tmp_db.with_name(tmp_db.name + ".wal")
             if wal.exists():
                 raise RuntimeError(f"{wal} survived the checkpoint; snapshot not published")
+            archive.file(tmp_db, parquet_dir)  # versions/<id>, whole or absent
             target = out_dir / SNAPSHOT_FILE
             replace_file(tmp_db, target)
             previous = swap_folder(parquet_dir, link)
+            archive.make_current()
         except BaseException:
+            if archive is not None:
+                archive.discard()
             drop_temp_tables(con, entities)
+            drop_code_tables(con, vocabularies)
+            drop_code_tables(con, vocabularies)
             if attached:
                 con.execute(f"DETACH {_ALIAS}")
             remove_stale(out_dir, [tmp_db.name, tmp_db.name + ".wal", parquet_dir.name], keep=[])
             raise
         # Keep the previous Parquet version: a reader may have listed it just before the swap.
         remove_stale(out_dir, [".parquet-*"], keep=[p for p in (parquet_dir, previous) if p])
+        archive.prune()
     return PublishResult(
         path=target,
         parquet_dir=link,
@@ -352,6 +388,7 @@ def publish_with_connection(
         withheld_tables=withheld_tables,
         withheld_columns=withheld_columns,
         seconds=time.perf_counter() - started,
+        version_id=archive.version,
     )
 
 

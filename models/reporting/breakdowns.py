@@ -25,11 +25,18 @@ DIMENSION_ORDER: tuple[str, ...] = tuple(labels.DIMENSIONS)
 _LAST = ("self_described", "undisclosed", "unknown")
 
 
+def _part_key(code: str) -> tuple[int, str]:
+    return (int(code in _LAST), labels.group_label(code))
+
+
 def _group_order(groups: Sequence[str | None]) -> list[str | None]:
-    def key(g: str | None) -> tuple[int, str]:
-        code = g or ""
-        late = any(code == t or code.endswith(t) or code.startswith(t) for t in _LAST)
-        return (2 if g is None else int(late), labels.group_label(g))
+    """Named groups first, missing information last; an intersection ('woman|black') by its
+    first part, then its second, so each gender's rows stay together."""
+
+    def key(g: str | None) -> tuple:
+        if g is None:
+            return ((2, ""),)
+        return tuple(_part_key(part) for part in g.split("|"))
 
     return sorted(set(groups), key=key)
 
@@ -90,6 +97,19 @@ def breakdown_chart(
         by_metric.setdefault(r["metric"], {})[r["group"]] = r
     ordered_metrics = [m for m in metrics if m in by_metric]
     groups = _group_order(rows.get_column("group").to_list())
+    # On an intersection (gender × race) most groups are small, and a group whose every value
+    # is suppressed is a row of labels only: such groups are named under the chart instead of
+    # drawn. A single dimension keeps every row (few, and each label says why).
+    crossed = any(g is not None and "|" in g for g in groups)
+    hidden_everywhere = [
+        g
+        for g in groups
+        if crossed and all(by_metric[m].get(g, {}).get("suppressed", True) for m in ordered_metrics)
+    ]
+    if len(hidden_everywhere) < len(groups):
+        groups = [g for g in groups if g not in hidden_everywhere]
+    else:
+        hidden_everywhere = []
     group_labels = [labels.group_label(g) for g in groups]
     panels = []
     for metric in ordered_metrics:
@@ -97,8 +117,8 @@ def breakdown_chart(
         value_type = next(iter(by_group.values())).get("value_type") or "share"
         ests = []
         for group, label in zip(groups, group_labels, strict=True):
-            if group in by_group:
-                ests.append(_estimate(by_group[group], label))
+            # A group without a row for this measure gets a 'no data' label, never a blank.
+            ests.append(_estimate(by_group.get(group, {}), label))
         panels.append(Panel(labels.metric_label(metric), value_type, tuple(ests)))
 
     title = labels.dimension_label(dimension)
@@ -113,8 +133,16 @@ def breakdown_chart(
         "zero); when one group is suppressed the next smallest is too, so it cannot be worked "
         "out from the total."
     )
+    if hidden_everywhere:
+        names = ", ".join(labels.group_label(g) for g in hidden_everywhere)
+        caption += f" Not drawn, because every value of theirs is suppressed: {names}."
     summary = (
-        f"{len(groups)} groups, {len(panels)} measures; {n_suppressed} group values suppressed."
+        f"{len(groups)} groups, {len(panels)} measures; {n_suppressed} group values suppressed"
+        + (
+            f"; {len(hidden_everywhere)} groups suppressed throughout."
+            if hidden_everywhere
+            else "."
+        )
     )
     return Chart(
         key=f"breakdown-{slug(dimension)}",

@@ -24,7 +24,7 @@ from typing import Any
 
 import polars as pl
 
-from models.reporting.common import FOOTER_FIELDS
+from models.reporting.common import FOOTER_FIELDS, program_names
 from models.reporting.dashboard import render_dashboard
 from models.reporting.data_quality import render_data_quality
 from models.reporting.frames import (
@@ -39,6 +39,7 @@ from models.reporting.markup import TEMPLATES_DIR
 from models.reporting.naming import DASHBOARD_GLOB, dashboard_name
 from models.reporting.research import render_research
 from models.reporting.sources import FrameInputs, ReportInputs
+from models.reporting.verdict import load_targets
 
 # The per-program frames every dashboard reads, besides its breakdowns.
 PROGRAM_FRAMES = (
@@ -48,6 +49,7 @@ PROGRAM_FRAMES = (
     "meetings_monthly",
     "alert_counts",
     "survival",
+    "programs",
     "closure_types",
     "mentee_status_counts",
 )
@@ -125,7 +127,8 @@ def write_reports(
     code = renderer_fingerprint()
     shown = {key: run_info.get(key) for _, keys in FOOTER_FIELDS for key in keys}
     shown.pop("generated_at")  # when the page was written, not what it was built from
-    params = {"periods": periods, "k": k, "run_info": shown}
+    targets = load_targets()
+    params = {"periods": periods, "k": k, "run_info": shown, "targets": targets}
 
     for program_id, breakdowns in inputs.breakdowns(programs):
         frames: dict[str, pl.DataFrame | None] = {"breakdowns": breakdowns}
@@ -143,13 +146,18 @@ def write_reports(
             result.kept.append(path)
             continue
         meta = f'<meta name="{FINGERPRINT_META}" content="{digest}">'
-        html, _ = render_dashboard(frames, run_info, program_id, periods, k, meta=meta)
+        html, _ = render_dashboard(
+            frames, run_info, program_id, periods, k, meta=meta, targets=targets
+        )
         _write(path, html, result)
 
     singles = {
         "research.html": lambda: render_research(inputs.shared, run_info)[0],
         "data_quality.html": lambda: render_data_quality(inputs.shared, run_info),
-        "index.html": lambda: render_index(programs, periods, run_info),  # last: links the rest
+        # last: links the rest
+        "index.html": lambda: render_index(
+            programs, periods, run_info, program_names(get(inputs.shared, "programs"))
+        ),
     }
     for name, render in singles.items():
         result.pages.append(out_dir / name)

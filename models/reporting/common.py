@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import polars as pl
+
 from models.reporting.frames import ALL_PERIODS
 from models.reporting.markup import esc
 
@@ -24,8 +26,22 @@ def nav(current: str) -> str:
     return f'<nav class="page-nav" aria-label="Reports"><ul>{items}</ul></nav>'
 
 
-def program_label(program_id: str | None) -> str:
-    return "All programs" if program_id is None else f"Program {program_id}"
+def program_label(program_id: str | None, name: str | None = None) -> str:
+    """'Ascend Leadership (PRG001)' when the program's name is known, else 'Program PRG001'."""
+    if program_id is None:
+        return "All programs"
+    return f"{name} ({program_id})" if name else f"Program {program_id}"
+
+
+def program_names(programs: pl.DataFrame | None) -> dict[str, str]:
+    """program_id -> name from the programs frame (empty when not provided)."""
+    if programs is None or "name" not in programs.columns:
+        return {}
+    return {
+        str(r["program_id"]): str(r["name"])
+        for r in programs.select("program_id", "name").iter_rows(named=True)
+        if r["name"]
+    }
 
 
 def period_label(period: str) -> str:

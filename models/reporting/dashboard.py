@@ -11,7 +11,14 @@ import polars as pl
 from models.reporting import labels
 from models.reporting.alerts import alert_cards, alert_totals
 from models.reporting.breakdowns import DIMENSION_ORDER, breakdown_chart
-from models.reporting.common import footer, nav, period_label, program_label, scope_text
+from models.reporting.common import (
+    footer,
+    nav,
+    period_label,
+    program_label,
+    program_names,
+    scope_text,
+)
 from models.reporting.engagement import engagement_chart, monthly_engagement
 from models.reporting.frames import ALL_PERIODS, for_program, period_bounds
 from models.reporting.funnel import funnel_chart
@@ -34,6 +41,7 @@ from models.reporting.steps_completed import (
     steps_too_early,
 )
 from models.reporting.survival import DURATION_TITLE, duration_parts
+from models.reporting.verdict import targets_for, verdict_html
 from models.vocabulary import WINDOW_CLOSED
 
 FUNNEL_COUNTS = (
@@ -101,13 +109,19 @@ def _period_sections(
     period: str,
     page: _Sections,
     k: int | None = None,
+    targets: Mapping[str, float] | None = None,
 ) -> None:
-    """Headline numbers and the six steps: what differs between the periods of one page."""
+    """The verdict, headline numbers and the six steps: what differs between the periods of
+    one page."""
     scope = scope_text(program_id, period)
     headlines = frames.get("headlines")
     if headlines is not None:
         values, prev = headline_values(headlines, program_id, period)
         waiting = too_early(headlines, program_id, period)
+        if period != ALL_PERIODS:
+            lasting = next((h for h in values if h.key == "lasting_share"), None)
+            early = ["lasting_share"] if waiting and lasting and lasting.value is None else []
+            page.parts.append(verdict_html(values, prev, targets or {}, early))
         page.add("Headline numbers", html=headline_cards(values, prev, period, waiting))
     else:
         page.add("Headline numbers", html=note("Headline numbers were not provided.", "warn"))
@@ -162,6 +176,22 @@ ENGAGEMENT_INTRO = (
 )
 
 
+def closed_note(programs: pl.DataFrame | None, program_id: str | None, as_of: object) -> str:
+    """A note when the program ended before the data date: later periods show no new matches
+    because the program was over, not because it failed."""
+    if programs is None or program_id is None or "end_date" not in programs.columns:
+        return ""
+    rows = programs.filter(pl.col("program_id") == program_id).to_dicts()
+    end = rows[0].get("end_date") if rows else None
+    if end is None or str(end) >= str(as_of):
+        return ""
+    return note(
+        f"This program ended on {end}. Periods after that day have no new matches because "
+        "the program was over, not because matching failed.",
+        "info",
+    )
+
+
 def period_switch(periods: Sequence[str]) -> str:
     """Buttons that show one period at a time; hidden until the script runs (it needs JS)."""
     buttons = "".join(
@@ -186,6 +216,7 @@ def render_dashboard(
     periods: Sequence[str],
     k: int,
     meta: str = "",
+    targets: Mapping[str, Any] | None = None,
 ) -> tuple[str, int]:
     """One program's page (None: all programs) for every period, and how many charts it holds.
 
@@ -198,6 +229,9 @@ def render_dashboard(
     date (the usual case).
     """
     as_of = run_info.get("as_of", "the data date")
+    program_targets = targets_for(targets or {}, program_id)
+    programs = frames.get("programs")
+    name = program_names(programs).get(program_id) if program_id else None
     views: list[str] = []
     chart_count = 0
     series = _engagement(frames, program_id, periods)
@@ -208,7 +242,7 @@ def render_dashboard(
     for period in periods:
         key = period if len(periods) > 1 else ""
         page = _Sections(key, level)
-        _period_sections(frames, program_id, period, page, k)
+        _period_sections(frames, program_id, period, page, k, program_targets)
         if not shared_engagement and period in series:
             page.add(
                 "Engagement over time",
@@ -282,14 +316,15 @@ def render_dashboard(
     chart_count += shared.chart_count
 
     switch = period_switch(periods) if len(periods) > 1 else ""
-    title = f"Mentoring dashboard: {program_label(program_id)}"
+    title = f"Mentoring dashboard: {program_label(program_id, name)}"
     when = " and ".join(period_label(p) for p in periods)
     subtitle = f"{when[:1].upper()}{when[1:]} · data as of {as_of}"
     end = f"<script>{load_template('period-switch.js')}</script>" if switch else ""
+    closed = closed_note(programs, program_id, as_of)
     html = render_page(
         title,
         subtitle,
-        switch + "".join(views) + shared.html(),
+        closed + switch + "".join(views) + shared.html(),
         footer(run_info),
         nav(""),
         charts=chart_count > 0,

@@ -33,9 +33,23 @@ COUNT_COLUMNS = ("rows_read", "rows_kept", "rows_quarantined", "rows_duplicate")
 _QUOTED = re.compile(r"'[^'\n]*'")
 
 
+# A quoted value is shown when it cannot be a person: short, no @, no run of 5+ digits (ids,
+# phone numbers), not two capitalised words (a name). Shown, a wrong value is easy to fix in
+# the export ('vidoe'); masked, the page says only how long it was.
+_PERSON_LIKE = re.compile(r"@|\d{5,}|\b[A-Z][a-z]+\s+[A-Z][a-z]+")
+SHOWN_VALUE_CHARS = 24
+
+
+def _shown(match: re.Match[str]) -> str:
+    value = match.group()[1:-1]
+    if len(value) <= SHOWN_VALUE_CHARS and not _PERSON_LIKE.search(value):
+        return match.group()
+    return f"'…' ({len(value)} characters, not shown: it may identify someone)"
+
+
 def mask_ids(text: object) -> str:
-    """Every quoted value is masked: a value typed into the wrong column may be a name."""
-    return _QUOTED.sub("'…'", "" if text is None else str(text))
+    """Quoted values that could identify someone are masked; the others are shown as typed."""
+    return _QUOTED.sub(_shown, "" if text is None else str(text))
 
 
 def scrub(text: object, limit: int = 160) -> str:
@@ -116,7 +130,7 @@ def rule_summaries(rejected: pl.DataFrame) -> list[RuleSummary]:
             r["rule"],
             int(r["n"]),
             tuple(r["source_file"]),
-            scrub(r["example_reason"]),
+            scrub(mask_ids(r["example_reason"])),
         )
         for r in grouped.to_dicts()
     ]
@@ -133,29 +147,19 @@ def rules_table(summaries: list[RuleSummary]) -> Table:
 
 
 def expectations_table(expectations: pl.DataFrame) -> Table:
+    """Six columns, so the table fits a laptop screen: where (table.column) and what (the
+    rule, else the expectation) are one column each."""
     rows = expectations.sort(
         ["success", "severity", "table_name", "expectation"], nulls_last=True
     ).to_dicts()
     return Table(
-        (
-            "Result",
-            "Severity",
-            "Table",
-            "Rule",
-            "Column",
-            "Expectation",
-            "Observed",
-            "Unexpected rows",
-            "What failed",
-        ),
+        ("Result", "Where", "Check", "Observed", "Unexpected rows", "What failed"),
         tuple(
             (
-                tick(bool(r.get("success")), "pass", "FAIL"),
-                r.get("severity") or "—",
-                r["table_name"],
-                r.get("rule") or "—",
-                r.get("column_name") or "—",
-                r["expectation"],
+                tick(bool(r.get("success")), "pass", "FAIL")
+                + ("" if r.get("success") else f" ({r.get('severity') or 'error'})"),
+                ".".join(str(p) for p in (r["table_name"], r.get("column_name")) if p),
+                r.get("rule") or r["expectation"],
                 scrub(r.get("observed"), 80),
                 fmt_number(r.get("unexpected_count")),
                 "—" if r.get("success") else scrub(mask_ids(r.get("message")), 240),
@@ -163,6 +167,12 @@ def expectations_table(expectations: pl.DataFrame) -> Table:
             for r in rows
         ),
     )
+
+
+def rows_text(n: int | None, what: str = "row") -> str:
+    """'1 row', '2,000 rows'."""
+    count = 0 if n is None else int(n)
+    return f"{fmt_number(count)} {what}{'' if count == 1 else 's'}"
 
 
 def fixes(summaries: list[RuleSummary], expectations: pl.DataFrame | None) -> list[str]:
@@ -179,7 +189,7 @@ def fixes(summaries: list[RuleSummary], expectations: pl.DataFrame | None) -> li
         example = next((s.example for s in group if s.example), "")
         out.append(
             f"<li><strong>{esc(table)}</strong>: {esc(advice)} "
-            f"({esc(fmt_number(n))} rows rejected by "
+            f"({esc(rows_text(n))} rejected by "
             f"{', '.join(f'<code>{esc(s.rule)}</code>' for s in group)}"
             f"{' in ' + esc(', '.join(files)) if files else ''})."
             f"{' Example: ' + esc(example) if example else ''}</li>"
@@ -196,7 +206,7 @@ def fixes(summaries: list[RuleSummary], expectations: pl.DataFrame | None) -> li
                 f"<li><strong>{esc(r['table_name'])}</strong>: check "
                 f"<code>{esc(where)}</code>, which failed <code>{esc(r['expectation'])}</code> "
                 f"({esc(r.get('severity') or 'error')}; "
-                f"{esc(fmt_number(r.get('unexpected_count')))} rows unexpected; "
+                f"{esc(rows_text(r.get('unexpected_count')))} unexpected; "
                 f"observed {esc(scrub(r.get('observed'), 80))}).</li>"
             )
     return out
@@ -236,21 +246,49 @@ def quality_summary(
     return text, Table(("Measure", "Value"), tuple(rows))
 
 
+CHECKS_INTRO = (
+    "Failures first. Errors stop a table from being trusted; warnings are worth a look. "
+    "Checks that passed are listed under the failures, folded."
+)
+
+
+def _checks(expectations: pl.DataFrame | None) -> str:
+    if expectations is None:
+        return note("No checks were recorded.", "warn")
+    ok = pl.col("success").fill_null(False)
+    failed, passed = expectations.filter(~ok), expectations.filter(ok)
+    html = (
+        render_table(expectations_table(failed))
+        if failed.height
+        else note(f"All {expectations.height} checks passed.")
+    )
+    if passed.height:
+        html += (
+            f"<details><summary>{passed.height} checks passed</summary>"
+            f"{render_table(expectations_table(passed))}</details>"
+        )
+    return html
+
+
 def render_data_quality(frames: Mapping[str, pl.DataFrame], run_info: Mapping[str, Any]) -> str:
     dq = get(frames, "data_quality")
     rejected = get(frames, "rejected_rows")
     expectations = get(frames, "expectation_results")
     verdict, totals = quality_summary(dq, expectations)
     parts = [section("Summary", render_table(totals), verdict)]
+    summaries = rule_summaries(rejected) if rejected is not None else []
+    fix_items = fixes(summaries, expectations)
+    # What to do comes first, straight after the verdict; the evidence follows.
     parts.append(
         section(
-            "Rows per table and file",
-            render_table(file_table(dq)) if dq is not None else note("Not provided.", "warn"),
-            "Every input row ends up either kept or quarantined, or is dropped as an exact "
-            "duplicate; a file reconciles when rows read = kept + quarantined + duplicates.",
+            "What to fix in your export",
+            f'<ol class="fixes">{"".join(fix_items)}</ol>'
+            if fix_items
+            else note("Nothing to fix: every row was kept and every check passed."),
+            "Biggest problems first. Fixing these at the source brings the quarantined rows "
+            "back into the analysis on the next run.",
         )
     )
-    summaries = rule_summaries(rejected) if rejected is not None else []
     more = len(summaries) - TOP_RULES
     parts.append(
         section(
@@ -262,24 +300,13 @@ def render_data_quality(frames: Mapping[str, pl.DataFrame], run_info: Mapping[st
     )
     parts.append(
         section(
-            "Every check",
-            render_table(expectations_table(expectations))
-            if expectations is not None
-            else note("No checks were recorded.", "warn"),
-            "Failures first. Errors stop a table from being trusted; warnings are worth a look.",
+            "Rows per table and file",
+            render_table(file_table(dq)) if dq is not None else note("Not provided.", "warn"),
+            "Every input row ends up either kept or quarantined, or is dropped as an exact "
+            "duplicate; a file reconciles when rows read = kept + quarantined + duplicates.",
         )
     )
-    fix_items = fixes(summaries, expectations)
-    parts.append(
-        section(
-            "What to fix in your export",
-            f'<ol class="fixes">{"".join(fix_items)}</ol>'
-            if fix_items
-            else note("Nothing to fix: every row was kept and every check passed."),
-            "Biggest problems first. Fixing these at the source brings the quarantined rows "
-            "back into the analysis on the next run.",
-        )
-    )
+    parts.append(section("Every check", _checks(expectations), CHECKS_INTRO))
     return render_page(
         "Data quality",
         f"Input checks for data as of {run_info.get('as_of', '—')}",

@@ -48,12 +48,27 @@ def _usable(*values: float | None, log: bool) -> bool:
     return all(not (is_missing(v) or math.isinf(v) or (log and v <= 0)) for v in values)
 
 
-def forest_chart(rows: Sequence[dict], model: str, outcome: str) -> Chart:
+def adjusted_p(row: dict) -> float | None:
+    """The Benjamini–Hochberg p across the term's whole family of tests when the producer gives
+    it (p_adjusted_family), else within its model (p_adjusted)."""
+    family = row.get("p_adjusted_family")
+    return row.get("p_adjusted") if is_missing(family) else family
+
+
+def forest_chart(
+    rows: Sequence[dict],
+    model: str,
+    outcome: str,
+    sensitivity: Sequence[dict] = (),
+    sensitivity_model: str = "",
+) -> Chart:
     """One (model, outcome): a dot and 95 % interval per term, reference line at no effect.
 
     Uses odds ratios (log axis, reference 1) when the model reports them, hazard ratios (log
     axis, reference 1) for Cox models, otherwise the raw coefficients (linear axis, reference
-    0). Filled dots: Benjamini–Hochberg adjusted p < 0.05.
+    0). Filled dots: Benjamini–Hochberg adjusted p < 0.05. `sensitivity` rows (the same outcome
+    refitted another way, e.g. with a random intercept per mentor) are drawn beside each term
+    as diamonds, so the two fits are read together instead of as two near-identical charts.
     """
     plotted = [r for r in rows if is_plotted_term(r["term"])]
     hazard = any(not is_missing(r.get("hazard_ratio")) for r in plotted)
@@ -73,18 +88,32 @@ def forest_chart(rows: Sequence[dict], model: str, outcome: str) -> Chart:
             (name, r)
             for name, r in zip(names, plotted, strict=True)
             if _usable(*(r.get(k) for k in keys), log=log)
-            and (not is_missing(r.get("p_adjusted")) and r["p_adjusted"] < ALPHA) == significant
+            and (not is_missing(adjusted_p(r)) and adjusted_p(r) < ALPHA) == significant
         ]
         if pick:
             data.append(_trace(pick, keys, significant, ratio))
+    shown = set(names)
+    again = [
+        (term_label(r["term"]), r)
+        for r in sensitivity
+        if is_plotted_term(r["term"])
+        and term_label(r["term"]) in shown
+        and _usable(*(r.get(k) for k in keys), log=log)
+    ]
+    if again:
+        data.append(_trace(again, keys, None, ratio, f"{sensitivity_model} (sensitivity)"))
     first = rows[0] if rows else {}
     if hazard:
         name = COX_OUTCOMES.get(outcome, labels.metric_label(outcome))
         title = f"{name}: Cox model ({model}), hazard ratios"
     else:
         title = f"{labels.metric_label(outcome)}: {model}"
-    layout = base_layout(title, height=max(260, 130 + 34 * len(plotted)))
+        if again:
+            title += f", with {sensitivity_model} beside it"
+    layout = base_layout(title, height=max(260, 130 + (48 if again else 34) * len(plotted)))
     layout.update(showlegend=True, legend=legend_on_top())
+    if again:  # each series a little above or below its term's line, never on top of another
+        layout.update(scattermode="group", scattergap=0.5)
     layout["yaxis"].update(
         type="category", categoryorder="array", categoryarray=names, autorange="reversed"
     )
@@ -157,11 +186,26 @@ def forest_chart(rows: Sequence[dict], model: str, outcome: str) -> Chart:
             "Each dot is a coefficient: the difference in the score with the term, the others "
             "held fixed; the dashed line at 0 means no difference. "
         )
+    family = any(not is_missing(r.get("p_adjusted_family")) for r in plotted)
+    adjustment = (
+        "across every term of every model of the same family of outcomes"
+        if family
+        else "for testing many terms"
+    )
+    sample = "; ".join(sorted({r["note"] for r in rows if r.get("note")}))
     caption = (
         how + "The line through a dot is its 95 % confidence interval; one that crosses the "
         "dashed line means the data are also compatible with no association. Filled dots stay "
-        "below 0.05 after the Benjamini–Hochberg adjustment for testing many terms. These are "
+        f"below 0.05 after the Benjamini–Hochberg adjustment {adjustment}. These are "
         f"associations, not causal effects. Fitted on {fit}."
+        + (f" Sample: {sample}." if sample else "")
+        + (
+            f" Diamonds: the same outcome fitted as a {sensitivity_model} model (a random "
+            "intercept per mentor), a sensitivity analysis; where diamonds and dots agree, the "
+            "result does not hinge on how mentors are modelled."
+            if again
+            else ""
+        )
     )
     ratio_keys = (
         ("hazard_ratio", "hr_ci_low", "hr_ci_high")
@@ -174,7 +218,7 @@ def forest_chart(rows: Sequence[dict], model: str, outcome: str) -> Chart:
     )
     table = Table(
         (
-            "Term",
+            "Term" if not sensitivity else "Term (model)",
             "Estimate (log hazard ratio)" if hazard else "Estimate",
             "95 % interval",
             "Hazard ratio" if hazard else "Odds ratio",
@@ -185,16 +229,16 @@ def forest_chart(rows: Sequence[dict], model: str, outcome: str) -> Chart:
         ),
         tuple(
             (
-                term_label(r["term"]),
+                term_label(r["term"]) + (f" ({r.get('model')})" if sensitivity else ""),
                 fmt_number(r.get("estimate"), 3),
                 f"{fmt_number(r.get('ci_low'), 3)} to {fmt_number(r.get('ci_high'), 3)}",
                 fmt_number(r.get(ratio_keys[0]), 2),
                 f"{fmt_number(r.get(ratio_keys[1]), 2)} to {fmt_number(r.get(ratio_keys[2]), 2)}",
                 _p(r.get("p_value")),
-                _p(r.get("p_adjusted")),
+                _p(adjusted_p(r)),
                 r.get("note") or "",
             )
-            for r in rows
+            for r in [*rows, *sensitivity]
         ),
     )
     return Chart(
@@ -208,18 +252,29 @@ def forest_chart(rows: Sequence[dict], model: str, outcome: str) -> Chart:
 
 
 def _trace(
-    pick: list[tuple[str, dict]], keys: tuple[str, str, str], significant: bool, ratio: str
+    pick: list[tuple[str, dict]],
+    keys: tuple[str, str, str],
+    significant: bool | None,
+    ratio: str,
+    label: str = "",
 ) -> dict[str, Any]:
-    color = OKABE_ITO["blue"] if significant else MUTED
+    """significant None: a sensitivity series (diamonds, in orange, its own offset group)."""
+    if significant is None:
+        color, symbol = OKABE_ITO["orange"], "diamond-open"
+    else:
+        color = OKABE_ITO["blue"] if significant else MUTED
+        symbol = "circle" if significant else "circle-open"
     est = [r[keys[0]] for _, r in pick]
     return {
         "type": "scatter",
         "x": est,
         "y": [name for name, _ in pick],
         "mode": "markers",
-        "name": "adjusted p < 0.05" if significant else "adjusted p ≥ 0.05",
+        "offsetgroup": "sensitivity" if significant is None else "main",
+        "orientation": "h",  # with scattermode 'group', the groups sit apart along y
+        "name": label or ("adjusted p < 0.05" if significant else "adjusted p ≥ 0.05"),
         "marker": {
-            "symbol": "circle" if significant else "circle-open",
+            "symbol": symbol,
             "size": 10,
             "color": color,
             "line": {"width": 2, "color": color},
@@ -233,9 +288,7 @@ def _trace(
             "thickness": 1.6,
             "width": 4,
         },
-        "customdata": [
-            [r[keys[1]], r[keys[2]], r.get("p_value"), r.get("p_adjusted")] for _, r in pick
-        ],
+        "customdata": [[r[keys[1]], r[keys[2]], r.get("p_value"), adjusted_p(r)] for _, r in pick],
         "hovertemplate": (
             "%{y}<br>"
             + (ratio or "coefficient")

@@ -18,6 +18,20 @@ COUNTS = frozenset({"enrolled", "matched", "active_matches"})
 POOLED_COUNTS = (*COUNTS, "matched_mentees", "lasting_too_early")
 # A share and the counts it is the quotient of (numerator, denominator), shown on its card.
 SHARE_PARTS: dict[str, tuple[str, str]] = {"match_rate": ("matched_mentees", "enrolled")}
+# +1: a rise is better; -1: a fall is better. Keys not listed are volumes: never judged.
+DIRECTION: dict[str, int] = {
+    "match_rate": 1,
+    "median_days_to_match": -1,
+    "median_days_to_first_meeting": -1,
+    "lasting_share": 1,
+}
+# Changes smaller than this are "about the same", not better or worse.
+NEGLIGIBLE: dict[str, float] = {
+    "match_rate": 0.01,
+    "lasting_share": 0.01,
+    "median_days_to_match": 1.0,
+    "median_days_to_first_meeting": 1.0,
+}
 
 
 @dataclass(frozen=True)
@@ -99,6 +113,15 @@ def headline_values(
     return values, prev
 
 
+def trend(h: Headline) -> str | None:
+    """better / worse / same against the previous period, for a measure with a direction."""
+    if h.key not in DIRECTION or h.change is None:
+        return None
+    if abs(h.change) < NEGLIGIBLE[h.key]:
+        return "same"
+    return "better" if h.change * DIRECTION[h.key] > 0 else "worse"
+
+
 def format_value(h: Headline, too_early: int | None = None) -> str:
     if h.key in SHARES:
         if is_missing(h.value) and too_early:
@@ -144,16 +167,19 @@ def share_parts(h: Headline, period: str) -> str:
 def headline_cards(
     values: list[Headline], prev: str | None, period: str, waiting: int | None = None
 ) -> str:
-    """`waiting`: matches of the period too recent to judge whether they lasted."""
+    """`waiting`: matches of the period too recent to judge whether they lasted.
+
+    A change of a measure with a direction says whether it is better or worse, in words and
+    in colour (volumes such as enrolments are neither)."""
     items = []
     for h in values:
         change = "across all periods" if period == ALL_PERIODS else format_change(h, prev)
+        direction = trend(h) if period != ALL_PERIODS and prev is not None else None
+        if direction in ("better", "worse"):
+            change += f" ({direction})"
         value = format_value(h, waiting if h.key == "lasting_share" else None)
         if h.key == "lasting_share" and waiting:
-            change = (
-                f"{fmt_number(waiting)} matches too recent to judge, not counted; "
-                + change
-            )
+            change = f"{fmt_number(waiting)} matches too recent to judge, not counted; " + change
         hint = labels.HEADLINE_HINTS.get(h.key)
         parts = share_parts(h, period)
         items.append(
@@ -161,6 +187,7 @@ def headline_cards(
             + f'<p class="label">{esc(labels.HEADLINES[h.key])}</p>'
             f'<p class="value">{esc(value)}</p>'
             + (f'<p class="change">{esc(parts)}</p>' if parts else "")
-            + f'<p class="change">{esc(change)}</p></li>'
+            + f'<p class="change{" " + direction if direction in ("better", "worse") else ""}">'
+            f"{esc(change)}</p></li>"
         )
     return f'<ul class="cards">{"".join(items)}</ul>'

@@ -11,13 +11,17 @@ from models.reporting.naming import dashboard_link, dashboard_name
 
 
 def render_index(
-    programs: Iterable[str | None], periods: Sequence[str], run_info: Mapping[str, Any]
+    programs: Iterable[str | None],
+    periods: Sequence[str],
+    run_info: Mapping[str, Any],
+    names: Mapping[str, str] | None = None,
 ) -> str:
     """One row per program: its dashboard, and a link straight to each period's view in it."""
+    names = names or {}
     head = "".join(f'<th scope="col">{esc(period_label(p))}</th>' for p in periods)
     rows = []
     for program in programs:
-        label = esc(program_label(program))
+        label = esc(program_label(program, names.get(program) if program else None))
         cells = "".join(
             f'<td><a href="{esc(dashboard_link(program, period))}">'
             f"{esc(period_label(period))}"

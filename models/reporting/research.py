@@ -28,16 +28,59 @@ from models.reporting.survival import DURATION_TITLE, research_duration
 ALPHA_ACCEPTABLE = 0.70
 
 
+# Models refitted as a sensitivity analysis of another (models/stats/multiplicity.py labels
+# them analysis = 'sensitivity'): drawn inside the primary model's chart, not as their own.
+SENSITIVITY_MODELS = frozenset({"mixedlm"})
+
+
+def _is_sensitivity(rows: list[dict]) -> bool:
+    labelled = {r.get("analysis") for r in rows} - {None}
+    if labelled:
+        return labelled == {"sensitivity"}
+    return bool(rows) and rows[0]["model"] in SENSITIVITY_MODELS
+
+
 def forest_charts(estimates: pl.DataFrame) -> list[Chart]:
-    """One forest plot per (model, outcome), in a stable order."""
+    """One forest plot per outcome, in a stable order: its primary model, with any
+    sensitivity refit of the same outcome drawn beside it."""
     charts = []
     keys = estimates.select("model", "outcome").unique().sort(["outcome", "model"]).to_dicts()
+    fits: dict[str, dict[str, list[dict]]] = {}
     for key in keys:
         rows = estimates.filter(
             (pl.col("model") == key["model"]) & (pl.col("outcome") == key["outcome"])
         ).to_dicts()
-        charts.append(forest_chart(rows, key["model"], key["outcome"]))
+        fits.setdefault(key["outcome"], {})[key["model"]] = rows
+    for outcome, models in fits.items():
+        primary = {m: r for m, r in models.items() if not _is_sensitivity(r)}
+        extra = {m: r for m, r in models.items() if _is_sensitivity(r)}
+        if not primary:  # only a sensitivity fit: show it as it is
+            primary, extra = extra, {}
+        for model, rows in primary.items():
+            again, again_model = next(iter(extra.items()), ("", []))[::-1]
+            charts.append(forest_chart(rows, model, outcome, again, again_model))
     return charts
+
+
+def contents(charts: list[Chart], sections: list[str]) -> str:
+    """Links to every section and every model chart: the page is long."""
+    from models.reporting.markup import esc, slug
+
+    items = [f'<li><a href="#sec-{slug(title)}">{esc(title)}</a></li>' for title in sections]
+    models = "".join(f'<li><a href="#fig-{esc(c.key)}">{esc(c.title)}</a></li>' for c in charts)
+    if models:
+        items[0] = items[0].replace("</li>", f"<ul>{models}</ul></li>")
+    return f'<nav class="contents" aria-label="Contents"><ul>{"".join(items)}</ul></nav>'
+
+
+SECTION_TITLES = [
+    "Model estimates",
+    DURATION_TITLE,
+    "Homophily: who is matched with whom",
+    "Construct reliability",
+    "Data quality",
+    "Settings and data versions",
+]
 
 
 def reliability_table(reliability: pl.DataFrame) -> Table:
@@ -70,7 +113,12 @@ def run_info_table(run_info: Mapping[str, Any]) -> Table:
     for key in sorted(run_info):
         value = run_info[key]
         if isinstance(value, Mapping):
-            rows += [(f"{key}: {sub}", str(value[sub])) for sub in sorted(value)]
+            # A setting also given at the top (as_of, suppression_k) is listed once.
+            rows += [
+                (f"{key}: {sub}", str(value[sub]))
+                for sub in sorted(value)
+                if not (sub in run_info and str(run_info[sub]) == str(value[sub]))
+            ]
         elif isinstance(value, list | tuple):
             rows.append((key, ", ".join(str(v) for v in value)))
         else:
@@ -84,13 +132,14 @@ def render_research(
     """The page's HTML and how many charts it holds."""
     parts: list[str] = []
     count = 0
+    model_charts: list[Chart] = []
 
     estimates = get(frames, "model_estimates")
     if estimates is not None:
         # The Cox models have their own section, with the survival curves.
         estimates = get({"e": estimates.filter(pl.col("model") != "coxph")}, "e")
     if estimates is not None:
-        charts = forest_charts(estimates)
+        charts = model_charts = forest_charts(estimates)
         html = render_charts(charts)
         count += len(charts)
         parts.append(
@@ -162,7 +211,7 @@ def render_research(
         "Research report",
         f"Models, matching patterns and measurement quality · data as of "
         f"{run_info.get('as_of', '—')}",
-        "".join(parts),
+        contents(model_charts, SECTION_TITLES) + "".join(parts),
         footer(run_info),
         nav("research.html"),
         charts=count > 0,

@@ -47,6 +47,7 @@ SQL_FRAMES = {
     "headlines": "reports/headlines.sql",
     "closure_types": "reports/closure_types.sql",
     "survival": "reports/survival.sql",
+    "programs": "reports/programs.sql",
 }
 # Queries over tables an older warehouse may not have: skipped (the page says so) without them.
 SQL_REQUIRES = {

@@ -125,3 +125,36 @@ def test_reports_build_from_a_warehouse_without_the_duration_tables(demo_run, tm
     assert "Relationship durations were not provided" in dashboard
     research = (tmp_path / "r" / "research.html").read_text(encoding="utf-8")
     assert "Cox models of an ending were not provided" in research
+
+
+FIRST_SCREEN = """(() => {
+  const view = [...document.querySelectorAll('[data-period-view]')].find(v => !v.hidden)
+      || document;
+  const verdict = view.querySelector('.verdict-sentence');
+  const shares = [...view.querySelectorAll('.card .value')].map(e => e.textContent)
+      .filter(t => t.includes('%'));
+  return {
+    title: document.querySelector('h1').textContent,
+    verdict: verdict ? verdict.textContent : null,
+    bottom: verdict ? verdict.getBoundingClientRect().bottom : null,
+    shares: shares,
+  };
+})()"""
+
+
+def test_each_dashboard_opens_with_its_verdict_on_the_first_screen(demo_run, chromium):
+    reports = demo_run.settings.reports_dir
+    names = dict(demo_run.query("SELECT program_id, name FROM core.programs"))
+    with Chromium(chromium) as browser:
+        for program_id, name in names.items():
+            browser.open(reports / f"dashboard_{program_id}.html", width=1400, height=900)
+            browser.wait_for("document.querySelector('h1') !== null")
+            screen = browser.evaluate(FIRST_SCREEN)
+            # Named as HR knows it, with the code researchers use.
+            assert screen["title"] == f"Mentoring dashboard: {name} ({program_id})"
+            assert screen["verdict"], program_id
+            assert re.match(r"(Better|Worse|Mixed|About|There is no)", screen["verdict"])
+            assert 0 < screen["bottom"] <= 900, (program_id, screen["bottom"])
+            for share in screen["shares"]:
+                assert 0 <= float(share.split("%")[0].replace(",", "")) <= 100, share
+            browser.settle()

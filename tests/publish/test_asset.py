@@ -7,8 +7,9 @@ import pytest
 from dagster_duckdb import DuckDBResource
 
 from pipelines.assembly import build_definitions
-from pipelines.defs.publish.assets import RESEARCH_SNAPSHOT, build_research_snapshot
-from pipelines.resources import ExportFolder
+from pipelines.defs.keys import RESEARCH_SNAPSHOT
+from pipelines.defs.publish.assets import build_research_snapshot
+from pipelines.resources import RunConfig
 
 from .conftest import AS_OF, KEY, Published, query
 
@@ -55,7 +56,7 @@ def test_a_failed_blocking_check_upstream_skips_the_snapshot(tmp_path, monkeypat
         [data_quality, rows_reconcile, snapshot],
         resources={
             "warehouse": DuckDBResource(database=str(warehouse)),
-            "export": ExportFolder(
+            "export": RunConfig(
                 data_dir=str(tmp_path), reports_dir=str(tmp_path), as_of=AS_OF.isoformat()
             ),
         },
@@ -65,7 +66,7 @@ def test_a_failed_blocking_check_upstream_skips_the_snapshot(tmp_path, monkeypat
     assert dg.AssetKey(["metrics", "data_quality"]) in materialized
     # The passing case is the control: the same graph does publish when the check holds.
     assert (RESEARCH_SNAPSHOT in materialized) == check_passes
-    assert (tmp_path / "research" / "research.duckdb").exists() == check_passes
+    assert (tmp_path / "research-w" / "research.duckdb").exists() == check_passes
 
 
 def test_pipeline_run_published_with_metadata(published: Published):

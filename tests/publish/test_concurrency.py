@@ -113,3 +113,12 @@ def test_a_failed_publish_leaves_the_previous_snapshot_whole(
     leftovers = [p.name for p in out.iterdir() if ".tmp" in p.name or ".link-" in p.name]
     assert leftovers == []
     assert sorted(p.name for p in out.glob(".parquet-*")) == [f".parquet-{first.snapshot_id}"]
+
+
+
+def test_two_warehouses_in_one_folder_get_their_own_research_folders(tmp_path):
+    from models.publish import research_dir
+
+    assert research_dir(tmp_path / "mentorscope.duckdb", {}) == tmp_path / "research"
+    assert research_dir(tmp_path / "pilot.duckdb", {}) == tmp_path / "research-pilot"
+    assert research_dir(tmp_path / "x.duckdb", {"MENTORSCOPE_RESEARCH_DIR": "/r"}) == Path("/r")

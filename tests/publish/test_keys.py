@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import stat
+import warnings
 
 import pytest
 
 from models.publish import key_fingerprint, load_key, publish
-from models.publish.keys import REPO_ROOT, NewPseudonymKeyWarning, PseudonymKeyError
+from models.publish.keys import (
+    REPO_ROOT,
+    NewPseudonymKeyWarning,
+    PseudonymKeyError,
+    PseudonymKeyWarning,
+)
 
 from .conftest import AS_OF, KEY, OTHER_KEY, Published, query
 
@@ -81,3 +87,26 @@ def test_same_key_same_pseudonyms_other_key_other_pseudonyms(published: Publishe
         for p in (published.snapshot, again.path, rotated.path)
     ]
     assert fingerprints[0] == fingerprints[1] != fingerprints[2]
+
+
+def test_no_new_key_silently_replaces_the_one_a_published_snapshot_used(
+    tmp_path, published: Published
+):
+    missing = tmp_path / "moved-away" / "pseudonym.key"
+    env = {"MENTORSCOPE_PSEUDONYM_KEY_FILE": str(missing)}
+    with pytest.raises(PseudonymKeyError) as refused:
+        load_key(env, published=published.snapshot)
+    # The message names the key the researchers' snapshot needs and the way to go on.
+    assert key_fingerprint(KEY) in str(refused.value)
+    assert "MENTORSCOPE_NEW_PSEUDONYM_KEY=1" in str(refused.value)
+    assert not missing.exists()
+    # Said on purpose, a new key is made (and announced).
+    with pytest.warns(NewPseudonymKeyWarning):
+        new = load_key({**env, "MENTORSCOPE_NEW_PSEUDONYM_KEY": "1"}, published=published.snapshot)
+    assert missing.exists() and key_fingerprint(new) != key_fingerprint(KEY)
+    # A key given outright is used, with a warning when it is not the published one.
+    with pytest.warns(PseudonymKeyWarning, match="every pseudonym will change"):
+        load_key({"MENTORSCOPE_PSEUDONYM_KEY": OTHER_KEY.hex()}, published=published.snapshot)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert load_key({"MENTORSCOPE_PSEUDONYM_KEY": KEY.hex()}, published=published.snapshot)

@@ -495,3 +495,42 @@ def test_homophily_dumbbells() -> None:
     assert list(observed.x) == [0.7, None] and list(chance.x) == [0.5, 0.3]
     assert list(link.x) == [0.5, 0.7, None]  # only the complete row gets a connector
     assert [a.text for a in fig.layout.annotations] == ["p = 0.010"]
+
+
+def test_intersection_rows_group_by_gender_and_fully_suppressed_groups_are_named_not_drawn():
+    def row(group, metric, n, value, suppressed):
+        return {
+            "program_id": "p1", "dimension": "mentee_gender_race", "group": group,
+            "metric": metric, "n": n, "value": value,
+            "ci_low": None if value is None else value - 0.1,
+            "ci_high": None if value is None else value + 0.1, "suppressed": suppressed,
+            "value_type": "share", "gap": None, "gap_ci_low": None, "gap_ci_high": None,
+        }  # fmt: skip
+
+    frame = pl.DataFrame(
+        [
+            row("woman|white", "s3_calendar", 40, 0.6, False),
+            row("woman|undisclosed", "s3_calendar", 12, 0.5, False),
+            row("man|white", "s3_calendar", 30, 0.5, False),
+            row("woman|black", "s3_calendar", 25, 0.7, False),
+            row("non_binary|asian", "s3_calendar", 2, None, True),
+            row("man|white", "lasting", 28, 0.3, False),  # the others have no lasting row
+        ]
+    )
+    chart = breakdown_chart(
+        frame, "mentee_gender_race", "p1", K, metrics=("s3_calendar", "lasting")
+    )
+    assert chart is not None
+    fig = validated(chart.figure)
+    order = list(fig.data[0].y)
+    # Each gender's rows together, named races first and undisclosed last within the gender.
+    assert order == [
+        labels.group_label(g)
+        for g in ("man|white", "woman|black", "woman|white", "woman|undisclosed")
+    ]
+    # The group suppressed throughout is named under the chart, not drawn as a row.
+    assert labels.group_label("non_binary|asian") in chart.caption
+    assert labels.group_label("non_binary|asian") not in order
+    # A group with no row for a measure says "no data" there, never a blank line.
+    lasting = {a.y: a.text for a in fig.layout.annotations if a.yref == "y2"}
+    assert lasting[labels.group_label("woman|black")] == "<i>no data</i>"

@@ -250,3 +250,17 @@ def test_engagement_per_period_when_the_latest_period_ends_before_the_data(
     assert 'id="chart-engagement"' not in text
     ids = re.findall(r' id="([^"]+)"', text)
     assert len(ids) == len(set(ids))
+
+
+def test_example_reasons_show_harmless_values_and_mask_people() -> None:
+    from models.reporting.data_quality import mask_ids, rows_text
+
+    # A mistyped category is shown: the evaluator can see what to fix.
+    assert mask_ids("setting = 'startup' is not one of corporate") == (
+        "setting = 'startup' is not one of corporate"
+    )
+    # Ids, emails and names typed into a column are not.
+    for person in ("P0000522", "zq7@mail.example", "Zelda Quimbyfrost"):
+        shown = mask_ids(f"mode = '{person}' is not one of video")
+        assert person not in shown and "not shown" in shown, shown
+    assert rows_text(1) == "1 row" and rows_text(2000) == "2,000 rows"
