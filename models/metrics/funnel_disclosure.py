@@ -7,10 +7,11 @@ subtract with, for `matches` and for every count column (`<step>_n`, `<step>_jud
   - a program's period rows add up to its 'all' row (the periods partition its matches);
   - the program rows of a period add up to the all-programs row of that period (program_id
     null), and that total is assumed known even when the table leaves it out (overall=False).
-Complementary rows are chosen by models.stats.suppression.protect on the `matches` column, so
-that no suppressed row's `matches` can be solved exactly from the published rows; and where the
-hidden rows of one sum would be shown all-yes or all-no on a step, one more row of that sum is
-hidden. Because every
+Complementary rows are chosen by models.stats.suppression.protect on the `matches` column and
+audited as the attacker would (models.disclosure): no suppressed row's `matches` is pinned to
+within one match, and no suppressed row is shown all-yes or all-no on a step, with whole
+counts, rows known to hold a match, and successes between 0 and their judged matches. Because
+every
 count column obeys the same equations, the same pattern protects them all; shares, conversions
 and medians of a hidden row are hidden with it. Whether a cell can be solved depends only on
 which cells are hidden, not on their values.
@@ -113,35 +114,30 @@ def uniform_exposures(
 
 
 def protect_funnel(funnel: pl.DataFrame, k: int) -> Protection:
-    """Which rows to hide: `matches` < k, plus complementary rows (see the module docstring).
+    """Which rows to hide: `matches` < k, plus complementary rows chosen and audited by
+    models.stats.suppression.protect: no hidden row's `matches` is pinned to within one match,
+    and no hidden row is shown all-yes or all-no on a step (each step count over its judged
+    matches, or over all matches for an untimed step)."""
+    from models.disclosure.table import Outcome
 
-    After `protect`, a sum whose hidden rows would be shown all-yes or all-no on a step gets
-    its smallest published row hidden too, and `protect` runs again with it."""
     counts = funnel["matches"].to_numpy().astype(float)
     primary = counts < k
     if funnel.is_empty() or not primary.any():
         none = np.zeros(funnel.height, dtype=bool)
         return Protection(suppressed=none, primary=none, unprotectable=none.copy())
     equations = funnel_equations(funnel)
-    forced = np.zeros(funnel.height, dtype=bool)
-    stuck = np.zeros(funnel.height, dtype=bool)
-    for _ in range(funnel.height + 1):
-        result = protect(np.where(forced, -1.0, counts), k, equations)
-        added = False
-        for eq in uniform_exposures(funnel, result.suppressed, equations):
-            open_rows = eq.cells[~result.suppressed[eq.cells]]
-            if open_rows.size == 0:
-                stuck[eq.cells] = True
-                continue
-            forced[open_rows[np.argmin(counts[open_rows])]] = True
-            added = True
-        if not added:
-            break
-    return Protection(
-        suppressed=result.suppressed,
-        primary=primary,
-        unprotectable=result.unprotectable | (stuck & result.suppressed),
-    )
+    outcomes = [
+        Outcome(
+            successes=funnel[count].to_numpy().astype(float),
+            denominator=funnel[judged].to_numpy().astype(float),
+            name=count,
+        )
+        for count, judged in outcome_pairs(funnel.columns)
+    ]
+    # group_by makes a row only for a program and period with a match.
+    margin = (funnel["program_id"].is_null() | (funnel["period"] == ALL_PERIODS)).to_numpy()
+    return protect(counts, k, equations, lower=np.ones(counts.size), outcomes=outcomes,
+                   margin=margin)  # fmt: skip
 
 
 def suppress_funnel(funnel: pl.DataFrame, k: int) -> pl.DataFrame:

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import polars as pl
 
-from models.stats.cells import CELL_SCHEMA, aggregate_cells, summarise_cells, suppress_cells
+from models.stats.cells import (
+    CELL_SCHEMA,
+    aggregate_cells,
+    blank_suppressed_effects,
+    summarise_cells,
+    suppress_cells,
+)
 from models.stats.observations import match_metrics, settings_hash
 
 # dimension -> the subject a cell counts: people for person attributes, matches for dyads.
@@ -31,6 +37,11 @@ MISSING_GROUP = {
     "mentee_gender_race": "undisclosed|undisclosed",
 }
 BREAKDOWN_SCHEMA: dict[str, pl.DataType] = {**CELL_SCHEMA, "settings_hash": pl.String()}
+# Dimensions whose groups add up to the program's "all" row (both count mentees); mentor and
+# dyad dimensions count other subjects, so their totals are taken as known instead.
+TOTAL_OF: dict[str, str] = {
+    d: "all" for d, subject in DIMENSIONS.items() if subject == "mentee_id" and d != "all"
+}
 
 
 def breakdowns(
@@ -71,7 +82,7 @@ def breakdowns(
         ],
         how="vertical",
     )
-    cells = suppress_cells(summarise_cells(stats), k)
+    cells = blank_suppressed_effects(suppress_cells(summarise_cells(stats), k, total_of=TOTAL_OF))
     order = {d: i for i, d in enumerate(DIMENSIONS)}
     metric_order = {m: i for i, m in enumerate(metrics.columns)}
     return (

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import polars as pl
 
+from models.stats.effect_sizes import hedges_g, odds_ratio_woolf
 from models.stats.intervals import (
     newcombe_difference,
     t_interval,
@@ -37,7 +38,14 @@ CELL_SCHEMA: dict[str, pl.DataType] = {
     "gap": pl.Float64(),
     "gap_ci_low": pl.Float64(),
     "gap_ci_high": pl.Float64(),
+    "effect_size": pl.Float64(),
+    "effect_size_ci_low": pl.Float64(),
+    "effect_size_ci_high": pl.Float64(),
+    "effect_size_type": pl.String(),
 }
+# Columns derived from a cell's counts besides those suppress_cells blanks by name: they must be
+# blanked with them wherever a cell is suppressed (see blank_suppressed_effects).
+EFFECT_COLUMNS = ("effect_size", "effect_size_ci_low", "effect_size_ci_high", "effect_size_type")
 _STAT_SCHEMA: dict[str, pl.DataType] = {
     "program_id": pl.String(),
     "dimension": pl.String(),
@@ -50,7 +58,7 @@ _STAT_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
-_DIGITS = 9  # decimals kept of subject values and of their sums (see aggregate_cells)
+_DIGITS = 9  # decimals kept of subject values (upstream means may differ in the last bits)
 
 
 def aggregate_cells(
@@ -73,17 +81,15 @@ def aggregate_cells(
         frame = frame.with_columns(pl.lit("all").alias("all"))
     data = frame.filter(pl.col(dimension).is_not_null())
     if subject != "match_id":
-        data = data.group_by([*keys, subject, dimension]).agg(pl.col(columns).mean())
-    # Parallel group-bys add in no fixed order, so two runs on the same data can differ in the
-    # last bits; a mean gap of exactly 0.35 then prints as +0.3 in one run and +0.4 in the
-    # next. Rounding far below any printed digit makes every run give the same numbers.
+        data = data.group_by([*keys, subject, dimension]).agg(pl.col(columns).sort().mean())
+    # A group-by gathers a group's rows in no fixed order, and float sums depend on the order:
+    # two runs on the same data then differ in the last bits, and a mean gap of exactly 0.35
+    # prints as +0.3 in one run and +0.4 in the next. Every sum runs over sorted values, so
+    # every run gives the same bits (rounding the result instead still flips at a boundary).
     stats = data.group_by([*keys, dimension]).agg(
         *(pl.col(c).count().alias(f"{c}:n") for c in columns),
-        *(pl.col(c).round(_DIGITS).sum().round(_DIGITS).alias(f"{c}:sum") for c in columns),
-        *(
-            (pl.col(c).round(_DIGITS) ** 2).sum().round(_DIGITS).alias(f"{c}:sumsq")
-            for c in columns
-        ),
+        *(pl.col(c).round(_DIGITS).sort().sum().alias(f"{c}:sum") for c in columns),
+        *((pl.col(c).round(_DIGITS) ** 2).sort().sum().alias(f"{c}:sumsq") for c in columns),
     )
     program = pl.col("program_id") if by_program else pl.lit(None, dtype=pl.String)
     parts = [
@@ -114,18 +120,24 @@ def _sd(n: np.ndarray, total: np.ndarray, squares: np.ndarray) -> np.ndarray:
 def summarise_cells(stats: pl.DataFrame) -> pl.DataFrame:
     """Value, 95 % interval and the gap against the rest of the dimension for every cell.
 
-    Shares: Wilson interval; gap = share − share of the rest, Newcombe hybrid score interval.
-    Means: t interval; gap = mean − mean of the rest, Welch interval.
+    Shares: Wilson interval; gap = share − share of the rest (the risk difference), Newcombe
+    hybrid score interval; effect size the odds ratio against the rest, Woolf interval.
+    Means: t interval; gap = mean − mean of the rest, Welch interval; effect size Hedges' g
+    against the rest (models/stats/effect_sizes.py).
     """
     if stats.is_empty():
         return pl.DataFrame(schema=CELL_SCHEMA).drop("suppressed")
     keys = ["program_id", "dimension", "metric"]
-    totals = stats.group_by(keys).agg(
+    totals = stats.group_by(keys).agg(  # sorted sums: see aggregate_cells
         pl.col("n").sum().alias("n_total"),
-        pl.col("sum").sum().alias("sum_total"),
-        pl.col("sumsq").sum().alias("sumsq_total"),
+        pl.col("sum").sort().sum().alias("sum_total"),
+        pl.col("sumsq").sort().sum().alias("sumsq_total"),
     )
-    joined = stats.join(totals, on=keys, how="left", nulls_equal=True)
+    # A fixed row order: numpy's vector loops can round an element differently from its
+    # scalar tail, so the same cell at another position may differ in the last bit.
+    joined = stats.join(totals, on=keys, how="left", nulls_equal=True).sort(
+        [*keys, "group"], nulls_last=True
+    )
     n = joined["n"].to_numpy().astype(float)
     total = joined["sum"].to_numpy()
     squares = joined["sumsq"].to_numpy()
@@ -144,6 +156,12 @@ def summarise_cells(stats: pl.DataFrame) -> pl.DataFrame:
     s = share
     low[s], high[s] = wilson_interval(total[s], n[s])
     gap[s], gap_low[s], gap_high[s] = newcombe_difference(total[s], n[s], total_rest[s], n_rest[s])
+    effect = np.full(n.shape, np.nan)
+    effect_low = np.full(n.shape, np.nan)
+    effect_high = np.full(n.shape, np.nan)
+    effect[s], effect_low[s], effect_high[s] = odds_ratio_woolf(
+        total[s], n[s], total_rest[s], n_rest[s]
+    )
 
     m = ~share
     sd = _sd(n[m], total[m], squares[m])
@@ -154,6 +172,11 @@ def summarise_cells(stats: pl.DataFrame) -> pl.DataFrame:
     gap[m], gap_low[m], gap_high[m] = welch_difference(
         value[m], sd, n[m], mean_rest, sd_rest, n_rest[m]
     )
+    effect[m], effect_low[m], effect_high[m] = hedges_g(
+        value[m], sd, n[m], mean_rest, sd_rest, n_rest[m]
+    )
+    effect_type = np.where(share, "odds_ratio", "hedges_g").astype(object)
+    effect_type[~np.isfinite(effect)] = None
 
     def column(values: np.ndarray) -> pl.Series:
         return pl.Series(values, dtype=pl.Float64).fill_nan(None)
@@ -167,6 +190,19 @@ def summarise_cells(stats: pl.DataFrame) -> pl.DataFrame:
         gap=column(gap),
         gap_ci_low=column(gap_low),
         gap_ci_high=column(gap_high),
+        effect_size=column(effect),
+        effect_size_ci_low=column(effect_low),
+        effect_size_ci_high=column(effect_high),
+        effect_size_type=pl.Series(effect_type.tolist(), dtype=pl.String),
+    )
+
+
+def blank_suppressed_effects(cells: pl.DataFrame) -> pl.DataFrame:
+    """Null the effect-size columns of suppressed cells (after suppress_cells): an odds ratio
+    with its interval gives away a cell's counts as surely as its value does."""
+    return cells.with_columns(
+        pl.when(pl.col("suppressed")).then(None).otherwise(pl.col(c)).alias(c)
+        for c in EFFECT_COLUMNS
     )
 
 
@@ -174,30 +210,70 @@ def suppress_cells(
     cells: pl.DataFrame,
     k: int,
     crossed: Mapping[str, Sequence[tuple[str, int]]] = CROSSED_DIMENSIONS,
+    total_of: Mapping[str, str] | None = None,
 ) -> pl.DataFrame:
     """Add `suppressed` and blank n, value, interval and gap of suppressed cells.
 
+    total_of: dimension -> the one-group dimension holding its total (linked_equations).
+
     Each metric is its own linked table. Metrics with the same cells and counts (the step flags,
-    which every match has) share one suppression pattern, computed once.
+    which every match has) share one suppression pattern: one metric's published n would give
+    away another's hidden one. That pattern is audited on all of their shares together, so no
+    hidden group is shown all-yes or all-no on any of them (models.disclosure).
     """
     if cells.is_empty():
         return cells.with_columns(pl.lit(None, dtype=pl.Boolean).alias("suppressed"))
     indexed = cells.with_row_index("_row")
     flags = np.zeros(cells.height, dtype=bool)
-    patterns: dict[tuple, np.ndarray] = {}
+    families: dict[tuple, list[pl.DataFrame]] = {}
     for (_metric,), part in indexed.group_by(["metric"], maintain_order=True):
         part = part.sort(["program_id", "dimension", "group"], nulls_last=False)
         signature = tuple(part.select("program_id", "dimension", "group", "n").iter_rows())
-        if signature not in patterns:
-            equations = linked_equations(part, crossed)
-            patterns[signature] = protect(part["n"].to_numpy(), k, equations).suppressed
-        flags[part["_row"].to_numpy()] = patterns[signature]
-    hidden = pl.Series("suppressed", flags)
+        families.setdefault(signature, []).append(part)
+    for parts in families.values():
+        hidden = _protect_family(parts, k, crossed, total_of)
+        for part in parts:
+            flags[part["_row"].to_numpy()] = hidden
+    hidden_series = pl.Series("suppressed", flags)
     blank = ["n", "value", "ci_low", "ci_high", "gap", "gap_ci_low", "gap_ci_high"]
     return (
         indexed.drop("_row")
-        .with_columns(hidden)
+        .with_columns(hidden_series)
         .with_columns(
             pl.when(pl.col("suppressed")).then(None).otherwise(pl.col(c)).alias(c) for c in blank
         )
     )
+
+
+def _protect_family(
+    parts: list[pl.DataFrame],
+    k: int,
+    crossed: Mapping[str, Sequence[tuple[str, int]]],
+    total_of: Mapping[str, str] | None,
+) -> np.ndarray:
+    """One suppression pattern for metrics that share their cells and counts."""
+    from models.disclosure.table import Outcome
+
+    first = parts[0]
+    n = first["n"].to_numpy().astype(float)
+    outcomes = []
+    for part in parts:
+        if "value_type" not in part.columns or "value" not in part.columns:
+            continue
+        share = (part["value_type"] == "share").fill_null(False).to_numpy()
+        if not share.any():
+            continue
+        value = part["value"].cast(pl.Float64).fill_null(np.nan).to_numpy()
+        successes = np.where(share, np.round(value * n, _DIGITS), np.nan)
+        outcomes.append(Outcome(successes=successes, denominator=n, name=str(part["metric"][0])))
+    parents = {parent for links in crossed.values() for parent, _ in links}
+    margin = (
+        first["program_id"].is_null()
+        | first["dimension"].is_in(sorted(parents))
+        | (first["dimension"] == "all")
+    ).to_numpy()
+    equations = linked_equations(first, crossed, total_of)
+    # Rows exist only for groups with a member (aggregate_cells keeps n > 0): a reader knows a
+    # printed suppressed group has at least one.
+    lower = np.ones(n.size)
+    return protect(n, k, equations, lower=lower, outcomes=outcomes, margin=margin).suppressed

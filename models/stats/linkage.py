@@ -28,16 +28,39 @@ GROUP_SEPARATOR = "|"
 def linked_equations(
     cells: pl.DataFrame,
     crossed: Mapping[str, Sequence[tuple[str, int]]] = CROSSED_DIMENSIONS,
+    total_of: Mapping[str, str] | None = None,
 ) -> list[Equation]:
     """Equations over the rows of `cells` (columns program_id, dimension, group; one metric).
 
-    Cell i is row i of `cells`.
+    Cell i is row i of `cells`. total_of: dimension -> the one-group dimension that holds its
+    total (e.g. every mentee dimension -> "all"): where a program has that row, its groups sum
+    to that cell, which is published or hidden like any other (a program under k people has
+    its total hidden); every other dimension's total is taken as known.
     """
     indexed = cells.select("program_id", "dimension", "group").with_row_index("cell")
     equations: list[Equation] = []
+    total_of = total_of or {}
+    total_cells: dict[tuple[str | None, str], int] = {}
+    wholes = set(total_of.values())
+    for program, dimension, cell in (
+        indexed.filter(pl.col("dimension").is_in(sorted(wholes)))
+        .select("program_id", "dimension", "cell")
+        .iter_rows()
+    ):
+        total_cells[(program, dimension)] = cell
 
-    for members in indexed.group_by(["program_id", "dimension"]).agg(pl.col("cell"))["cell"]:
-        equations.append(Equation.of(members.to_list()))
+    grouped = indexed.group_by(["program_id", "dimension"]).agg(pl.col("cell"))
+    for program, dimension, members in grouped.iter_rows():
+        if dimension in wholes:
+            continue  # a total's own row: tied through the dimensions it totals
+        total = total_cells.get((program, total_of.get(dimension, "")))
+        if total is None:
+            equations.append(Equation.of(members))
+        else:
+            equations.append(Equation.of([total, *members], [-1.0] + [1.0] * len(members)))
+    for (_program, dimension), cell in total_cells.items():
+        if not any(total_of.get(d) == dimension for d in grouped["dimension"].unique()):
+            equations.append(Equation.of([cell]))  # totals nothing here: known as before
 
     totals = indexed.filter(pl.col("program_id").is_null()).select(
         "dimension", "group", pl.col("cell").alias("total_cell")

@@ -1,5 +1,9 @@
 """Small-cell suppression with complementary suppression, for any table of linked cells.
 
+`protect` is the entry point: the linear pattern below (`protect_linear`), then the attacker's
+audit with whole counts, bounds, row presence and outcomes, and least-people complements until
+it passes (models/disclosure, docs/disclosure.md). What follows describes the linear step.
+
 A table is a vector of cells (one count `n` each) and a list of linear equations that an
 outsider can use to recover a hidden cell from published ones: a group total equals the sum of
 its groups, an all-programs cell equals the sum of the program cells, a gender cell equals the
@@ -385,9 +389,38 @@ def recoverable(suppressed: ArrayLike, equations: Sequence[Equation]) -> NDArray
     return out
 
 
-def protect(n: ArrayLike, k: int, equations: Sequence[Equation]) -> Protection:
+def protect(
+    n: ArrayLike,
+    k: int,
+    equations: Sequence[Equation],
+    *,
+    lower: ArrayLike | None = None,
+    outcomes: Sequence[object] = (),
+    margin: ArrayLike | None = None,
+) -> Protection:
+    """Disclosure control of a linked table: the linear pattern (protect_linear), then the
+    attacker's audit and least-people complements until it passes (models.disclosure).
+
+    lower: the count each cell is known to reach (default 1: a printed row has a member);
+    outcomes: models.disclosure.table.Outcome per share metric on these cells; margin: cells
+    to hide last (totals)."""
+    from models.disclosure.protection import protect_table
+    from models.disclosure.table import LinkedTable
+
+    counts = np.asarray(n, dtype=float)
+    table = LinkedTable(
+        n=counts,
+        equations=equations,
+        lower=np.ones(counts.size) if lower is None else np.asarray(lower, dtype=float),
+        outcomes=outcomes,  # type: ignore[arg-type]
+        margin=None if margin is None else np.asarray(margin, dtype=bool),
+    )
+    return protect_table(table, k)
+
+
+def protect_linear(n: ArrayLike, k: int, equations: Sequence[Equation]) -> Protection:
     """Primary suppression of cells with n < k, then complementary suppression until no hidden
-    cell can be recovered (or nothing is left to hide it with)."""
+    cell can be recovered by linear algebra (or nothing is left to hide it with)."""
     counts = np.asarray(n, dtype=float)
     primary = counts < k
     hidden = primary.copy()

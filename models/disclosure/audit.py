@@ -1,0 +1,396 @@
+"""The attacker's audit: how well can each suppressed cell be pinned down from what is published?
+
+The attacker knows every published cell, every equation (group sums to its margin, programs to
+the all-programs cell, intersections to both margins, periods to the all-time row), that counts
+are whole, not negative and at least 1 for a printed row, and that successes lie between 0 and
+their denominator. Published cells are constants; the suppressed cells that share equations
+form independent components, each a small integer program (HiGHS, one model kept per
+component and re-solved with new objectives: models.disclosure.solver).
+
+What is proved, and how cheaply:
+  - Counts. A cell is protected when two whole-number solutions of its component differ by at
+    least PROTECTION_WIDTH in it. Solutions are found in batches (push every unproven cell up
+    at once, then down); one batch proves most cells, so a component costs a few solves, not
+    two per cell. Cells still unproven get their exact minimum and maximum, which is the
+    attacker's interval itself (the true table is always a solution, so the interval is never
+    empty). Every solution found is one the attacker cannot rule out, so the check is sound:
+    a cell passed is protected at least that well.
+  - Shares. Only a cell whose true success total is 0 (or equals its denominator) can be
+    forced to 0 % (100 %); it is protected when some solution gives it at least SHARE_MARGIN
+    successes (failures). Those solutions keep the counts at their true values, a subset of
+    what the attacker must allow, so again a pass is a proof.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.sparse import csc_matrix, csr_matrix
+from scipy.sparse.csgraph import connected_components
+
+from models.disclosure.solver import LinearModel
+from models.disclosure.table import PROTECTION_WIDTH, SHARE_MARGIN, LinkedTable, Outcome
+
+# Batches of "push the unproven cells up / down" before solving cell by cell.
+_BATCHES = 4
+_TOL = 1e-6
+
+
+@dataclass(frozen=True)
+class Audit:
+    """Per cell (meaningful on hidden cells): the interval of counts proved open to the attacker
+    (exact where a cell was solved alone), and which cells fail the rule."""
+
+    low: NDArray[np.float64]
+    high: NDArray[np.float64]
+    exact: NDArray[np.bool_]
+    pinned: NDArray[np.bool_]  # count interval narrower than the protection width
+    forced: NDArray[np.bool_]  # some outcome shown all-yes or all-no
+    solves: int
+
+    @property
+    def exposed(self) -> NDArray[np.bool_]:
+        return self.pinned | self.forced
+
+
+def hidden_components(
+    table: LinkedTable, hidden: NDArray[np.bool_], cells: NDArray[np.int64] | None = None
+) -> list[tuple[NDArray[np.int64], NDArray[np.int64]]]:
+    """(hidden cells, equations touching them) of each component of suppressed cells linked by
+    equations; only the components holding one of `cells` when given."""
+    m = table.matrix.tocsc()[:, np.flatnonzero(hidden)].tocsr()
+    columns = np.flatnonzero(hidden)
+    if columns.size == 0:
+        return []
+    touched = np.flatnonzero(np.diff(m.indptr) > 0)
+    sub = m[touched]
+    n_vars = columns.size
+    # Bipartite graph: hidden cells 0..n_vars-1, equations after them.
+    coo = sub.tocoo()
+    graph = csr_matrix(
+        (np.ones(coo.nnz), (coo.col, coo.row + n_vars)), shape=(n_vars + sub.shape[0],) * 2
+    )
+    _, label = connected_components(graph, directed=False)
+    wanted = None
+    if cells is not None:
+        position = np.full(table.n.size, -1)
+        position[columns] = np.arange(n_vars)
+        at = position[np.asarray(cells, dtype=np.int64)]
+        wanted = set(label[at[at >= 0]].tolist())
+    var_label = label[:n_vars]
+    eq_label = label[n_vars:]
+    out = []
+    order_v = np.argsort(var_label, kind="stable")
+    order_e = np.argsort(eq_label, kind="stable")
+    bounds_v = np.searchsorted(var_label[order_v], np.arange(label.max() + 2))
+    bounds_e = np.searchsorted(eq_label[order_e], np.arange(label.max() + 2))
+    for comp in np.unique(var_label).tolist():
+        if wanted is not None and comp not in wanted:
+            continue
+        vs = columns[order_v[bounds_v[comp] : bounds_v[comp + 1]]]
+        es = touched[order_e[bounds_e[comp] : bounds_e[comp + 1]]]
+        out.append((vs, es))
+    return out
+
+
+class _Program:
+    """One component's integer program: A x = A x_true, lower <= x <= upper."""
+
+    def __init__(
+        self,
+        matrix: csr_matrix,
+        truth: NDArray[np.float64],
+        lower: NDArray[np.float64],
+        upper: NDArray[np.float64],
+        integral: bool,
+    ) -> None:
+        self.matrix = csc_matrix(matrix)
+        self.truth = truth
+        self.rhs = matrix @ truth
+        self.lower, self.upper = lower, upper
+        self.integral = integral
+        self.solves = 0
+        self._linear: LinearModel | None = None
+        self._integer: LinearModel | None = None
+        self._dual: LinearModel | None = None
+
+    def relaxed(self, objective: NDArray[np.float64]) -> tuple[NDArray[np.float64] | None, float]:
+        """The linear relaxation's optimal vertex and value (None, nan when it has none).
+        Equations of ±1 on sums of cells are mostly network-like: the vertex is usually whole,
+        and then it is a solution of the integer program too, found several times faster.
+        One HiGHS model serves every solve of the component (models.disclosure.solver)."""
+        self.solves += 1
+        if self._linear is None:
+            self._linear = LinearModel(self.matrix, self.rhs, self.lower, self.upper)
+        return self._linear.minimise(objective)
+
+    def solve(self, objective: NDArray[np.float64]) -> NDArray[np.float64] | None:
+        """A solution minimising the objective (None when the solver gives none)."""
+        x, value = self.relaxed(objective)
+        if not self.integral:
+            return x
+        whole = self._whole(x)
+        if whole is not None:
+            return whole
+        if x is not None and self._truth_is_optimal(objective, value):
+            return self.truth.copy()
+        # Primal simplex (fast after a change of costs) can stop at a fractional vertex where
+        # the dual simplex, started afresh, mostly ends at a whole one; both are optimal.
+        self.solves += 1
+        if self._dual is None:
+            self._dual = LinearModel(self.matrix, self.rhs, self.lower, self.upper, primal=False)
+        whole = self._whole(self._dual.minimise(objective)[0])
+        if whole is not None:
+            return whole
+        self.solves += 1
+        if self._integer is None:
+            self._integer = LinearModel(self.matrix, self.rhs, self.lower, self.upper, True)
+        x, _ = self._integer.minimise(objective)
+        if x is None:
+            return None
+        x = np.round(x)
+        return x if self._holds(x) else None
+
+    def _truth_is_optimal(self, objective: NDArray[np.float64], value: float) -> bool:
+        """For one cell's ±1 objective: the relaxation bounds the whole optimum by its value
+        rounded up; when the true table already reaches that bound, it is a whole optimum
+        (it is always a solution), and no further solve is needed."""
+        cells = np.flatnonzero(objective)
+        if cells.size != 1 or abs(objective[cells[0]]) != 1.0:
+            return False
+        return bool(objective[cells[0]] * self.truth[cells[0]] <= np.ceil(value - 1e-7))
+
+    def _whole(self, x: NDArray[np.float64] | None) -> NDArray[np.float64] | None:
+        """x rounded, if it is whole to rounding and then meets every equation and bound
+        exactly (a pass must be a proof: only a true table is kept as a witness)."""
+        if x is None or not np.all(np.abs(x - np.round(x)) < 1e-7):
+            return None
+        whole = np.round(x)
+        return whole if self._holds(whole) else None
+
+    def _holds(self, x: NDArray[np.float64]) -> bool:
+        """x meets every equation and bound (exactly: whole counts, sums of ±1)."""
+        return bool(
+            np.all(x >= self.lower - 1e-9)
+            and np.all(x <= self.upper + 1e-9)
+            and np.all(np.abs(self.matrix @ x - self.rhs) < 1e-6)
+        )
+
+
+class Memory:
+    """Solutions found by earlier audits of the same table. A solution stays one the attacker
+    cannot rule out for as long as every cell it moves stays hidden, so a re-audit after
+    hiding more cells, or after releasing one, only proves again what those solutions miss.
+    Kept as the cells moved and their values; the oldest are dropped past `limit`."""
+
+    def __init__(self, limit: int = 2000) -> None:
+        self.limit = limit
+        self.kept: dict[object, list[tuple[NDArray[np.int64], NDArray[np.float64]]]] = {}
+
+    def seeds(
+        self, kind: object, hidden: NDArray[np.bool_], vs: NDArray[np.int64], truth: NDArray
+    ) -> list[NDArray[np.float64]]:
+        out = []
+        position = np.full(hidden.size, -1, dtype=np.int64)
+        position[vs] = np.arange(vs.size)
+        for moved, values in self.kept.get(kind, []):
+            if not hidden[moved].all():
+                continue
+            local = position[moved]
+            inside = local >= 0
+            if not inside.any():
+                continue
+            x = truth.copy()
+            x[local[inside]] = values[inside]
+            out.append(x)
+        return out
+
+    def record(
+        self, kind: object, vs: NDArray[np.int64], truth: NDArray, x: NDArray[np.float64]
+    ) -> None:
+        moved = np.flatnonzero(np.abs(x - truth) > _TOL)
+        if moved.size == 0:
+            return
+        found = self.kept.setdefault(kind, [])
+        found.append((vs[moved], x[moved]))
+        if len(found) > self.limit:
+            del found[: len(found) - self.limit]
+
+
+def _prove(
+    program: _Program,
+    unproven: NDArray[np.bool_],
+    moved_enough,  # (low, high) -> bool array
+    direction: NDArray[np.float64],
+    stop_early: bool = False,
+    seeds: list[NDArray[np.float64]] | None = None,
+    found: list[NDArray[np.float64]] | None = None,
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]:
+    """Batch solves, then cell-by-cell extremes for the rest; returns low, high, exact.
+    `seeds`: solutions known already; new ones are appended to `found`."""
+    low = program.truth.copy()
+    high = program.truth.copy()
+    for x in seeds or []:
+        low = np.minimum(low, x)
+        high = np.maximum(high, x)
+    found = [] if found is None else found
+    exact = np.zeros(low.size, dtype=bool)
+    open_ = unproven & ~moved_enough(low, high)
+    # Fixed seed: the same table gives the same audit in every run.
+    rng = np.random.default_rng(0)
+    for batch in range(_BATCHES):
+        if not open_.any():
+            break
+        if batch < 2:
+            sign = direction if batch == 0 else -direction
+        else:
+            # Mixed pushes find cells that move only against a neighbour.
+            sign = direction * rng.choice([-1.0, 1.0], size=direction.size)
+        objective = np.where(open_, -sign, 0.0)
+        x = program.solve(objective)
+        if x is None:
+            break
+        found.append(x)
+        low = np.minimum(low, x)
+        high = np.maximum(high, x)
+        open_ = unproven & ~moved_enough(low, high)
+    for i in np.flatnonzero(open_).tolist():
+        if moved_enough(low, high)[i]:
+            continue  # proved by an earlier cell's solution
+        for sign in (-1.0, 1.0):
+            objective = np.zeros(low.size)
+            objective[i] = sign
+            x = program.solve(objective)
+            if x is not None:
+                found.append(x)
+                low = np.minimum(low, x)
+                high = np.maximum(high, x)
+            if moved_enough(low, high)[i]:
+                break
+        exact[i] = not moved_enough(low, high)[i]
+        if stop_early and exact[i]:
+            break
+    return low, high, exact
+
+
+def audit(
+    table: LinkedTable,
+    hidden: NDArray[np.bool_],
+    width: float = PROTECTION_WIDTH,
+    cells: NDArray[np.int64] | None = None,
+    stop_early: bool = False,
+    memory: Memory | None = None,
+) -> Audit:
+    """Audit the suppressed cells (all, or the components holding `cells`); with stop_early,
+    return at the first failing cell (enough to reject a pattern)."""
+    hidden = np.asarray(hidden, dtype=bool)
+    size = table.n.size
+    low = table.n.copy()
+    high = table.n.copy()
+    exact = np.zeros(size, dtype=bool)
+    pinned = np.zeros(size, dtype=bool)
+    forced = np.zeros(size, dtype=bool)
+    solves = 0
+    # No count exceeds the whole table: an upper bound that keeps every program bounded.
+    ceiling = float(table.n.sum()) + 1.0
+    for vs, es in hidden_components(table, hidden, cells):
+        sub = table.matrix[es][:, vs]
+        truth = table.n[vs]
+        program = _Program(sub, truth, table.lower[vs], np.full(vs.size, ceiling), True)
+        # Cells at their floor can only rise, the others make room by falling: the first
+        # batch pushes both ways at once, the second the other way round.
+        room = truth - table.lower[vs] >= width
+        found: list[NDArray[np.float64]] = []
+        lo, hi, ex = _prove(
+            program,
+            np.ones(vs.size, dtype=bool),
+            lambda a, b: (b - a) >= width - _TOL,
+            np.where(room, -1.0, 1.0),
+            stop_early,
+            memory.seeds("n", hidden, vs, truth) if memory else None,
+            found,
+        )
+        if memory:
+            for x in found:
+                memory.record("n", vs, truth, x)
+        low[vs], high[vs], exact[vs] = lo, hi, ex
+        pinned[vs] = ((hi - lo) < width - _TOL) & (ex | ~stop_early)
+        solves += program.solves
+        if stop_early and pinned.any():
+            break
+        for j, outcome in enumerate(table.outcomes):
+            plain = _said_by_a_published_whole(table, outcome, hidden)
+            shown, used = _forced(outcome, vs, sub, stop_early, plain[vs], memory, j, hidden)
+            forced[vs] |= shown
+            solves += used
+        if stop_early and forced.any():
+            break
+    return Audit(low=low, high=high, exact=exact, pinned=pinned, forced=forced, solves=solves)
+
+
+def _said_by_a_published_whole(
+    table: LinkedTable, outcome: Outcome, hidden: NDArray[np.bool_]
+) -> NDArray[np.bool_]:
+    """Cells that are a part (coefficient +1) of an equation whose whole (coefficient −1) is
+    published and itself all-no or all-yes on the outcome, the same way as the cell. The
+    published whole says it of every part; no suppression can take that back, and what it
+    tells is a fact about a published group, so the part does not count as exposed."""
+    s, d = outcome.successes, outcome.denominator
+    valued = ~np.isnan(s) & (d > 0)
+    zero = valued & (s <= _TOL)
+    full = valued & (s >= d - _TOL)
+    out = np.zeros(s.size, dtype=bool)
+    m = table.matrix.tocoo()
+    wholes = m.data < 0
+    parts = m.data > 0
+    for kind in (zero, full):
+        plain_rows = np.zeros(m.shape[0], dtype=bool)
+        mark = wholes & kind[m.col] & ~hidden[m.col]
+        plain_rows[m.row[mark]] = True
+        hit = parts & plain_rows[m.row] & kind[m.col]
+        out[m.col[hit]] = True
+    return out
+
+
+def _forced(
+    outcome: Outcome,
+    vs: NDArray[np.int64],
+    sub: csr_matrix,
+    stop_early: bool = False,
+    plain: NDArray[np.bool_] | None = None,
+    memory: Memory | None = None,
+    key: int = 0,
+    hidden: NDArray[np.bool_] | None = None,
+) -> tuple[NDArray[np.bool_], int]:
+    """Which of the component's cells this outcome shows all-no or all-yes, and the solves;
+    `plain` cells are exempt (see _said_by_a_published_whole)."""
+    s = outcome.successes[vs]
+    d = outcome.denominator[vs]
+    valued = ~np.isnan(s) & (d > 0)
+    if plain is not None:
+        valued &= ~plain
+    zero = valued & (s <= _TOL)
+    full = valued & (s >= d - _TOL)
+    if not (zero | full).any():
+        return np.zeros(vs.size, dtype=bool), 0
+    truth = np.where(valued, s, 0.0)
+    cap = np.where(valued, d, 0.0)
+    integral = bool(np.all(np.abs(truth - np.round(truth)) < 1e-9))
+    program = _Program(sub, truth, np.zeros(vs.size), cap, integral)
+    direction = np.where(zero, 1.0, -1.0)
+
+    def moved(lo: NDArray[np.float64], hi: NDArray[np.float64]) -> NDArray[np.bool_]:
+        return np.where(zero, hi >= SHARE_MARGIN - _TOL, lo <= cap - SHARE_MARGIN + _TOL)
+
+    found: list[NDArray[np.float64]] = []
+    seeds = memory.seeds(("s", key), hidden, vs, truth) if memory is not None else None
+    lo, hi, ex = _prove(program, zero | full, moved, direction, stop_early, seeds, found)
+    if memory is not None:
+        for x in found:
+            memory.record(("s", key), vs, truth, x)
+    shown = (zero | full) & ~moved(lo, hi)
+    if stop_early:
+        shown &= ex
+    return shown, program.solves

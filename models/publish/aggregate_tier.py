@@ -1,0 +1,138 @@
+"""Write the aggregate tier alone: the tables HR or the public may receive, under disclosure
+control, as one DuckDB file or a folder of Parquet files, each with a README saying what it is.
+
+The aggregate tier is every published count, share and estimate built from groups (never a row
+per person or match): metrics.breakdowns, step_funnel, survival (and its tests), mentee status
+counts and same-group wishes. Each was suppressed where built (docs/disclosure.md); this module
+copies them, checks that no suppressed row still carries a number, and writes nothing else. The
+row-level research tier (research.duckdb) is for approved researchers under a data-use
+agreement and is never written here (docs/researchers.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+# table -> columns that must be null on a suppressed row (the rest are keys and flags)
+AGGREGATE_TABLES: dict[str, tuple[str, ...]] = {
+    "metrics.breakdowns": ("n", "value", "ci_low", "ci_high", "gap"),
+    "metrics.step_funnel": ("matches",),
+    "metrics.survival": ("n", "events", "value", "ci_low", "ci_high"),
+    "metrics.survival_tests": (),
+    "metrics.mentee_status_counts": ("n",),
+    "metrics.same_group_wish": ("n", "value", "ci_low", "ci_high", "gap"),
+    "metrics.settings": (),
+}
+README = """# Mentorscope aggregate tier
+
+Tier: AGGREGATE, under disclosure control. Generated {generated} by Mentorscope.
+
+These tables hold only counts, shares, means and estimates of groups, never a row per person
+or per match. A group of fewer than {k} people is suppressed (its numbers are empty and
+`suppressed` is true), and further groups are suppressed with it, so that no suppressed number
+can be worked out from everything in these tables together: not exactly, not to within one
+person, and no suppressed group can be shown to be all-yes or all-no on an outcome. Empty is
+not zero: a suppressed cell may hold any number the published ones allow.
+
+What is here may be given to HR and, where the programs agree, published. The row-level
+research tier (per-match and per-person tables) is a different product, for approved
+researchers under a data-use agreement only; it is not part of this folder.
+
+Tables: {tables}
+Rule and method: docs/disclosure.md in the Mentorscope repository.
+"""
+
+
+@dataclass(frozen=True)
+class AggregateTier:
+    path: Path
+    tables: dict[str, int]  # table -> rows written
+    absent: list[str]
+
+
+class DisclosureError(RuntimeError):
+    """A suppressed row still carries a number: the tier is not written."""
+
+
+def _present(con: duckdb.DuckDBPyConnection) -> set[str]:
+    rows = con.execute(
+        "SELECT table_schema || '.' || table_name FROM information_schema.tables"
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def _checked(con: duckdb.DuckDBPyConnection, table: str, blanked: tuple[str, ...]) -> pl.DataFrame:
+    frame = con.sql(f"SELECT * FROM {table}").pl()  # names from AGGREGATE_TABLES
+    if "suppressed" in frame.columns:
+        hidden = frame.filter(pl.col("suppressed").fill_null(False))
+        for column in (c for c in blanked if c in frame.columns):
+            if hidden[column].is_not_null().any():
+                raise DisclosureError(f"{table}: suppressed rows carry a value in {column}")
+    return frame
+
+
+def write_aggregate_tier(
+    con: duckdb.DuckDBPyConnection, target: Path, k: int = 10
+) -> AggregateTier:
+    """Write the aggregate tier to `target`: a DuckDB file when it ends in .duckdb, else a
+    folder of Parquet files. Written beside the target and moved into place, so a reader never
+    sees half a tier. Tables absent from the warehouse are listed in the manifest."""
+    target = Path(target)
+    present = _present(con)
+    frames = {t: _checked(con, t, b) for t, b in AGGREGATE_TABLES.items() if t in present}
+    absent = [t for t in AGGREGATE_TABLES if t not in present]
+    generated = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+    readme = README.format(generated=generated, k=k, tables=", ".join(frames) or "none")
+    manifest = {
+        "tier": "aggregate",
+        "disclosure_control": True,
+        "suppression_k": k,
+        "generated": generated,
+        "tables": {t: f.height for t, f in frames.items()},
+        "absent": absent,
+    }
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".aggregate-", dir=target.parent))
+    try:
+        if target.suffix == ".duckdb":
+            built = staging / target.name
+            out = duckdb.connect(str(built))
+            try:
+                for table, frame in frames.items():
+                    schema, name = table.split(".")
+                    out.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+                    out.register("_frame", frame)
+                    out.execute(f"CREATE TABLE {schema}.{name} AS SELECT * FROM _frame")
+                    out.unregister("_frame")
+                out.execute("CREATE SCHEMA IF NOT EXISTS meta")
+                out.execute("CREATE TABLE meta.tier (key VARCHAR, value VARCHAR)")
+                out.executemany(
+                    "INSERT INTO meta.tier VALUES (?, ?)",
+                    [("readme", readme), ("manifest", json.dumps(manifest, sort_keys=True))],
+                )
+            finally:
+                out.close()
+            built.replace(target)
+        else:
+            built = staging / "tier"
+            built.mkdir()
+            for table, frame in frames.items():
+                frame.write_parquet(built / f"{table}.parquet")
+            (built / "README.md").write_text(readme, encoding="utf-8")
+            (built / "manifest.json").write_text(
+                json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8"
+            )
+            if target.exists():
+                shutil.rmtree(target)
+            built.replace(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return AggregateTier(path=target, tables=manifest["tables"], absent=absent)
