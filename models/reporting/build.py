@@ -130,7 +130,10 @@ def write_reports(
     targets = load_targets()
     params = {"periods": periods, "k": k, "run_info": shown, "targets": targets}
 
+    overall: pl.DataFrame | None = None  # all-programs rows: the research page's group gaps
     for program_id, breakdowns in inputs.breakdowns(programs):
+        if program_id is None:
+            overall = breakdowns
         frames: dict[str, pl.DataFrame | None] = {"breakdowns": breakdowns}
         for name, frame in whole.items():
             if frame is None or program_id is None:
@@ -152,7 +155,9 @@ def write_reports(
         _write(path, html, result)
 
     singles = {
-        "research.html": lambda: render_research(inputs.shared, run_info)[0],
+        "research.html": lambda: render_research(
+            {**inputs.shared, "breakdowns": overall}, run_info
+        )[0],
         "data_quality.html": lambda: render_data_quality(inputs.shared, run_info),
         # last: links the rest
         "index.html": lambda: render_index(

@@ -223,6 +223,7 @@ def forest_chart(
             "95 % interval",
             "Hazard ratio" if hazard else "Odds ratio",
             "HR 95 % interval" if hazard else "OR 95 % interval",
+            "AME, percentage points (95 % CI)",
             "p",
             "adj. p",
             "Note",
@@ -234,6 +235,7 @@ def forest_chart(
                 f"{fmt_number(r.get('ci_low'), 3)} to {fmt_number(r.get('ci_high'), 3)}",
                 fmt_number(r.get(ratio_keys[0]), 2),
                 f"{fmt_number(r.get(ratio_keys[1]), 2)} to {fmt_number(r.get(ratio_keys[2]), 2)}",
+                _ame(r),
                 _p(r.get("p_value")),
                 _p(adjusted_p(r)),
                 r.get("note") or "",
@@ -288,14 +290,35 @@ def _trace(
             "thickness": 1.6,
             "width": 4,
         },
-        "customdata": [[r[keys[1]], r[keys[2]], r.get("p_value"), adjusted_p(r)] for _, r in pick],
+        "customdata": [
+            [r[keys[1]], r[keys[2]], r.get("p_value"), adjusted_p(r), _ame(r)] for _, r in pick
+        ],
         "hovertemplate": (
             "%{y}<br>"
             + (ratio or "coefficient")
             + " %{x:.2f} (95 % CI %{customdata[0]:.2f} to %{customdata[1]:.2f})"
-            "<br>p = %{customdata[2]:.3g}, adjusted p = %{customdata[3]:.3g}<extra></extra>"
+            "<br>p = %{customdata[2]:.3g}, adjusted p = %{customdata[3]:.3g}"
+            + (
+                "<br>average marginal effect %{customdata[4]} percentage points"
+                if ratio == "odds ratio"
+                else ""
+            )
+            + "<extra></extra>"
         ),
     }
+
+
+def _ame(row: dict) -> str:
+    """A logit term's average marginal effect: the change in the outcome's probability, in
+    percentage points, averaged over the sample (delta-method interval)."""
+    ame = row.get("ame")
+    if is_missing(ame):
+        return "—"
+    low, high = row.get("ame_ci_low"), row.get("ame_ci_high")
+    interval = (
+        "" if is_missing(low) or is_missing(high) else f" ({low * 100:+.1f} to {high * 100:+.1f})"
+    )
+    return f"{ame * 100:+.1f}{interval}"
 
 
 def _p(value: float | None) -> str:

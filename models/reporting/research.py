@@ -9,12 +9,14 @@ import polars as pl
 
 from models.reporting.common import footer, nav
 from models.reporting.data_quality import quality_summary
+from models.reporting.effects import SHOWN_ROWS, gap_rows, gap_table
 from models.reporting.forest import forest_chart
 from models.reporting.frames import get, suppression_k
 from models.reporting.homophily import homophily_chart
 from models.reporting.markup import (
     Chart,
     Table,
+    esc,
     fmt_number,
     is_missing,
     note,
@@ -22,6 +24,7 @@ from models.reporting.markup import (
     render_page,
     render_table,
     section,
+    slug,
 )
 from models.reporting.survival import DURATION_TITLE, research_duration
 
@@ -64,8 +67,6 @@ def forest_charts(estimates: pl.DataFrame) -> list[Chart]:
 
 def contents(charts: list[Chart], sections: list[str]) -> str:
     """Links to every section and every model chart: the page is long."""
-    from models.reporting.markup import esc, slug
-
     items = [f'<li><a href="#sec-{slug(title)}">{esc(title)}</a></li>' for title in sections]
     models = "".join(f'<li><a href="#fig-{esc(c.key)}">{esc(c.title)}</a></li>' for c in charts)
     if models:
@@ -73,14 +74,46 @@ def contents(charts: list[Chart], sections: list[str]) -> str:
     return f'<nav class="contents" aria-label="Contents"><ul>{"".join(items)}</ul></nav>'
 
 
+GAPS_TITLE = "Gaps between groups, as effect sizes"
+CITE_TITLE = "How to cite this snapshot"
 SECTION_TITLES = [
     "Model estimates",
+    GAPS_TITLE,
     DURATION_TITLE,
     "Homophily: who is matched with whom",
     "Construct reliability",
     "Data quality",
     "Settings and data versions",
+    CITE_TITLE,
 ]
+
+
+def cite_box(run_info: Mapping[str, Any]) -> str:
+    """How to cite the data behind this page: an archived version, never the live file."""
+    facts = ", ".join(
+        f"{label} {run_info[key]}"
+        for key, label in (
+            ("as_of", "as of"),
+            ("pipeline_version", "pipeline"),
+            ("settings_hash", "settings"),
+        )
+        if run_info.get(key)
+    )
+    return (
+        '<div class="note"><p>Cite an archived <strong>version</strong> of the research '
+        "snapshot, never the live file: it never changes, and it carries a CITATION.cff and a "
+        "manifest with the SHA-256 of every file.</p><ol>"
+        "<li><code>mentorscope snapshot list</code> shows the versions; the current one is "
+        "also <code>meta.snapshot_info.version_id</code> in the snapshot.</li>"
+        '<li><code>mentorscope snapshot keep VERSION --reason "paper"</code> so it is never '
+        "pruned.</li>"
+        "<li><code>mentorscope snapshot export VERSION DIR</code> writes the zip (data in "
+        "DuckDB, Parquet, Stata and SPSS, codebook, manifest, CITATION.cff) to share with a "
+        "preregistration or a replication package.</li></ol>"
+        f"<p>For example: <em>Mentorscope research snapshot VERSION ({esc(facts)})</em>. "
+        'The project\'s docs/researchers.md ("Citing a snapshot") has the details.</p>'
+        "</div>"
+    )
 
 
 def reliability_table(reliability: pl.DataFrame) -> Table:
@@ -91,14 +124,31 @@ def reliability_table(reliability: pl.DataFrame) -> Table:
             return "not computed"
         return "acceptable" if alpha >= ALPHA_ACCEPTABLE else "below 0.70: read scores with care"
 
+    def interval(r: dict) -> str:
+        low, high = r.get("alpha_ci_low"), r.get("alpha_ci_high")
+        if is_missing(low) or is_missing(high):
+            return "—"
+        return f"{fmt_number(low, 2)} to {fmt_number(high, 2)}"
+
     return Table(
-        ("Program", "Survey", "Construct", "Cronbach's alpha", "Respondents", "Reading"),
+        (
+            "Program",
+            "Survey",
+            "Construct",
+            "Cronbach's alpha",
+            "95 % interval (Feldt)",
+            "McDonald's omega",
+            "Respondents",
+            "Reading",
+        ),
         tuple(
             (
                 r["program_id"] if r.get("program_id") is not None else "All programs",
                 r["survey"],
                 r["construct"].replace("_", " "),
                 fmt_number(r.get("alpha"), 2),
+                interval(r),
+                fmt_number(r.get("omega"), 2),
                 fmt_number(r.get("n")),
                 verdict(r.get("alpha")),
             )
@@ -155,6 +205,27 @@ def render_research(
     else:
         parts.append(section("Model estimates", note("No model estimates were provided.", "warn")))
 
+    gaps = gap_rows(get(frames, "breakdowns"))
+    if gaps:
+        html = render_table(gap_table(gaps[:SHOWN_ROWS]))
+        if len(gaps) > SHOWN_ROWS:
+            html += (
+                f"<details><summary>All {len(gaps)} group gaps</summary>"
+                f"{render_table(gap_table(gaps[SHOWN_ROWS:]))}</details>"
+            )
+        intro = (
+            "All programs together: each group against the rest of its dimension (women against "
+            "everyone else, and so on), largest effects first. Shares: the gap in percentage "
+            "points (the risk difference) with its Newcombe interval, and the odds ratio with a "
+            "Woolf interval. Means: the gap with its Welch interval, and Hedges' g (the gap in "
+            "pooled standard deviations). Intervals are per comparison, not adjusted for the "
+            "many comparisons shown: read them as a map of where the differences are, not as "
+            f"tests. Suppressed groups are left out. {len(gaps)} gaps."
+        )
+    else:
+        html, intro = note("No group gaps with effect sizes were provided.", "warn"), ""
+    parts.append(section(GAPS_TITLE, html, intro))
+
     html, n = research_duration(frames, suppression_k(run_info))
     count += n
     parts.append(
@@ -207,6 +278,7 @@ def render_research(
             "the pipeline version and a fingerprint of every input file.",
         )
     )
+    parts.append(section(CITE_TITLE, cite_box(run_info)))
     html = render_page(
         "Research report",
         f"Models, matching patterns and measurement quality · data as of "
