@@ -220,7 +220,10 @@ def check_xlsx_size(path: Path | str) -> None:
     """Refuse an XLSX file before reading it when it is not a zip archive or its parts would
     inflate too far: XlsxTooLarge with the measured sizes (never the file's content).
 
-    The sizes are those the zip's directory declares; calamine then inflates the same parts.
+    The sizes the zip's directory declares are checked first; then every part is inflated once,
+    streamed, to check the declaration: Python's reader stops at the declared size and checks
+    the CRC, so a part whose header understates its size (a forged zip bomb) is refused after
+    reading at most the declared total, in bounded memory.
     """
     try:
         with zipfile.ZipFile(path) as archive:
@@ -249,6 +252,25 @@ def check_xlsx_size(path: Path | str) -> None:
                 f"to {_mb(member.file_size)}); at most {MAX_XLSX_RATIO}:1 is accepted for a "
                 "part this large, as no real spreadsheet compresses that well"
             )
+    _check_declared_sizes(path, members)
+
+
+def _check_declared_sizes(path: Path | str, members: list[zipfile.ZipInfo]) -> None:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for member in members:
+                inflated = 0
+                with archive.open(member) as part:
+                    while chunk := part.read(1 << 20):
+                        inflated += len(chunk)
+                if inflated != member.file_size:
+                    raise zipfile.BadZipFile("size mismatch")
+    except (zipfile.BadZipFile, EOFError, OSError, RuntimeError, NotImplementedError):
+        name = member.filename if len(member.filename) <= 80 else member.filename[:77] + "..."
+        raise XlsxTooLarge(
+            f"part {name!r} does not match the size its zip header declares "
+            f"({_mb(member.file_size)}): the file is damaged or forged"
+        ) from None
 
 
 def read_sheet_rows(path: Path | str, sheet: int | str = 0) -> list[list[str]]:

@@ -315,3 +315,43 @@ def test_the_publish_step_tells_the_user_on_stderr(tmp_path, monkeypatch, capsys
     path.chmod(0o640)
     _load_key_and_tell(context, tmp_path / "research")
     assert "Warning: pseudonym key file" in capsys.readouterr().err
+
+
+def _forged_xlsx(folder: Path) -> Path:
+    """A workbook whose sheet inflates to 8 MB while its zip headers declare ten times its
+    compressed size: the declared sizes pass every check, only inflating shows the lie."""
+    small = _small_xlsx(folder / "small.xlsx")
+    path = folder / "forged.xlsx"
+    row = b'<row><c t="inlineStr"><is><t>lol</t></is></c></row>'
+    body = b'<?xml version="1.0"?><worksheet><sheetData>' + row * (8 * MB // len(row))
+    body += b"</sheetData></worksheet>"
+    name = b"xl/worksheets/sheet1.xml"
+    with (
+        zipfile.ZipFile(small) as source,
+        zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for info in source.infolist():
+            data = body if info.filename == name.decode() else source.read(info)
+            target.writestr(info.filename, data)
+    raw = bytearray(path.read_bytes())
+    for signature, size_at in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
+        start = 0
+        while (at := raw.find(signature, start)) >= 0:
+            name_at = at + (30 if signature == b"PK\x03\x04" else 46)
+            if raw[name_at : name_at + len(name)] == name:
+                packed = int.from_bytes(raw[at + size_at - 4 : at + size_at], "little")
+                raw[at + size_at : at + size_at + 4] = (packed * 10).to_bytes(4, "little")
+            start = at + 4
+    path.write_bytes(bytes(raw))
+    return path
+
+
+def test_an_xlsx_whose_headers_understate_its_size_is_refused(tmp_path, no_calamine):
+    forged = _forged_xlsx(tmp_path)
+    with zipfile.ZipFile(forged) as archive:
+        declared = archive.getinfo("xl/worksheets/sheet1.xml")
+    assert declared.file_size < MB  # what the directory claims: passes the declared checks
+    with pytest.raises(XlsxTooLarge, match="does not match the size its zip header declares"):
+        text_table.check_xlsx_size(forged)
+    # A real workbook passes the same inflation check.
+    text_table.check_xlsx_size(_small_xlsx(tmp_path / "real.xlsx"))
