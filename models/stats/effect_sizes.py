@@ -46,9 +46,12 @@ def odds_ratio_woolf(
         se = np.sqrt(1 / a + 1 / b + 1 / c + 1 / d)
     z = norm.ppf(1 - alpha / 2)
     nan = np.full(a.shape, np.nan)
-    estimate = np.where(ok, np.exp(log_or), nan)
-    low = np.where(ok, np.exp(log_or - z * se), nan)
-    high = np.where(ok, np.exp(log_or + z * se), nan)
+    # np.where computes both branches: an empty group's infinite log odds overflow there and
+    # are then masked, so the warning says nothing about a published value.
+    with np.errstate(over="ignore", invalid="ignore"):
+        estimate = np.where(ok, np.exp(log_or), nan)
+        low = np.where(ok, np.exp(log_or - z * se), nan)
+        high = np.where(ok, np.exp(log_or + z * se), nan)
     return estimate, low, high
 
 
