@@ -95,16 +95,22 @@ def _print_summary(settings: RunSettings) -> None:
         )
     console = Console()
     console.print(table)
-    from models.publish.snapshot import research_dir
+    from models.publish.keys import published_fingerprint
+    from models.publish.snapshot import SNAPSHOT_FILE, research_dir
 
+    research = research_dir(settings.warehouse)
     # Short labelled lines: a path is never wrapped by us (the terminal may fold it, but no
     # phrase is cut in two at 80 columns), and the quarantine hint is two short lines.
     for label, value in (
         ("Warehouse:", settings.warehouse),
         ("Reports:", settings.reports_dir / "index.html"),
-        ("Research snapshot (pseudonymised):", research_dir(settings.warehouse)),
+        ("Research snapshot (pseudonymised):", research),
     ):
         console.print(f"{label} {value}", soft_wrap=True, highlight=False)
+    # Researchers link snapshots by this: a changed fingerprint means every pseudonym changed.
+    fingerprint = published_fingerprint(research / SNAPSHOT_FILE)
+    if fingerprint:
+        console.print(f"Pseudonym key fingerprint: {fingerprint}", highlight=False)
     console.print("Quarantined rows: SELECT * FROM quarantine.rejected_rows", highlight=False)
     console.print("  (each row's reason names its file, row and rule)", highlight=False)
 

@@ -55,6 +55,11 @@ def test_a_run_shows_progress_per_step_and_exits_0(tmp_path: Path) -> None:
     assert "Quarantined rows: SELECT * FROM quarantine.rejected_rows" in done.stdout
     assert "[1/" not in done.stdout
     assert all(len(line) <= 80 or str(tmp_path) in line for line in done.stdout.splitlines())
+    # The key the snapshot was built with, by its fingerprint (researchers link snapshots by it).
+    from models.publish.keys import key_fingerprint
+
+    fingerprint = key_fingerprint(bytes.fromhex("22" * 32))
+    assert f"Pseudonym key fingerprint: {fingerprint}" in done.stdout.splitlines()
 
 
 @pytest.mark.slow
