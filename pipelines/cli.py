@@ -45,7 +45,8 @@ EXIT_CODES = (
     (EXIT_FAILED, "the run failed: a step failed, or a blocking data-quality check stopped it "
      "(data_quality.html is still written)"),
     (EXIT_UNUSABLE, "unusable options or export folder (a missing table or column, an "
-     "unreadable file, a bad --as-of), usually found before Dagster starts; nothing is changed"),
+     "unreadable file, a bad --as-of, a missing pseudonym key beside a published snapshot), "
+     "usually found before Dagster starts; nothing is changed"),
     (EXIT_BUSY, "another run holds the warehouse (nothing is changed; --wait queues behind it), "
      "or this run waited longer than MENTORSCOPE_SLOT_WAIT_SECONDS for the warehouse slot"),
 )  # fmt: skip
@@ -154,8 +155,14 @@ def _main(
 def _check_folder(settings: RunSettings) -> int | None:
     """EXIT_UNUSABLE with the ingest step's own message when the export folder cannot be
     used, before Dagster is imported (pipelines/preflight.py); None when it can."""
+    from models.publish.keys import continuity_problem
+    from models.publish.snapshot import SNAPSHOT_FILE, research_dir
     from pipelines.preflight import export_problem
 
+    key = continuity_problem(research_dir(settings.warehouse) / SNAPSHOT_FILE)
+    if key is not None:
+        typer.echo(f"Nothing was run or changed: {key}", err=True)
+        return EXIT_UNUSABLE
     problem = export_problem(settings.data_dir, settings.as_of)
     if problem is None:
         return None

@@ -103,6 +103,23 @@ def _truthy(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes"}
 
 
+def continuity_problem(
+    published: Path, env: Mapping[str, str] | None = None
+) -> PseudonymKeyError | None:
+    """The error load_key would raise for a missing key file beside a published snapshot, found
+    without creating anything: the CLI checks it before a run starts."""
+    env = os.environ if env is None else env
+    if env.get(KEY_ENV) or _truthy(env.get(NEW_KEY_ENV)) or key_file_path(env).exists():
+        return None
+    if published_fingerprint(published) is None:
+        return None  # nothing published yet: a first run may create the key
+    try:  # raises before it would create a file: the key file is missing, a snapshot is not
+        load_key(env, published=published)
+    except PseudonymKeyError as exc:
+        return exc
+    return None
+
+
 def load_key(
     env: Mapping[str, str] | None = None,
     *,

@@ -110,3 +110,26 @@ def test_no_new_key_silently_replaces_the_one_a_published_snapshot_used(
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert load_key({"MENTORSCOPE_PSEUDONYM_KEY": KEY.hex()}, published=published.snapshot)
+
+
+def test_the_cli_finds_a_missing_key_before_a_run_without_creating_one(
+    tmp_path, published: Published
+):
+    from models.publish.keys import continuity_problem
+
+    missing = tmp_path / "gone" / "pseudonym.key"
+    env = {"MENTORSCOPE_PSEUDONYM_KEY_FILE": str(missing)}
+    problem = continuity_problem(published.snapshot, env)
+    assert problem is not None and key_fingerprint(KEY) in str(problem)
+    assert not missing.exists()
+    # Nothing published yet, a key given, or a new key asked for: nothing to say.
+    assert continuity_problem(tmp_path / "none" / "research.duckdb", env) is None
+    assert (
+        continuity_problem(published.snapshot, {**env, "MENTORSCOPE_PSEUDONYM_KEY": KEY.hex()})
+        is None
+    )
+    assert (
+        continuity_problem(published.snapshot, {**env, "MENTORSCOPE_NEW_PSEUDONYM_KEY": "1"})
+        is None
+    )
+    assert not missing.exists()
