@@ -58,10 +58,16 @@ def _effect(row: dict) -> str:
     return f"{fmt_number(row['effect_size'], 2)}{interval}"
 
 
+def _adjusted(p: float | None) -> str:
+    if is_missing(p):
+        return "—"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
 def gap_table(rows: list[dict]) -> Table:
     return Table(
         ("Dimension", "Group", "Measure", "n", "Gap vs the rest (95 % CI)", "Effect size",
-         "Effect (95 % CI)"),
+         "Effect (95 % CI)", "adj. p"),
         tuple(
             (
                 labels.dimension_label(r["dimension"]),
@@ -71,6 +77,7 @@ def gap_table(rows: list[dict]) -> Table:
                 _gap(r),
                 EFFECT_NAMES.get(r["effect_size_type"], r["effect_size_type"]),
                 _effect(r),
+                _adjusted(r.get("gap_p_adjusted")),
             )
             for r in rows
         ),

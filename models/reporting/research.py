@@ -218,9 +218,10 @@ def render_research(
             "everyone else, and so on), largest effects first. Shares: the gap in percentage "
             "points (the risk difference) with its Newcombe interval, and the odds ratio with a "
             "Woolf interval. Means: the gap with its Welch interval, and Hedges' g (the gap in "
-            "pooled standard deviations). Intervals are per comparison, not adjusted for the "
-            "many comparisons shown: read them as a map of where the differences are, not as "
-            f"tests. Suppressed groups are left out. {len(gaps)} gaps."
+            "pooled standard deviations). Intervals are per comparison; the adjusted p "
+            "(Benjamini–Hochberg) is over every group of every dimension of the same metric, "
+            f"the family to read for discoveries. Suppressed groups are left out. {len(gaps)} "
+            "gaps."
         )
     else:
         html, intro = note("No group gaps with effect sizes were provided.", "warn"), ""

@@ -17,10 +17,13 @@ from models.stats.effect_sizes import hedges_g, odds_ratio_woolf
 from models.stats.intervals import (
     newcombe_difference,
     t_interval,
+    two_proportion_p,
     welch_difference,
+    welch_p,
     wilson_interval,
 )
 from models.stats.linkage import CROSSED_DIMENSIONS, linked_equations
+from models.stats.multiplicity import benjamini_hochberg
 from models.stats.observations import MatchMetrics
 from models.stats.suppression import protect
 
@@ -42,10 +45,19 @@ CELL_SCHEMA: dict[str, pl.DataType] = {
     "effect_size_ci_low": pl.Float64(),
     "effect_size_ci_high": pl.Float64(),
     "effect_size_type": pl.String(),
+    "gap_p_value": pl.Float64(),
+    "gap_p_adjusted": pl.Float64(),
 }
 # Columns derived from a cell's counts besides those suppress_cells blanks by name: they must be
 # blanked with them wherever a cell is suppressed (see blank_suppressed_effects).
-EFFECT_COLUMNS = ("effect_size", "effect_size_ci_low", "effect_size_ci_high", "effect_size_type")
+EFFECT_COLUMNS = (
+    "effect_size",
+    "effect_size_ci_low",
+    "effect_size_ci_high",
+    "effect_size_type",
+    "gap_p_value",
+    "gap_p_adjusted",
+)
 _STAT_SCHEMA: dict[str, pl.DataType] = {
     "program_id": pl.String(),
     "dimension": pl.String(),
@@ -177,6 +189,10 @@ def summarise_cells(stats: pl.DataFrame) -> pl.DataFrame:
     )
     effect_type = np.where(share, "odds_ratio", "hedges_g").astype(object)
     effect_type[~np.isfinite(effect)] = None
+    p_gap = np.full(n.shape, np.nan)
+    p_gap[s] = two_proportion_p(total[s], n[s], total_rest[s], n_rest[s])
+    p_gap[m] = welch_p(value[m], sd, n[m], mean_rest, sd_rest, n_rest[m])
+    p_family = gap_families(joined, p_gap)
 
     def column(values: np.ndarray) -> pl.Series:
         return pl.Series(values, dtype=pl.Float64).fill_nan(None)
@@ -194,7 +210,21 @@ def summarise_cells(stats: pl.DataFrame) -> pl.DataFrame:
         effect_size_ci_low=column(effect_low),
         effect_size_ci_high=column(effect_high),
         effect_size_type=pl.Series(effect_type.tolist(), dtype=pl.String),
+        gap_p_value=column(p_gap),
+        gap_p_adjusted=column(p_family),
     )
+
+
+def gap_families(cells: pl.DataFrame, p_values: np.ndarray) -> np.ndarray:
+    """Benjamini-Hochberg over each family of gap tests: one program (or all programs
+    together) and one metric, every group of every dimension against the rest of its
+    dimension ("which groups differ on this metric here"). docs/models.md, Multiple testing."""
+    adjusted = np.full(p_values.shape, np.nan)
+    keyed = cells.select("program_id", "metric").with_row_index("_row")
+    for _, part in keyed.group_by(["program_id", "metric"], maintain_order=True):
+        rows = part["_row"].to_numpy()
+        adjusted[rows] = benjamini_hochberg(p_values[rows])
+    return adjusted
 
 
 def blank_suppressed_effects(cells: pl.DataFrame) -> pl.DataFrame:

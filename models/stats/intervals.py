@@ -111,3 +111,43 @@ def welch_difference(
     # The gap itself needs only one person per side; its interval needs two.
     diff = np.where((m1 >= 1) & (m2 >= 1), diff, np.nan)
     return diff, low, high
+
+
+def two_proportion_p(
+    x1: ArrayLike, n1: ArrayLike, x2: ArrayLike, n2: ArrayLike
+) -> NDArray[np.float64]:
+    """Two-sided p of the pooled two-proportion z test (x1/n1 against x2/n2); NaN where a
+    group is empty or the pooled share is 0 or 1 (no variance: nothing to test)."""
+    from scipy.stats import norm
+
+    a, m1, c, m2 = (np.asarray(v, dtype=float) for v in (x1, n1, x2, n2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pooled = (a + c) / (m1 + m2)
+        se = np.sqrt(pooled * (1 - pooled) * (1 / m1 + 1 / m2))
+        z = (a / m1 - c / m2) / se
+    ok = (m1 > 0) & (m2 > 0) & (se > 0)
+    return np.where(ok, 2 * norm.sf(np.abs(z)), np.nan)
+
+
+def welch_p(
+    mean1: ArrayLike,
+    sd1: ArrayLike,
+    n1: ArrayLike,
+    mean2: ArrayLike,
+    sd2: ArrayLike,
+    n2: ArrayLike,
+) -> NDArray[np.float64]:
+    """Two-sided p of Welch's t test (unequal variances, Welch-Satterthwaite df); NaN where
+    either group has fewer than two observations or both variances are zero."""
+    from scipy.stats import t
+
+    mu1, s1, m1, mu2, s2, m2 = (
+        np.asarray(v, dtype=float) for v in (mean1, sd1, n1, mean2, sd2, n2)
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        v1, v2 = s1**2 / m1, s2**2 / m2
+        se = np.sqrt(v1 + v2)
+        df = (v1 + v2) ** 2 / (v1**2 / (m1 - 1) + v2**2 / (m2 - 1))
+        stat = (mu1 - mu2) / se
+    ok = (m1 >= 2) & (m2 >= 2) & (se > 0) & np.isfinite(df)
+    return np.where(ok, 2 * t.sf(np.abs(stat), np.where(ok, df, 1.0)), np.nan)
