@@ -324,6 +324,7 @@ def ui(
     from pipelines.settings import AS_OF_ENV, instance_env, use_project_instance
 
     use_project_instance()
+    _recover_before_ui()
     env = {**os.environ, **instance_env()}
     if data is not None:
         env["MENTORSCOPE_DATA"] = str(data.resolve())
@@ -335,6 +336,18 @@ def ui(
     exe = Path(sys.executable).with_name("dg")
     args = [str(exe), "dev", "-m", "pipelines.definitions", "--host", host, "--port", str(port)]
     raise typer.Exit(_supervise(args, env))
+
+
+def _recover_before_ui() -> None:
+    """Free the pool slots of runs killed while no UI was up: a run launched from the UI would
+    otherwise wait behind them (pipelines/recovery.py)."""
+    import dagster as dg
+
+    from pipelines.recovery import recover_dead_runs
+
+    with dg.DagsterInstance.get() as instance:
+        for holder in recover_dead_runs(instance):
+            typer.echo(f"Freed the slot of a dead run: {holder.describe()}", err=True)
 
 
 UI_STOP_SECONDS = 20.0  # dg dev gives its webserver and daemon 10 s each to stop; then kill

@@ -153,6 +153,7 @@ def test_ui_binds_to_loopback_unless_told(monkeypatch):
     calls = []
     # The UI's process is never started here: the supervisor only records what it would run.
     monkeypatch.setattr(cli, "_supervise", lambda args, env: calls.append(args) or 0)
+    monkeypatch.setattr(cli, "_recover_before_ui", lambda: None)
     with pytest.raises(SystemExit):
         cli.app(["ui"], standalone_mode=True)
     with pytest.raises(SystemExit):

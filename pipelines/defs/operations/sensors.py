@@ -24,6 +24,7 @@ from models.ingest.sources import find_programs, folder_signature
 from pipelines.defs.jobs import full_run, refresh_program
 from pipelines.defs.operations.partitions import PROGRAMS
 from pipelines.defs.operations.schedules import as_of_for
+from pipelines.recovery import recover_dead_runs
 from pipelines.resources import RunConfig
 
 SETTLE_SECONDS = 10.0
@@ -50,6 +51,9 @@ def _cursor(text: str | None) -> dict[str, str]:
 def inbox_sensor(
     context: dg.SensorEvaluationContext, export: RunConfig
 ) -> dg.SensorResult | dg.SkipReason:
+    # A run killed since the last tick must not keep its pool slot: the runs this tick asks
+    # for would queue behind it forever (pipelines/recovery.py; idempotent, cheap).
+    recover_dead_runs(context.instance)
     root = export.data_path
     if not root.is_dir():
         return dg.SkipReason(f"the data root {root} does not exist yet")
