@@ -39,21 +39,34 @@ from models.validation.paths import UnsupportedExpectation, path_of
 from models.validation.source import ROW, FrameQuery, TableSource, q, units_of
 
 # A batch's size in Arrow bytes. Rows per batch follow from each frame's width: ~115,000
-# meetings, ~150,000 survey items, ~100,000 participants. Measured (docs/validation.md): the
-# whole validation then peaks at 595-640 MB RSS on 3.2 M participants, 10 M meetings and
-# 21 M survey items, of which ~290 MB is GX imported and ~150-250 MB DuckDB (its scan and
-# the reference flags' join). Twice the size saved ~10 % of the time for ~100 MB more: GX's
-# fixed cost per batch is ~0.1 s, its cost per row small.
+# meetings, ~150,000 survey items, ~100,000 participants. Measured (docs/validation.md), under
+# the former fixed 128 MB DuckDB cap: the whole validation peaked at 595-640 MB RSS on 3.2 M
+# participants, 10 M meetings and 21 M survey items, of which ~290 MB is GX imported; with the
+# cap sized from the run's limit (below) DuckDB may hold a few hundred MB more (validate_matches
+# at 1.6 M participants: 967 MB peak). Twice the batch size saved ~10 % of the time for ~100 MB
+# more: GX's fixed cost per batch is ~0.1 s, its cost per row small.
 BATCH_BYTES = 10 * 1024**2
 MIN_BATCH_ROWS, MAX_BATCH_ROWS = 10_000, 1_000_000
 SIZE_SAMPLE_ROWS = 10_000
 FETCH_ROWS = 65_536  # rows per chunk fetched from DuckDB (regrouped into batches)
-# DuckDB's memory while validating, per DuckDB thread (128 MB on 2 cores). Uncapped, the
-# uniqueness of 21 M compound keys took 1.4 GB and a streamed scan kept every block it read
-# cached (up to the default limit, 80% of RAM); capped, DuckDB evicts and spills to its temp
-# directory, measured no slower. At 64 MB on 2 threads that uniqueness failed (out of
-# memory): each thread needs its own working blocks. Only ever lowered, then restored.
-DUCKDB_MEMORY_PER_THREAD = 64 * 1024**2
+# DuckDB's memory while validating: the run's own limit (the connection's ``memory_limit``:
+# MENTORSCOPE_DUCKDB_MEMORY_LIMIT, 2 GB by default; DuckDB's default, 80 % of RAM, elsewhere)
+# lowered to DUCKDB_MEMORY_SHARE of it, never below DUCKDB_MEMORY_PER_THREAD per DuckDB
+# thread, never above the limit itself. Lowered at all because, uncapped, a streamed scan
+# keeps every block it read cached (up to the limit) and the uniqueness of 21 M compound keys
+# took 1.4 GB; capped, DuckDB evicts and spills to its temp directory. Not a fixed figure
+# because the need depends on the data: the core frame of matches holds four hash tables over
+# the participant ids while it streams, and the smallest cap that let validate_matches finish
+# on 2 threads was 49-64 MB at 160,000 participants, 129-160 MB at 650,000 and 129-192 MB at
+# 1.6 M (docs/validation.md); the former 64 MB per thread (128 MB) failed at the last two
+# (issue 20). Half the default limit (about 1 GB) finished the 1.6 M in 11.4 s and 967 MB
+# peak RSS (GX included), against 14.2 s at 256 MB, spilling; the other half of the limit is
+# left for DuckDB's allocator overhead, GX and the batch. The floor per thread (each thread
+# needs its own working blocks: the compound uniqueness failed at 32 MB per thread, passed at
+# 64 MB) matters only for a run limit under 1 GB on 2 threads. Only ever lowered, then
+# restored, and not when DuckDB has no temp directory to spill to.
+DUCKDB_MEMORY_SHARE = 0.5
+DUCKDB_MEMORY_PER_THREAD = 256 * 1024**2
 
 _UNITS = {"": 1, "b": 1, "bytes": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4}
 _UNITS |= {"kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4}
@@ -67,26 +80,37 @@ def _size(text: str) -> float | None:
     return float(found.group(1)) * _UNITS[found.group(2).lower()]
 
 
+def validation_limit(current: float, threads: int, limit_bytes: int = 0) -> int:
+    """DuckDB's memory limit while validating, from the connection's limit (bytes) and threads.
+
+    :data:`DUCKDB_MEMORY_SHARE` of ``current``, at least ``limit_bytes`` and
+    :data:`DUCKDB_MEMORY_PER_THREAD` per thread, never above ``current``.
+    """
+    floor = max(limit_bytes, threads * DUCKDB_MEMORY_PER_THREAD)
+    return int(min(current, max(floor, DUCKDB_MEMORY_SHARE * current)))
+
+
 @contextmanager
 def memory_cap(con: duckdb.DuckDBPyConnection, limit_bytes: int = 0) -> Iterator[None]:
-    """Lower DuckDB's memory limit for the block, then restore it.
+    """Lower DuckDB's memory limit for the block (:func:`validation_limit`), then restore it.
 
-    To ``limit_bytes``, but never below :data:`DUCKDB_MEMORY_PER_THREAD` per DuckDB thread.
+    Left as it is when it cannot be read, or when DuckDB has no temp directory: a lower
+    limit only helps if DuckDB can spill what does not fit.
 
     The limit is the database's, not the connection's: validation runs under the
     ``warehouse`` pool, one step at a time, so nothing else uses it meanwhile. The progress
     bar is turned off too (a connection setting): whole-table queries take seconds and
     would print bars into the run's log.
     """
-    (current, bar, threads) = con.sql(
+    (current, bar, threads, temp) = con.sql(
         "SELECT current_setting('memory_limit'), current_setting('enable_progress_bar'), "
-        "current_setting('threads')"
+        "current_setting('threads'), current_setting('temp_directory')"
     ).fetchall()[0]
-    limit_bytes = max(limit_bytes, int(threads) * DUCKDB_MEMORY_PER_THREAD)
     size = _size(str(current))
-    lower = size is not None and size > limit_bytes
+    limit = None if size is None else validation_limit(size, int(threads), limit_bytes)
+    lower = limit is not None and size is not None and limit < size and bool(temp)
     if lower:
-        con.execute(f"SET memory_limit = '{int(limit_bytes)}B'")
+        con.execute(f"SET memory_limit = '{limit}B'")
     con.execute("SET enable_progress_bar = false")
     try:
         yield

@@ -321,7 +321,7 @@ def test_the_duckdb_settings_are_restored():
     before = con.sql(settings).fetchall()[0]
     with batches_module.memory_cap(con):
         inside = con.sql(settings).fetchall()[0]
-    assert inside == ("128.0 MiB", False)  # 64 MiB per thread
+    assert inside == ("1.5 GiB", False)  # half the connection's limit
     assert con.sql(settings).fetchall()[0] == before == ("3.0 GiB", True)
     with batches_module.memory_cap(con, 4 * 1024**3):  # never raised
         assert con.sql(settings).fetchall()[0][0] == "3.0 GiB"
