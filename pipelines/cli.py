@@ -205,7 +205,7 @@ def _execute(settings: RunSettings, wait: bool = False) -> int:
 def _run_and_report(run: PipelineRun) -> int:
     """Execute the run and print the summary, both under the run's lock."""
     from pipelines.progress import RunProgress
-    from pipelines.runner import SlotWaitTimeout
+    from pipelines.slot_wait import SlotWaitTimeout
 
     try:
         report = run.execute(progress=RunProgress)

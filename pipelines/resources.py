@@ -5,6 +5,7 @@ The warehouse resource comes in two kinds. ``RunWarehouseResource`` opens the ru
 it up, once per run with the in-process executor, before any step: what the UI, sensors and
 schedules get. The runner (the CLI) opens the lifecycle itself before Dagster creates the run
 and builds its definitions with the plain ``WarehouseResource``, which only opens connections.
+Both kinds of run bound their wait for the "warehouse" pool slot (pipelines/slot_wait.py).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pipelines.lifecycle import WarehouseRun
 from pipelines.recovery import PID_TAG, process_tags
 from pipelines.run_lock import WarehouseBusy, default_wait
 from pipelines.settings import RunSettings, parse_as_of
+from pipelines.slot_wait import SlotWatchdog, slot_wait_seconds
 
 # dagster-duckdb retries a busy file 10 times with doubling delays (about 100 s); under the
 # run lock only another program can hold the file, and waiting for it only delays the error.
@@ -130,7 +132,15 @@ class RunWarehouseResource(WarehouseResource):
                         "Freed the 'warehouse' pool slots of interrupted runs and marked "
                         f"them failed: {', '.join(h.run_id for h in dead)}."
                     )
-            with super().yield_for_execution(context) as resource:
+            # Dagster sets resources up in the thread that then runs every step (in-process
+            # executor), so the watchdog can stop this run's wait for the pool slot as it
+            # does the CLI's; Dagster records the interrupted run as failed.
+            watchdog = (
+                SlotWatchdog(instance, context.run_id, slot_wait_seconds())
+                if instance is not None
+                else contextlib.nullcontext()
+            )
+            with watchdog, super().yield_for_execution(context) as resource:
                 yield resource
 
 

@@ -8,11 +8,13 @@ MENTORSCOPE_SLOT_WAIT_SECONDS stops with exit code 3 naming the holder.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -29,7 +31,7 @@ from pipelines.recovery import (
     recover_dead_runs,
 )
 
-from .cli import PROJECT, Workspace, kill_when, step_started
+from .cli import AS_OF, PROJECT, Workspace, kill_when, step_started
 
 pytestmark = pytest.mark.slow  # real CLI runs, killed and waiting
 
@@ -134,8 +136,9 @@ time.sleep(600)
 """
 
 
-def test_a_run_that_cannot_get_the_slot_stops_with_exit_3(tmp_path, small_export):
-    ws = Workspace(tmp_path, small_export)
+@contextlib.contextmanager
+def slot_holder(ws: Workspace, tmp_path: Path) -> Iterator[tuple[subprocess.Popen, str]]:
+    """A live process whose run holds the instance's only 'warehouse' slot."""
     ready = tmp_path / "holder-run"
     holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(ready)], cwd=PROJECT, env=ws.env())
     try:
@@ -143,8 +146,29 @@ def test_a_run_that_cannot_get_the_slot_stops_with_exit_3(tmp_path, small_export
         while not ready.exists() or not ready.read_text():
             assert holder.poll() is None and time.monotonic() < deadline, "holder did not start"
             time.sleep(0.05)
-        holder_run = ready.read_text()
+        yield holder, ready.read_text()
+    finally:
+        holder.kill()
+        holder.wait()
 
+
+def _stopped_waiting(ws: Workspace, holder: subprocess.Popen, holder_run: str) -> None:
+    """Our run gave up its wait: failed, out of the queue, the holder named in its log."""
+    assert holder.poll() is None
+    with ws.instance() as instance:
+        claimed, pending = pool_run_ids(instance)
+        assert claimed == {holder_run} and pending <= {holder_run}  # ours left the queue
+        assert _status(instance, holder_run) == dg.DagsterRunStatus.NOT_STARTED
+        (ours,) = [r for r in instance.get_runs() if r.run_id != holder_run]
+        assert ours.status == dg.DagsterRunStatus.FAILURE
+        logged = [e.message or "" for e in instance.all_logs(ours.run_id)]
+        # The UI says why, too.
+        assert any(holder_run in m and SLOT_WAIT_ENV in m for m in logged), logged
+
+
+def test_a_run_that_cannot_get_the_slot_stops_with_exit_3(tmp_path, small_export):
+    ws = Workspace(tmp_path, small_export)
+    with slot_holder(ws, tmp_path) as (holder, holder_run):
         started = time.monotonic()
         done = ws.run(env={SLOT_WAIT_ENV: "5"}, timeout=180)
         elapsed = time.monotonic() - started
@@ -154,18 +178,38 @@ def test_a_run_that_cannot_get_the_slot_stops_with_exit_3(tmp_path, small_export
         assert "waited 5 s" in done.stderr
         assert "Traceback" not in done.stderr
         assert elapsed < 120  # startup and the first steps, plus the 5 s wait
-        assert holder.poll() is None
-        with ws.instance() as instance:
-            claimed, pending = pool_run_ids(instance)
-            assert claimed == {holder_run} and pending <= {holder_run}  # ours left the queue
-            assert _status(instance, holder_run) == dg.DagsterRunStatus.NOT_STARTED
-            (ours,) = [r for r in instance.get_runs() if r.run_id != holder_run]
-            assert ours.status == dg.DagsterRunStatus.FAILURE
-            logged = [e.message for e in instance.all_logs(ours.run_id)]
-            assert any(holder_run in (m or "") for m in logged)  # the UI says why, too
-    finally:
-        holder.kill()
-        holder.wait()
+        _stopped_waiting(ws, holder, holder_run)
+
+
+def test_a_run_dagster_launched_stops_waiting_for_the_slot_too(tmp_path, small_export):
+    """A run the UI, a sensor or a schedule launches goes through Dagster's own run
+    execution, not the CLI's runner: its warehouse resource bounds the wait."""
+    ws = Workspace(tmp_path, small_export)
+    env = {
+        **ws.env(),
+        SLOT_WAIT_ENV: "5",
+        "MENTORSCOPE_DATA": str(ws.export),
+        "MENTORSCOPE_WAREHOUSE": str(ws.warehouse),
+        "MENTORSCOPE_REPORTS": str(ws.reports),
+        "MENTORSCOPE_AS_OF": AS_OF.isoformat(),
+    }
+    execute = [
+        str(Path(sys.executable).with_name("dagster")), "job", "execute",
+        "-m", "pipelines.definitions", "-j", "full_run",
+    ]  # fmt: skip
+    with slot_holder(ws, tmp_path) as (holder, holder_run):
+        started = time.monotonic()
+        done = subprocess.run(
+            execute, cwd=PROJECT, env=env, capture_output=True, text=True, timeout=180
+        )
+        elapsed = time.monotonic() - started
+
+        # Before the resource started the watchdog, this run spun in Dagster's step
+        # scheduler until the 180 s timeout above.
+        assert done.returncode != 0
+        assert elapsed < 120
+        _stopped_waiting(ws, holder, holder_run)
+        assert not ws.snapshot.exists()  # stopped before anything was published
 
 
 def test_process_start_tags_identify_this_process():

@@ -34,7 +34,13 @@ status_counts = metric_asset(
 
 survival = metric_asset(
     "survival",
-    [metric_key("match_duration"), metric_key("match_dyads")],
+    [
+        metric_key("match_duration"),
+        metric_key("match_dyads"),
+        # Its counts follow the pattern of the counts it shares (docs/disclosure.md).
+        metric_key("breakdowns"),
+        metric_key("step_funnel"),
+    ],
     "Kaplan-Meier survival of relationship duration at 90, 182, 365 and 730 days and the "
     "median, with 95% intervals, per program and overall and by every breakdown dimension, "
     "with small-group and complementary suppression.",
