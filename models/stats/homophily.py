@@ -36,7 +36,6 @@ HOMOPHILY_SCHEMA: dict[str, pl.DataType] = {
     "seed": pl.Int64(),
     "suppressed": pl.Boolean(),
 }
-_BLOCK_CELLS = 4_000_000  # permutations × matches per block: bounds memory to ~32 MB
 
 
 def chance_share(mentee_groups: np.ndarray, mentor_groups: np.ndarray) -> float:
@@ -54,19 +53,34 @@ def chance_share(mentee_groups: np.ndarray, mentor_groups: np.ndarray) -> float:
     return float(sum(p * p_mentor.get(g, 0.0) for g, p in p_mentee.items()))
 
 
-def permuted_same_counts(
+def null_same_counts(
     mentee_codes: np.ndarray, mentor_codes: np.ndarray, permutations: int, rng: np.random.Generator
 ) -> np.ndarray:
-    """Same-group counts when the mentors are shuffled over the matches, `permutations` times."""
-    size = mentee_codes.size
+    """Same-group counts when the mentors are shuffled over the matches, `permutations` times.
+
+    A shuffle matters only through the table of mentee group x mentor group counts it makes,
+    and a uniform shuffle makes that table multivariate hypergeometric with the observed
+    margins. So each draw fills the table mentee group by mentee group, drawing its mentors'
+    groups one group at a time (univariate hypergeometric) from what the earlier groups left:
+    the same null distribution as shuffling, in groups² draws per permutation instead of one
+    per match (tests/stats/test_homophily.py checks it against the shuffle).
+    """
     counts = np.zeros(permutations, dtype=np.int64)
-    if size == 0:
+    if mentee_codes.size == 0:
         return counts
-    block = max(1, _BLOCK_CELLS // size)
-    for start in range(0, permutations, block):
-        rows = min(block, permutations - start)
-        shuffled = rng.permuted(np.broadcast_to(mentor_codes, (rows, size)), axis=1)
-        counts[start : start + rows] = (shuffled == mentee_codes).sum(axis=1)
+    groups = np.union1d(mentee_codes, mentor_codes)
+    mentees = np.array([(mentee_codes == g).sum() for g in groups], dtype=np.int64)
+    left = np.tile(np.array([(mentor_codes == g).sum() for g in groups]), (permutations, 1))
+    for g, size in enumerate(mentees):
+        need = np.full(permutations, size, dtype=np.int64)
+        later = left.sum(axis=1)  # unassigned mentors of groups h and after
+        for h in range(groups.size):
+            later -= left[:, h]
+            drawn = rng.hypergeometric(left[:, h], later, need)
+            left[:, h] -= drawn
+            need -= drawn
+            if h == g:
+                counts += drawn
     return counts
 
 
@@ -116,7 +130,7 @@ def homophily(
             mentee, mentor, unknown = pairs[program]
             expected_enrolled = enrolled_shares.get(program, float("nan"))
             observed = int((mentee == mentor).sum())
-            null = permuted_same_counts(mentee, mentor, permutations, rng)
+            null = null_same_counts(mentee, mentor, permutations, rng)
             expected = chance_share(mentee, mentor)
             rows.append(
                 _row(

@@ -1,8 +1,10 @@
 import numpy as np
 import polars as pl
 import pytest
+from scipy import stats
 
-from models.stats.homophily import chance_share, homophily, permuted_same_counts
+from models.stats.homophily import chance_share, homophily, null_same_counts
+from tests.reference.homophily_shuffle import shuffled_same_counts
 from tests.stats.simulate import participants_frame
 
 
@@ -17,9 +19,42 @@ def test_permutation_null_is_centred_on_the_chance_share() -> None:
     rng = np.random.default_rng(3)
     mentees = rng.integers(0, 3, 200)
     mentors = rng.integers(0, 3, 200)
-    null = permuted_same_counts(mentees, mentors, 4000, np.random.default_rng(4)) / 200
+    null = null_same_counts(mentees, mentors, 4000, np.random.default_rng(4)) / 200
     expected = chance_share(mentees, mentors)
     assert abs(null.mean() - expected) < 4 * null.std() / np.sqrt(null.size)
+
+
+def test_null_for_two_groups_is_the_exact_hypergeometric() -> None:
+    """With two groups the same-group count is 2·X + a₂ − b₁, X the number of group-1
+    mentees given a group-1 mentor: hypergeometric. The sampler must give that law."""
+    rng = np.random.default_rng(8)
+    mentees, mentors = rng.choice(2, 60, p=[0.6, 0.4]), rng.choice(2, 60, p=[0.3, 0.7])
+    a1, b1 = int((mentees == 0).sum()), int((mentors == 0).sum())
+    a2 = 60 - a1
+    draws = 40_000
+    null = null_same_counts(mentees, mentors, draws, np.random.default_rng(9))
+    x = np.arange(max(0, a1 + b1 - 60), min(a1, b1) + 1)
+    exact = stats.hypergeom(60, b1, a1).pmf(x)
+    seen = np.array([(null == 2 * v + a2 - b1).sum() for v in x])
+    assert seen.sum() == draws  # nothing outside the exact support
+    keep = exact * draws >= 5  # chi-square needs expected counts of at least 5
+    observed = np.append(seen[keep], seen[~keep].sum())
+    expected = np.append(exact[keep], exact[~keep].sum()) * draws
+    assert stats.chisquare(observed, expected * observed.sum() / expected.sum()).pvalue > 1e-3
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_null_agrees_with_shuffling_the_mentors(seed: int) -> None:
+    """Several groups, unequal margins, a group only one side has: the sampled null and
+    brute-force shuffles are the same distribution (two-sample KS, first two moments)."""
+    rng = np.random.default_rng(seed)
+    mentees = rng.choice(5, 300, p=[0.4, 0.3, 0.15, 0.1, 0.05])
+    mentors = rng.choice([0, 1, 2, 3, 5], 300, p=[0.3, 0.3, 0.2, 0.1, 0.1])
+    sampled = null_same_counts(mentees, mentors, 20_000, np.random.default_rng(seed + 10))
+    shuffled = shuffled_same_counts(mentees, mentors, 20_000, np.random.default_rng(seed + 20))
+    assert stats.ks_2samp(sampled, shuffled).pvalue > 1e-3
+    assert abs(sampled.mean() - shuffled.mean()) < 4 * shuffled.std() * np.sqrt(2 / 20_000)
+    assert sampled.var() == pytest.approx(shuffled.var(), rel=0.1)
 
 
 def _program(n: int, same_share: float, seed: int, program: str = "P1"):
