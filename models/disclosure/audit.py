@@ -9,7 +9,10 @@ component and re-solved with new objectives: models.disclosure.solver).
 
 What is proved, and how cheaply:
   - Counts. A cell is protected when two whole-number solutions of its component differ by at
-    least PROTECTION_WIDTH in it. Solutions are found in batches (push every unproven cell up
+    least PROTECTION_WIDTH in it. The solutions carry each outcome's successes along (whole
+    successes between 0 and the count, adding up like the counts), because published shares
+    bound hidden counts too: a hidden group whose successes the margins pin at 5 has at least
+    5 members. Solutions are found in batches (push every unproven cell up
     at once, then down); one batch proves most cells, so a component costs a few solves, not
     two per cell. Cells still unproven get their exact minimum and maximum, which is the
     attacker's interval itself (the true table is always a solution, so the interval is never
@@ -27,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.sparse import csc_matrix, csr_matrix
+from scipy.sparse import csc_matrix, csr_matrix, hstack, identity, vstack
 from scipy.sparse.csgraph import connected_components
 
 from models.disclosure.solver import LinearModel
@@ -298,23 +301,27 @@ def audit(
     for vs, es in hidden_components(table, hidden, cells):
         sub = table.matrix[es][:, vs]
         truth = table.n[vs]
-        program = _Program(sub, truth, table.lower[vs], np.full(vs.size, ceiling), True)
+        program = _counts_program(table, vs, sub, ceiling)
+        m = vs.size
+        extra = program.truth.size - m  # the outcomes' successes and failures
         # Cells at their floor can only rise, the others make room by falling: the first
         # batch pushes both ways at once, the second the other way round.
         room = truth - table.lower[vs] >= width
         found: list[NDArray[np.float64]] = []
+        seeds = memory.seeds("n", hidden, vs, truth) if memory else None
         lo, hi, ex = _prove(
             program,
-            np.ones(vs.size, dtype=bool),
+            np.concatenate([np.ones(m, dtype=bool), np.zeros(extra, dtype=bool)]),
             lambda a, b: (b - a) >= width - _TOL,
-            np.where(room, -1.0, 1.0),
+            np.concatenate([np.where(room, -1.0, 1.0), np.zeros(extra)]),
             stop_early,
-            memory.seeds("n", hidden, vs, truth) if memory else None,
+            [np.concatenate([x, program.truth[m:]]) for x in seeds] if seeds else None,
             found,
         )
+        lo, hi, ex = lo[:m], hi[:m], ex[:m]
         if memory:
             for x in found:
-                memory.record("n", vs, truth, x)
+                memory.record("n", vs, truth, x[:m])
         low[vs], high[vs], exact[vs] = lo, hi, ex
         pinned[vs] = ((hi - lo) < width - _TOL) & (ex | ~stop_early)
         solves += program.solves
@@ -328,6 +335,49 @@ def audit(
         if stop_early and forced.any():
             break
     return Audit(low=low, high=high, exact=exact, pinned=pinned, forced=forced, solves=solves)
+
+
+def _counts_program(
+    table: LinkedTable, vs: NDArray[np.int64], sub: csr_matrix, ceiling: float
+) -> _Program:
+    """The component's counts as the attacker may vary them, with every outcome whose
+    successes are whole counts of the same cells carried along: variables n, then per such
+    outcome its successes s and failures f, with s and f adding up like n (so their published
+    sums hold) and s + f = n. A cell without a value for an outcome has s = 0 (as in
+    _forced). Outcomes that are not whole (averages over subjects) or not of these counts
+    are left out: the counts then move without them, as before."""
+    m = vs.size
+    truth = [table.n[vs]]
+    lower = [table.lower[vs]]
+    blocks: list[NDArray[np.float64]] = []  # per outcome: successes
+    for outcome in table.outcomes:
+        s = outcome.successes[vs]
+        d = outcome.denominator[vs]
+        valued = ~np.isnan(s) & (d > 0)
+        if not valued.any():
+            continue
+        s = np.where(valued, s, 0.0)
+        whole = np.all(np.abs(s - np.round(s)) < 1e-9)
+        if not whole or not np.allclose(d[valued], table.n[vs][valued]):
+            continue
+        blocks.append(np.round(s))
+    if not blocks:
+        return _Program(sub, truth[0], lower[0], np.full(m, ceiling), True)
+    eye = identity(m, format="csr")
+    rows = [hstack([sub] + [csr_matrix(sub.shape)] * (2 * len(blocks)))]
+    for j, s in enumerate(blocks):
+        truth += [s, truth[0] - s]
+        lower += [np.zeros(m), np.zeros(m)]
+        for offset in (1 + 2 * j, 2 + 2 * j):  # successes, then failures, add up like n
+            parts = [csr_matrix(sub.shape)] * (1 + 2 * len(blocks))
+            parts[offset] = sub
+            rows.append(hstack(parts))
+        parts = [csr_matrix((m, m))] * (1 + 2 * len(blocks))
+        parts[0], parts[1 + 2 * j], parts[2 + 2 * j] = -eye, eye, eye  # s + f = n
+        rows.append(hstack(parts))
+    x = np.concatenate(truth)
+    upper = np.full(x.size, ceiling)
+    return _Program(vstack(rows).tocsr(), x, np.concatenate(lower), upper, True)
 
 
 def _said_by_a_published_whole(

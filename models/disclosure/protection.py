@@ -45,10 +45,22 @@ _FLOW = 1e-7
 
 
 def protect_table(
-    table: LinkedTable, k: int, width: float = PROTECTION_WIDTH, prune: bool = True
+    table: LinkedTable,
+    k: int,
+    width: float = PROTECTION_WIDTH,
+    prune: bool = True,
+    forced: NDArray[np.bool_] | None = None,
 ) -> Protection:
-    """Suppression flags for the table: n < k, plus complements until the audit passes."""
-    linear = protect_linear(table.n, k, table.equations)
+    """Suppression flags for the table: n < k, plus complements until the audit passes.
+
+    forced: cells hidden whatever their size and never released, because another table of
+    the aggregate tier hides the same count (one pattern for every table that shares it;
+    models.disclosure.joint). They are protected like primary cells."""
+    counts = table.n
+    if forced is not None and forced.any():
+        # The linear step hides cells under k: a forced cell enters it as a count of 0.
+        counts = np.where(forced, 0.0, table.n)
+    linear = protect_linear(counts, k, table.equations)
     hidden = linear.suppressed.copy()
     primary = linear.primary
     if not hidden.any():
@@ -141,9 +153,7 @@ def _complements(
     at = int(np.searchsorted(cells, cell))
     chosen: list[NDArray[np.int64]] = []
     if result.pinned[cell]:
-        up = np.full(cells.size, np.inf)
-        down = table.n[cells] - table.lower[cells]
-        found = _change(model, up, down, _cost(table, cells, hidden), known[cells], at, width)
+        found = _count_change(table, cells, hidden, known, model, at, width)
         if found is None:
             return None
         chosen.append(cells[found])
@@ -166,6 +176,44 @@ def _complements(
             chosen.append(cells[found])
     picked = np.unique(np.concatenate(chosen)) if chosen else np.zeros(0, np.int64)
     return picked[~hidden[picked]]
+
+
+def _count_change(
+    table: LinkedTable,
+    cells: NDArray[np.int64],
+    hidden: NDArray[np.bool_],
+    known: NDArray[np.bool_],
+    model: LinearModel,
+    at: int,
+    width: float,
+) -> NDArray[np.int64] | None:
+    """Cells a cheapest change of counts that moves `at` by `width` touches, and that the
+    published shares allow too (the audit carries successes along, models.disclosure.audit):
+    counts that rise or fall with the successes of every share unchanged (failures absorb
+    the change), or with the failures unchanged (successes absorb it). Either is a solution
+    the attacker cannot rule out once the cells it touches are hidden."""
+    up = np.full(cells.size, np.inf)
+    down = table.n[cells] - table.lower[cells]
+    cost = _cost(table, cells, hidden)
+    whole = [
+        (np.where(valued, o.successes[cells], 0.0), valued)
+        for o in table.outcomes
+        for valued in [~np.isnan(o.successes[cells]) & (o.denominator[cells] > 0)]
+        if valued.any() and np.allclose(o.denominator[cells][valued], table.n[cells][valued])
+    ]
+    if not whole:
+        return _change(model, up, down, cost, known[cells], at, width)
+    n = table.n[cells]
+    least_successes = np.min([s for s, _ in whole], axis=0)
+    least_failures = np.min([np.where(v, n - s, n) for s, v in whole], axis=0)
+    best: tuple[float, NDArray[np.int64]] | None = None
+    for absorbed in (least_failures, least_successes):
+        found = _change(model, up, np.minimum(down, absorbed), cost, known[cells], at, width)
+        if found is not None:
+            price = float(cost[found].sum())
+            if best is None or price < best[0]:
+                best = (price, found)
+    return None if best is None else best[1]
 
 
 def _change(

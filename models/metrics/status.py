@@ -82,13 +82,56 @@ def mentee_status(
     )
 
 
-def mentee_status_counts(status: pl.DataFrame, k: int) -> pl.DataFrame:
+# Sums of statuses that other tables print (docs/disclosure.md, "One pattern across tables").
+SUMS: dict[str, tuple[str, ...]] = {
+    "matched": STATUSES[1:],  # the program's mentees in metrics.breakdowns (its `all` row)
+    "ended": ("ended_lt_12m", "ended_12m_plus"),  # survival endings, one match per mentee
+    "active": ("active_lt_12m", "active_12m_plus"),  # survival n − endings, likewise
+}
+SUM_SCHEMA: dict[str, pl.DataType] = {
+    "program_id": pl.String(),
+    "sum": pl.String(),
+    "suppressed": pl.Boolean(),
+}
+
+
+def printed_sums(breakdowns: pl.DataFrame | None, survival: pl.DataFrame | None) -> pl.DataFrame:
+    """Which sums of statuses the other tables print or hide, per program (null = all):
+    `matched` from the breakdowns' `all` row of a step every match has (mentees with a match),
+    `ended` and `active` from the survival table's `all` row (endings; matches − endings)."""
+    from models.vocabulary import FUNNEL_STEPS, WINDOW_CLOSED
+
+    parts = [pl.DataFrame(schema=SUM_SCHEMA)]
+    if breakdowns is not None and not breakdowns.is_empty():
+        every = [m for m in FUNNEL_STEPS if m not in WINDOW_CLOSED]
+        present = [m for m in every if m in set(breakdowns["metric"].unique().to_list())]
+        if present:
+            rows = breakdowns.filter(
+                (pl.col("metric") == present[0]) & (pl.col("dimension") == "all")
+            )
+            parts.append(rows.select("program_id", pl.lit("matched").alias("sum"), "suppressed"))
+    if survival is not None and not survival.is_empty():
+        rows = survival.filter(pl.col("dimension") == "all").select("program_id", "suppressed")
+        rows = rows.unique(subset="program_id", keep="first", maintain_order=True)
+        for name in ("ended", "active"):
+            parts.append(rows.select("program_id", pl.lit(name).alias("sum"), "suppressed"))
+    return pl.concat([part.cast(SUM_SCHEMA) for part in parts])
+
+
+def mentee_status_counts(
+    status: pl.DataFrame, k: int, sums: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """Mentees per program (null = all programs) and status, with disclosure control.
 
     Only statuses with at least one mentee get a row (a reader learns that much). A count
     below k is suppressed, and so are as many others as needed that none can be recovered from
     the margins an attacker may know: each program's total of mentees, each status's total
     over programs (the all-programs row), and the overall total (models/stats/suppression.py).
+
+    sums (printed_sums): sums of statuses that other tables of the aggregate tier print or
+    hide. Each becomes a cell of the audit tied to its statuses: known where printed, hidden
+    where its owner hides it, so that no status count gives it back (docs/disclosure.md, "One
+    pattern across tables"). `ended` and `active` hold only where no mentee has two matches.
     """
     hash_ = status["settings_hash"].first() if status.height else None
     per_program = status.group_by("program_id", "status").agg(n=pl.len().cast(pl.Int64))
@@ -117,9 +160,51 @@ def mentee_status_counts(status: pl.DataFrame, k: int) -> pl.DataFrame:
         members = [i for i in index if kind[i] == s and program[i] is not None]
         overall_cell = [i for i in index if kind[i] == s and program[i] is None]
         equations.append(Equation.of(members + overall_cell, [1.0] * len(members) + [-1.0]))
-    hidden = protect(cells["n"].to_numpy(), k, equations).suppressed
+    n = cells["n"].to_numpy().astype(float)
+    if sums is None or sums.is_empty():
+        hidden = protect(n, k, equations).suppressed
+    else:
+        hidden = _protect_with_sums(n, k, equations, program, kind, sums)
     return cells.with_columns(
         n=pl.when(pl.Series(hidden)).then(None).otherwise(pl.col("n")),
         suppressed=pl.Series(hidden),
         settings_hash=pl.lit(hash_, dtype=pl.String),
     ).select(list(COUNT_SCHEMA))
+
+
+def _protect_with_sums(
+    n: np.ndarray,
+    k: int,
+    equations: list[Equation],
+    program: list[str | None],
+    kind: list[str],
+    sums: pl.DataFrame,
+) -> np.ndarray:
+    """The pattern with the other tables' sums as extra cells: each equals the sum of its
+    statuses; a printed one is known, a hidden one is forced hidden (never a complement)."""
+    from models.disclosure.protection import protect_table
+    from models.disclosure.table import LinkedTable
+
+    counts = list(n)
+    forced = [False] * len(counts)
+    equations = list(equations)
+    for p, name, suppressed in sums.iter_rows():
+        own = [i for i, q in enumerate(program) if q == p]
+        if not own or (name != "matched" and any(kind[i] == "rematched" for i in own)):
+            continue
+        members = [i for i in own if kind[i] in SUMS[name]]
+        if not members:
+            continue
+        cell = len(counts)
+        counts.append(float(sum(n[i] for i in members)))
+        forced.append(bool(suppressed))
+        equations.append(Equation.of([*members, cell], [1.0] * len(members) + [-1.0]))
+        if not suppressed:
+            equations.append(Equation.of([cell]))
+    table = LinkedTable(
+        n=np.asarray(counts),
+        equations=equations,
+        lower=np.concatenate([np.ones(n.size), np.zeros(len(counts) - n.size)]),
+    )
+    flags = protect_table(table, k, forced=np.asarray(forced, dtype=bool)).suppressed
+    return flags[: n.size]

@@ -170,9 +170,16 @@ def compute_mentee_status(con: duckdb.DuckDBPyConnection, s: MetricSettings) -> 
 
 
 def compute_mentee_status_counts(con: duckdb.DuckDBPyConnection, s: MetricSettings) -> pl.DataFrame:
-    from models.metrics.status import mentee_status_counts
+    from models.metrics.status import mentee_status_counts, printed_sums
 
-    return mentee_status_counts(read_table(con, "metrics.mentee_status"), s.suppression_k)
+    # Sums of statuses that breakdowns and survival print or hide (issue 15).
+    sums = printed_sums(
+        read_columns(
+            con, "metrics.breakdowns", ["program_id", "dimension", "metric", "suppressed"]
+        ),
+        read_columns(con, "metrics.survival", ["program_id", "dimension", "suppressed"]),
+    )
+    return mentee_status_counts(read_table(con, "metrics.mentee_status"), s.suppression_k, sums)
 
 
 def _survival_frame(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
@@ -186,9 +193,17 @@ def _survival_frame(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 
 def compute_survival(con: duckdb.DuckDBPyConnection, s: MetricSettings) -> pl.DataFrame:
     from models.stats.breakdowns import DIMENSIONS
-    from models.stats.survival import survival_table
+    from models.stats.survival import shared_counts, survival_table
 
-    table = survival_table(_survival_frame(con), list(DIMENSIONS), s.suppression_k)
+    # One pattern for the counts survival shares with breakdowns and the funnel (issue 15).
+    shared = shared_counts(
+        read_columns(
+            con, "metrics.breakdowns", ["program_id", "dimension", '"group"', "metric", "n",
+                                        "suppressed"]
+        ),
+        read_columns(con, "metrics.step_funnel", ["program_id", "period", "matches", "suppressed"]),
+    )  # fmt: skip
+    table = survival_table(_survival_frame(con), list(DIMENSIONS), s.suppression_k, shared=shared)
     return table.with_columns(settings_hash=pl.lit(s.hash, dtype=pl.String))
 
 

@@ -27,6 +27,7 @@ AGGREGATE_TABLES: dict[str, tuple[str, ...]] = {
     "metrics.step_funnel": ("matches",),
     "metrics.survival": ("n", "events", "value", "ci_low", "ci_high"),
     "metrics.survival_tests": (),
+    "metrics.survival_by_period": ("n", "events", "value", "ci_low", "ci_high"),
     "metrics.mentee_status_counts": ("n",),
     "metrics.same_group_wish": ("n", "value", "ci_low", "ci_high", "gap"),
     "metrics.settings": (),

@@ -49,6 +49,7 @@ PROGRAM_FRAMES = (
     "meetings_monthly",
     "alert_counts",
     "survival",
+    "survival_by_period",
     "programs",
     "closure_types",
     "mentee_status_counts",

@@ -40,7 +40,7 @@ from models.reporting.steps_completed import (
     steps_completed_chart,
     steps_too_early,
 )
-from models.reporting.survival import DURATION_TITLE, duration_parts
+from models.reporting.survival import DURATION_TITLE, PERIOD_TITLE, duration_parts, period_parts
 from models.reporting.verdict import targets_for, verdict_html
 from models.vocabulary import WINDOW_CLOSED
 
@@ -76,6 +76,34 @@ def funnel_row(step_funnel: pl.DataFrame, program_id: str | None, period: str) -
         judged = pooled[f"{stage}_judged"] if stage in WINDOW_CLOSED else pooled["matches"]
         pooled[f"{stage}_share"] = pooled[f"{stage}_n"] / judged if judged else None
     return pooled
+
+
+PERIOD_INTRO = (
+    "The curve as it stood on the last day of the period: every match made up to that day (not "
+    "only those made in the period), each followed until it ended or until that day, where a "
+    "match still going is censored. The curve of all matches to date is under “How long "
+    "relationships last” below."
+)
+_TIMED_LABELS = {"s5_thanks": "giving thanks", "s6_follow_up": "follow-up", "lasting": "lasting"}
+
+
+def too_early_caption(row: Mapping[str, Any] | None) -> str:
+    """Says that n for the timed steps counts only the matches whose window closed, with the
+    program's count of matches still too early for each (metrics.step_funnel, all periods)."""
+    rule = (
+        "For giving thanks, follow-up and lasting, n counts only the matches whose window has "
+        "closed (7, 120 and 180 days from the first meeting); the others are too early to tell "
+        "and left out, never counted as no."
+    )
+    if row is None:
+        return rule
+    if row.get("suppressed"):
+        return rule + " How many are too early is not shown for this program (a small count)."
+    counts = [(label, row.get(f"{step}_too_early")) for step, label in _TIMED_LABELS.items()]
+    if any(c is None for _, c in counts):
+        return rule
+    listed = "; ".join(f"{label}: {c:,}" for label, c in counts)
+    return f"{rule} Matches too early to tell here: {listed}."
 
 
 class _Sections:
@@ -234,6 +262,7 @@ def render_dashboard(
     name = program_names(programs).get(program_id) if program_id else None
     views: list[str] = []
     chart_count = 0
+    who = "all programs" if program_id is None else f"program {program_id}"
     series = _engagement(frames, program_id, periods)
     # The latest period ends at the data date, like 'all': then one chart serves both views.
     every = list(series.values())
@@ -243,6 +272,13 @@ def render_dashboard(
         key = period if len(periods) > 1 else ""
         page = _Sections(key, level)
         _period_sections(frames, program_id, period, page, k, program_targets)
+        if period != ALL_PERIODS:
+            # The curve as it stood at the period's end; the 'all' view's curve (all matches
+            # to date) is the shared duration section below.
+            charts, html = period_parts(
+                frames.get("survival_by_period"), program_id, period, who, k
+            )
+            page.add(PERIOD_TITLE, PERIOD_INTRO, charts, html)
         if not shared_engagement and period in series:
             page.add(
                 "Engagement over time",
@@ -266,8 +302,8 @@ def render_dashboard(
             [engagement_chart(next(iter(series.values())), scope_text(program_id, "all"))],
         )
 
-    # Relationship duration is not per period: all matches to date, given once per page.
-    who = "all programs" if program_id is None else f"program {program_id}"
+    # Relationship duration to date: all matches, given once per page (each dated period's
+    # view has the curve as it stood at its end).
     duration_charts, duration_html = duration_parts(
         frames, program_id, f"{who}, all matches to date", k
     )
@@ -299,7 +335,12 @@ def render_dashboard(
             "By mentee gender and race/ethnicity, their intersection, mentor gender and race, and "
             "whether mentor and mentee share a gender or race (dyad composition). "
             f"Groups of fewer than {k} people are labelled “suppressed (n<{k})” and never drawn "
-            "as zero; so is the next smallest group, to protect them.",
+            "as zero; so is the next smallest group, to protect them. "
+            + too_early_caption(
+                funnel_row(step_funnel, program_id, ALL_PERIODS)
+                if (step_funnel := frames.get("step_funnel")) is not None
+                else None
+            ),
             charts,
             "" if charts else note("No breakdowns were provided for this program.", "warn"),
         )

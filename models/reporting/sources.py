@@ -38,6 +38,7 @@ TABLE_FRAMES = {
     "alert_counts": "metrics.alert_counts",
     "data_quality": "metrics.data_quality",
     "survival_tests": "metrics.survival_tests",
+    "survival_by_period": "metrics.survival_by_period",
     "mentee_status_counts": "metrics.mentee_status_counts",
 }
 # Queries in models/sql (models.warehouse.sql_file), by frame name.

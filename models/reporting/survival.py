@@ -148,7 +148,8 @@ def median_text(curve: Curve) -> str:
     """'412 days (about 14 months)', 'not reached yet' (more than half still going) or
     'too early to tell' (no estimate at any day yet)."""
     if curve.median is not None:
-        return f"{fmt_number(curve.median)} days (about {curve.median / 30.44:.0f} months)"
+        months = round(curve.median / 30.44)
+        return f"{fmt_number(curve.median)} days (about {months} month{'' if months == 1 else 's'})"
     known = [v for d, v, _, _ in curve.points if d > 0 and v is not None]
     if not known:
         return TOO_EARLY
@@ -291,10 +292,18 @@ def survival_chart(
     """The dashboard's curve for one program (dimension 'all'); None when it has no rows or
     is suppressed (the sentence says so)."""
     found = curves(survival, program_id, "all")
-    if not found or found[0].suppressed or len(found[0].drawn()) < 2:
+    if not found:
         return None
     curve = found[0]
-    title = f"How long relationships last, {scope}"
+    return curve_chart(curve, f"How long relationships last, {scope}", "survival", k)
+
+
+def curve_chart(
+    curve: Curve, title: str, key: str, k: int, summary: str | None = None
+) -> Chart | None:
+    """One curve drawn with its table; None when it is suppressed or has nothing past day 0."""
+    if curve.suppressed or len(curve.drawn()) < 2:
+        return None
     fig = {
         "data": _curve_traces(curve, OKABE_ITO["blue"], _rgba(OKABE_ITO["blue"], 0.18)),
         "layout": _survival_layout(title, 380),
@@ -304,13 +313,77 @@ def survival_chart(
         f"them ended. Median length: {median_text(curve)}."
     )
     return Chart(
-        key="survival",
+        key=key,
         title=title,
         caption=caption,
         figure=fig,
         table=survival_table([curve], k),
-        summary=survival_sentence(curve, k),
+        summary=summary or survival_sentence(curve, k),
     )
+
+
+PERIOD_TITLE = "How long relationships lasted by the end of the period"
+
+
+def period_curve(by_period: pl.DataFrame, program_id: str | None, period: str) -> Curve | None:
+    """The program's curve as it stood at the end of `period` (metrics.survival_by_period);
+    None when no match had been made by then (the table has no rows for it)."""
+    rows = by_period.filter(pl.col("period") == period).with_columns(
+        dimension=pl.lit("all"), group=pl.lit("all")
+    )
+    found = curves(rows, program_id, "all")
+    return found[0] if found else None
+
+
+def period_end_text(by_period: pl.DataFrame, period: str) -> str:
+    ends = by_period.filter(pl.col("period") == period)["period_end"].drop_nulls()
+    return f"the end of {period} ({ends[0]})" if ends.len() else f"the end of {period}"
+
+
+def period_sentence(curve: Curve | None, when: str, k: int) -> str:
+    """The sentence of one period view: the curve as it stood at `when` (the period's end)."""
+    if curve is None:
+        return f"No match had been made by {when}."
+    if curve.suppressed:
+        return (
+            f"How long relationships lasted by {when}: fewer than {k} matches or endings (or "
+            "hidden so that a small count elsewhere cannot be worked out), not shown."
+        )
+    return (
+        f"Of the {fmt_number(curve.n)} matches made by {when}, {fmt_number(curve.events)} had "
+        f"ended by then. Still going after 6 months: {share_text(curve.at(182))}; after 12 "
+        f"months: {share_text(curve.at(365))}. Median length of a relationship: "
+        f"{median_text(curve)}."
+    )
+
+
+def period_parts(
+    by_period: pl.DataFrame | None, program_id: str | None, period: str, scope: str, k: int
+) -> tuple[list[Chart], str]:
+    """One period view's survival: the sentence, and the curve when it may be drawn. Matches
+    made after the period's end are left out, and endings after it are not known yet."""
+    from models.reporting.markup import note
+
+    if by_period is None:
+        return [], note(
+            MISSING_NOTE.format(what="Relationship durations by period", verb="were"), "warn"
+        )
+    when = period_end_text(by_period, period)
+    curve = period_curve(by_period, program_id, period)
+    sentence = period_sentence(curve, when, k)
+    html = f'<p class="intro">{esc(sentence)}</p>'
+    chart = (
+        None
+        if curve is None
+        else curve_chart(
+            curve,
+            f"How long relationships lasted by {when}, {scope}",
+            f"survival-period-{slug(period)}",
+            k,
+            sentence,
+        )
+    )
+    return ([chart] if chart else []), html
 
 
 def _p(value: Any) -> str:

@@ -15,8 +15,6 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import polars as pl
 
-from models.stats.cells import suppress_cells
-
 SURVIVAL_DAYS: tuple[int, ...] = (90, 182, 365, 730)
 # The comparisons tested: dyad composition, and the mentee's own groups.
 DYAD_TESTS: tuple[str, ...] = ("dyad_gender", "dyad_race", "mentee_gender", "mentee_race")
@@ -108,27 +106,43 @@ def _cells(frame: pl.DataFrame, dimensions: Sequence[str]) -> pl.DataFrame:
     return pl.concat(parts)
 
 
-def _protected(cells: pl.DataFrame, k: int) -> pl.DataFrame:
-    """Suppression flags for the groups: the match counts and the ending counts are each
-    protected as a linked table (groups add up to programs and to dimensions' margins, programs
-    to the all-programs row), and a group hidden in either is hidden."""
-    flags = []
-    for column in ("n", "events"):
-        table = cells.select(
-            "program_id",
-            "dimension",
-            "group",
-            pl.lit(column).alias("metric"),
-            pl.col(column).alias("n"),
-            *(pl.lit(None, pl.Float64).alias(c) for c in _BLANKED),
-        )
-        protected = suppress_cells(table, k)
-        flags.append(protected["suppressed"])
-    hidden = flags[0] | flags[1] | (cells["n"] < k)
-    return cells.with_columns(suppressed=hidden)
+def _protected(cells: pl.DataFrame, k: int, shared: Sequence[pl.DataFrame] = ()) -> pl.DataFrame:
+    """Suppression flags for the groups (docs/disclosure.md, "One pattern across tables").
 
+    Every dimension's groups count matches, so they add up to the program's 'all' row, and
+    programs to the all-programs row. `shared`: published tables that count the same matches
+    or people (metrics.breakdowns for a step every match has; the funnel's 'all' rows as
+    dimension 'all'): a count they hide is hidden here too, a count they print is known.
+    1. Match counts: hidden where n < k or endings < k, where the shared pattern hides them,
+       then complements until the attacker's audit passes, also on the endings as an outcome
+       (no hidden group shown all ended or none ended).
+    2. Ending counts (the same sums): every row hidden in 1., then complements until their
+       audit passes. A row hidden in either is hidden whole; hiding more never narrows what
+       the attacker can say of a cell hidden in 1."""
+    from models.disclosure.joint import shared_cells
+    from models.disclosure.protection import protect_table
+    from models.disclosure.table import LinkedTable, Outcome
+    from models.stats.linkage import linked_equations
 
-_BLANKED = ("value", "ci_low", "ci_high", "gap", "gap_ci_low", "gap_ci_high")
+    frame = cells.sort(["program_id", "dimension", "group"], nulls_last=False)
+    dimensions = frame["dimension"].unique().to_list()
+    total_of = {d: "all" for d in dimensions if d != "all"} if "all" in dimensions else None
+    equations = linked_equations(frame, total_of=total_of)
+    n = frame["n"].to_numpy().astype(float)
+    events = frame["events"].to_numpy().astype(float)
+    margin = (frame["program_id"].is_null() | (frame["dimension"] == "all")).to_numpy()
+    joint = shared_cells(frame, list(shared))
+    matches = LinkedTable(
+        n=n,
+        equations=[*equations, *joint.equations()],
+        lower=np.ones(n.size),  # a printed row has a match
+        outcomes=[Outcome(successes=events, denominator=n, name="ended")],
+        margin=margin,
+    )
+    hidden = protect_table(matches, k, forced=joint.forced | (events < k)).suppressed
+    endings = LinkedTable(n=events, equations=equations, lower=np.zeros(n.size), margin=margin)
+    hidden = protect_table(endings, k, forced=hidden).suppressed | hidden
+    return frame.with_columns(suppressed=pl.Series(hidden))
 
 
 def survival_table(
@@ -136,12 +150,16 @@ def survival_table(
     dimensions: Sequence[str],
     k: int,
     days: Sequence[int] = SURVIVAL_DAYS,
+    *,
+    shared: Sequence[pl.DataFrame] = (),
 ) -> pl.DataFrame:
     """metrics.survival. `frame`: one row per match with program_id, duration_days, ended and
-    a column per dimension ('all' included); rows of suppressed groups keep only their keys."""
+    a column per dimension ('all' included); rows of suppressed groups keep only their keys.
+    `shared`: published cells counting the same matches (program_id, dimension, group, n,
+    suppressed), whose pattern this table follows (_protected)."""
     if frame.is_empty():
         return pl.DataFrame(schema=SURVIVAL_SCHEMA)
-    cells = _protected(_cells(frame, dimensions), k)
+    cells = _protected(_cells(frame, dimensions), k, shared)
     # Each match's (duration, ended) split once per dimension, by program and overall: a filter
     # per cell would read the whole frame once per group (30,000 groups at consortium size).
     members: dict[tuple[str | None, str, str], tuple[np.ndarray, np.ndarray]] = {}
@@ -181,6 +199,38 @@ def survival_table(
         rows += [keys | {"statistic": "survival"} | r | counts for r in at_days]
         rows.append(keys | {"statistic": "median_days", "day": None} | median | counts)
     return pl.DataFrame(rows, schema=SURVIVAL_SCHEMA)
+
+
+def shared_counts(
+    breakdowns: pl.DataFrame | None, funnel: pl.DataFrame | None
+) -> list[pl.DataFrame]:
+    """The published cells that count the same matches as the survival table's groups, as
+    (program_id, dimension, group, n, suppressed): the breakdowns of a step every match has
+    (its dyad groups count matches, its mentee groups mentees, the same number where each
+    has one match), and the funnel's 'all' rows (a program's matches) as dimension 'all'."""
+    from models.vocabulary import FUNNEL_STEPS, WINDOW_CLOSED
+
+    owners = []
+    if breakdowns is not None and not breakdowns.is_empty():
+        every = [s for s in FUNNEL_STEPS if s not in WINDOW_CLOSED]
+        present = [s for s in every if s in set(breakdowns["metric"].unique().to_list())]
+        if present:
+            owners.append(
+                breakdowns.filter(pl.col("metric") == present[0]).select(
+                    "program_id", "dimension", "group", "n", "suppressed"
+                )
+            )
+    if funnel is not None and not funnel.is_empty():
+        owners.append(
+            funnel.filter(pl.col("period") == "all").select(
+                "program_id",
+                pl.lit("all").alias("dimension"),
+                pl.lit("all").alias("group"),
+                pl.col("matches").alias("n"),
+                "suppressed",
+            )
+        )
+    return owners
 
 
 def logrank_tests(frame: pl.DataFrame, dimensions: Sequence[str], k: int) -> pl.DataFrame:

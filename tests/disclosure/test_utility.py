@@ -30,10 +30,10 @@ BIG = {  # (gender, race) -> people in the large program; one mentee of undisclo
 }
 
 
-def _people() -> pl.DataFrame:
+def _people(big: dict[tuple[str, str], int] = BIG) -> pl.DataFrame:
     rng = np.random.default_rng(4)
     rows = []
-    for (g, r), count in BIG.items():
+    for (g, r), count in big.items():
         yes = rng.random(count) < 0.6
         rows.append(pl.DataFrame({"program_id": "big", "g": g, "r": r, "yes": yes}))
     for p in range(3):  # small programs beside it, as in a consortium
@@ -79,6 +79,21 @@ def test_one_undisclosed_mentee_costs_one_large_gender_group_not_both() -> None:
     )["n"].sum()
     assert people_hidden < linear.filter("suppressed")["n"].sum()
     # And it still holds against the independent attack.
+    for f in attack_breakdown(published, PARENTS):
+        assert f.n_high - f.n_low >= 2, f
+        assert not f.all_no and not f.all_yes, f
+
+
+def test_with_a_second_small_gender_group_both_large_groups_stay_visible() -> None:
+    """Issue 15's case as it occurs: beside the one undisclosed mentee, five non-binary
+    mentees. Hiding the two small groups (and the intersections that would give them back)
+    protects both, so neither the 3,720 women nor the 2,915 men are hidden."""
+    big = {**BIG, ("nonbinary", "white"): 3, ("nonbinary", "asian"): 2}
+    truth = truth_cells(_people(big))
+    published = suppress_cells(as_breakdown(truth), K, total_of=TOTAL_OF)
+    hidden = _big_gender(published)
+    assert hidden["undisclosed"] and hidden["nonbinary"]
+    assert not hidden["woman"] and not hidden["man"]
     for f in attack_breakdown(published, PARENTS):
         assert f.n_high - f.n_low >= 2, f
         assert not f.all_no and not f.all_yes, f

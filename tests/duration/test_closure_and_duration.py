@@ -47,6 +47,22 @@ def types(reasons: list[str | None]) -> list[str]:
         # whole words only: "left" is a cause, "leftover" is not; "ill" is not in "skills"
         ("leftover budget closed the cohort", "unknown"),
         ("skills developed", "unknown"),
+        # read as unplanned: a poor fit, a change of job or role, time, a death
+        ("Poor match", "unplanned"),
+        ("Mentor retired", "unplanned"),
+        ("Retirement", "unplanned"),
+        ("Job change", "unplanned"),
+        ("mentee changed jobs", "unplanned"),
+        ("Time commitment", "unplanned"),
+        ("time commitments too high", "unplanned"),
+        ("Mentee passed away", "unplanned"),
+        ("Mentee promoted", "unplanned"),
+        ("promotion to a new role", "unplanned"),
+        # a cause named beside "completed" still wins (unplanned phrases come first)
+        ("completed early: mentee promoted", "unplanned"),
+        # not the wordings above
+        ("promotional event", "unknown"),
+        ("time", "unknown"),
     ],
 )
 def test_codebook_reads_common_wordings(reason: str | None, expected: str) -> None:

@@ -113,3 +113,66 @@ def test_a_model_without_enough_events_says_so() -> None:
     rows = fit_cox_models(durations, dyads)
     assert rows["term"].is_null().all() and not rows["converged"].any()
     assert rows["note"].str.contains("not fitted").all()
+
+
+def competing(n: int, seed: int, hr_unplanned: float) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Two causes of an ending: unplanned (hazard times hr_unplanned for cross-gender dyads)
+    and planned (the same hazard for every dyad), equal baseline hazards, and censoring."""
+    rng = np.random.default_rng(seed)
+    cross = rng.random(n) < 0.45
+    program = rng.choice(["P1", "P2", "P3"], n)
+    base = np.array([{"P1": 3000.0, "P2": 4500.0, "P3": 2500.0}[p] for p in program])
+    unplanned_at = rng.exponential(base / np.where(cross, hr_unplanned, 1.0))
+    planned_at = rng.exponential(base)  # independent of the dyad
+    limit = rng.uniform(1000, 9000, n)
+    first = np.minimum(unplanned_at, planned_at)
+    ended = first <= limit
+    kind = np.where(unplanned_at < planned_at, "unplanned", "planned")
+    # a tenth of the other endings have no usable reason: unknown, also not unplanned
+    kind = np.where((kind == "planned") & (rng.random(n) < 0.1), "unknown", kind)
+    durations = pl.DataFrame(
+        {
+            "match_id": [f"M{i}" for i in range(n)],
+            "program_id": program,
+            "mentor_id": [f"R{i // 2}" for i in range(n)],
+            "duration_days": np.minimum(first, limit).round().astype(int) + 1,
+            "ended": ended,
+            "closure_type": np.where(ended, kind, None),
+        }
+    )
+    dyads = pl.DataFrame(
+        {
+            "match_id": durations["match_id"],
+            "dyad_gender": np.where(cross, "cross", "same"),
+            "dyad_race": rng.choice(["same", "cross"], n),
+            "mentee_gender": rng.choice(["woman", "man"], n),
+        }
+    )
+    return durations, dyads
+
+
+def test_a_hazard_ratio_planted_on_unplanned_endings_only_is_found_there() -> None:
+    planted = 2.5
+    # Equal baseline hazards: the all-cause hazard ratio is (2.5 + 1) / (1 + 1) = 1.75.
+    all_cause = (planted + 1.0) / 2.0
+    covered = {"unplanned_end": 0, "match_end": 0}
+    for seed in range(11, 15):
+        durations, dyads = competing(4000, seed, planted)
+        frame = cox_frame(durations, dyads)
+        # planned and unknown endings are censored for unplanned_end: no event, same time
+        other = frame.join(durations.select("match_id", "closure_type"), on="match_id").filter(
+            pl.col("match_end") == 1
+        )
+        assert other.filter(pl.col("closure_type") != "unplanned")["unplanned_end"].sum() == 0
+        assert other.filter(pl.col("closure_type") == "unplanned")["unplanned_end"].min() == 1
+        assert other.filter(pl.col("closure_type") != "unplanned").height > 500
+        rows = fit_cox_models(durations, dyads).filter(pl.col("term") == "dyad_gender[cross]")
+        by = {r["outcome"]: r for r in rows.to_dicts()}
+        unplanned, ending = by["unplanned_end"], by["match_end"]
+        covered["unplanned_end"] += unplanned["hr_ci_low"] < planted < unplanned["hr_ci_high"]
+        covered["match_end"] += ending["hr_ci_low"] < all_cause < ending["hr_ci_high"]
+        # Had planned endings counted as events, the unplanned HR would be the diluted 1.75.
+        assert unplanned["hr_ci_low"] > all_cause
+        assert ending["hr_ci_high"] < planted
+        assert "other endings censored" in unplanned["note"]
+    assert covered["unplanned_end"] >= 3 and covered["match_end"] >= 3

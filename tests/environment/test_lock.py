@@ -78,9 +78,7 @@ def test_the_environment_is_exactly_the_lock() -> None:
     # What scripts/install.sh's exact sync promises, read from the installed distributions
     # themselves (uv's own `sync --check` also depends on its cache's record of the project).
     pinned = _locked_requirements()
-    installed = {
-        canonicalize_name(d.metadata["Name"]): d.version for d in distributions()
-    }
+    installed = {canonicalize_name(d.metadata["Name"]): d.version for d in distributions()}
     installed.pop("mentorscope")
     # The venv's own installer (python -m venv seeds it; install.sh uses it once to bootstrap
     # uv); uv's exact sync deliberately leaves it. It computes nothing.

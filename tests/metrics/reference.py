@@ -26,9 +26,7 @@ def _inputs(core_frames: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
     # An absent optional table is compared as an empty one: the null-when-absent rule is
     # pinned by unit tests, this check is about the step rules themselves.
     frames = {name: core_frames.get(name) for name in STEP_INPUTS}
-    out = {
-        name: frame if frame is not None else empty_core(name) for name, frame in frames.items()
-    }
+    out = {name: frame if frame is not None else empty_core(name) for name, frame in frames.items()}
     if "ended_on" not in out["matches"].columns:  # optional in the contract
         out["matches"] = out["matches"].with_columns(ended_on=pl.lit(None, dtype=pl.Date))
     return out

@@ -61,9 +61,7 @@ def test_counts_shares_conversions_and_medians_match_direct_counts(steps: pl.Dat
                 assert got[f"{step}_too_early"] == len(rows) - len(judged)
         for a, b in zip(FUNNEL_STEPS[:-1], FUNNEL_STEPS[1:], strict=True):
             name = f"conv_{a.split('_')[0]}_{b.split('_')[0]}"
-            both_judged = [
-                r for r in rows if all(r.get(CLOSED.get(s, ""), True) for s in (a, b))
-            ]
+            both_judged = [r for r in rows if all(r.get(CLOSED.get(s, ""), True) for s in (a, b))]
             reached = [r for r in both_judged if r[a]]
             expected = sum(1 for r in reached if r[b]) / len(reached) if reached else None
             assert got[name] == pytest.approx(expected), name

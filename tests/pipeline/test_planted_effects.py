@@ -6,7 +6,9 @@ import pytest
 def _estimate(demo_run, model: str, outcome: str, term: str) -> tuple[float, float, float]:
     rows = demo_run.query(
         "SELECT estimate, ci_low, ci_high FROM metrics.model_estimates "
-        "WHERE model = ? AND outcome = ? AND term = ?", [model, outcome, term])
+        "WHERE model = ? AND outcome = ? AND term = ?",
+        [model, outcome, term],
+    )
     assert len(rows) == 1, (model, outcome, term)
     return rows[0]
 
@@ -42,17 +44,22 @@ def test_planted_score_effects_of_inquiry_and_follow_up(demo_run, construct):
     expected by chance (seed 11 misses role_modeling/s4 at 95 %: 2.6 standard errors)."""
     planted = demo_run.manifest["planted_effects"]["mfq_exit"]["coefficients"]
     for term in ("s4_inquiry", "s6_follow_up"):
-        (estimate, std_err), = demo_run.query(
+        ((estimate, std_err),) = demo_run.query(
             "SELECT estimate, std_err FROM metrics.model_estimates WHERE model = 'ols' "
-            "AND outcome = ? AND term = ?", [f"mfq_{construct}_exit", term])
+            "AND outcome = ? AND term = ?",
+            [f"mfq_{construct}_exit", term],
+        )
         assert abs(estimate - planted[term]) <= 2.576 * std_err, (construct, term, estimate)
 
 
 def test_cross_race_dyads_show_the_planted_thanks_gap(demo_run):
     planted = demo_run.manifest["planted_effects"]["thanks"]
-    rows = dict(demo_run.query(
-        "SELECT \"group\", value FROM metrics.breakdowns WHERE program_id IS NULL "
-        "AND dimension = 'dyad_race' AND metric = 's5_thanks' AND NOT suppressed"))
+    rows = dict(
+        demo_run.query(
+            'SELECT "group", value FROM metrics.breakdowns WHERE program_id IS NULL '
+            "AND dimension = 'dyad_race' AND metric = 's5_thanks' AND NOT suppressed"
+        )
+    )
     gap = rows["same"] - rows["cross"]
     assert gap > 0
     # The planted gap is in the share of thankers; s5 needs a held meeting too, so the
@@ -61,7 +68,8 @@ def test_cross_race_dyads_show_the_planted_thanks_gap(demo_run):
 
 
 def test_same_gender_homophily_is_above_chance(demo_run):
-    (observed, expected, p_value), = demo_run.query(
+    ((observed, expected, p_value),) = demo_run.query(
         "SELECT observed_share, expected_share, p_value FROM metrics.homophily "
-        "WHERE program_id IS NULL AND attribute = 'gender'")
+        "WHERE program_id IS NULL AND attribute = 'gender'"
+    )
     assert observed > expected and p_value < 0.01

@@ -33,9 +33,9 @@ def test_one_programs_change_recomputes_only_that_program(demo_run, tmp_path):
         (meeting,) = con.sql(
             "SELECT g.meeting_id FROM core.meetings g JOIN core.matches m USING (match_id) "
             f"WHERE m.program_id = '{programs[0]}' AND g.status = 'held' "
-            "ORDER BY g.meeting_id LIMIT 1").fetchall()[0]
-        con.execute("UPDATE core.meetings SET status = 'cancelled' WHERE meeting_id = ?",
-                    [meeting])
+            "ORDER BY g.meeting_id LIMIT 1"
+        ).fetchall()[0]
+        con.execute("UPDATE core.meetings SET status = 'cancelled' WHERE meeting_id = ?", [meeting])
         scoped = update_match_steps(con, settings)
         assert scoped.recompute == [programs[0]] and scoped.kept == programs[1:]
         incremental = _steps(con)

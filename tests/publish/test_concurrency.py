@@ -115,7 +115,6 @@ def test_a_failed_publish_leaves_the_previous_snapshot_whole(
     assert sorted(p.name for p in out.glob(".parquet-*")) == [f".parquet-{first.snapshot_id}"]
 
 
-
 def test_two_warehouses_in_one_folder_get_their_own_research_folders(tmp_path):
     from models.publish import research_dir
 

@@ -423,3 +423,115 @@ def test_pages_build_without_the_new_tables(tmp_path: Path) -> None:
     research, _ = render_research(frames, synthetic.run_info())
     assert "Relationship durations were not provided" in research
     assert "Cox models of an ending were not provided" in research
+
+
+def period_frames(small_program_matches: int = 6) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
+    """full_frames plus metrics.survival_by_period built by the real producer from durations of
+    the synthetic matches (beta/2 keeps only a few matches), and the funnel's too-early counts."""
+    import datetime as dt
+    import random
+
+    from models.metrics.survival_periods import survival_by_period
+
+    frames = full_frames()
+    rng = random.Random(5)
+    as_of = dt.date.fromisoformat(synthetic.run_info()["as_of"])
+    rows = []
+    for r in frames["match_steps"].to_dicts():
+        if r["program_id"] == "beta/2" and int(r["match_id"][-4:]) >= small_program_matches:
+            continue
+        short = rng.random() < 0.6
+        end = r["matched_on"] + dt.timedelta(
+            days=rng.randrange(5, 60) if short else rng.randrange(90, 400)
+        )
+        rows.append(
+            {
+                "program_id": r["program_id"],
+                "matched_on": r["matched_on"],
+                "ended_on": end if end <= as_of else None,
+                "ended": end <= as_of,
+            }
+        )
+    durations = pl.DataFrame(rows)
+    frames["survival_by_period"] = survival_by_period(durations, synthetic.PERIODS, as_of, K)
+    funnel = frames["step_funnel"]
+    frames["step_funnel"] = funnel.with_columns(
+        *(
+            (pl.col("matches") // d).alias(f"{step}_too_early")
+            for step, d in (("s5_thanks", 7), ("s6_follow_up", 3), ("lasting", 2))
+        ),
+        *(
+            (pl.col("matches") - pl.col("matches") // d).alias(f"{step}_judged")
+            for step, d in (("s5_thanks", 7), ("s6_follow_up", 3), ("lasting", 2))
+        ),
+    )
+    return frames, durations
+
+
+def test_each_period_view_has_the_curve_as_it_stood_at_the_period_end(tmp_path: Path) -> None:
+    import datetime as dt
+
+    frames, durations = period_frames()
+    build_reports(frames, synthetic.run_info(), tmp_path)
+    page = (tmp_path / "dashboard_P-ALPHA.html").read_text(encoding="utf-8")
+    end = dt.date(2025, 9, 30)
+    mine = durations.filter(pl.col("program_id") == "P-ALPHA")
+    made = mine.filter(pl.col("matched_on") <= end)
+    ended = made.filter(pl.col("ended") & (pl.col("ended_on") <= end))
+    assert (
+        f"Of the {made.height} matches made by the end of 2025Q3 (2025-09-30), "
+        f"{ended.height} had ended by then." in page
+    )
+    # nobody can have been followed a year by then: the 12-month share is too early to tell
+    assert "after 12 months: too early to tell" in page
+    assert page.count('id="chart-survival-period-2025q3"') == 1
+    # the all-periods view keeps the curve of all matches to date, once
+    assert page.count('id="chart-survival"') == 1
+    assert page.count('id="sec-how-long-relationships-last"') == 1
+    # the earlier quarter's curve has fewer matches: it is another curve, not a copy
+    frames_q2 = dict(frames)
+    build_reports(frames_q2, synthetic.run_info(), tmp_path / "q2", period="2025Q2")
+    q2 = (tmp_path / "q2" / "dashboard_P-ALPHA.html").read_text(encoding="utf-8")
+    made_q2 = mine.filter(pl.col("matched_on") <= dt.date(2025, 6, 30)).height
+    assert 0 < made_q2 < made.height
+    assert f"Of the {made_q2} matches made by the end of 2025Q2 (2025-06-30)" in q2
+    # no match made by June 30 could be followed 3 months by then: no line past day 0 to draw
+    assert "Still going after 6 months: too early to tell" in q2
+    assert "chart-survival-period-2025q2" not in q2
+
+
+def test_a_period_with_fewer_than_k_matches_gets_a_sentence_and_no_curve(tmp_path: Path) -> None:
+    frames, durations = period_frames(small_program_matches=6)
+    assert durations.filter(pl.col("program_id") == "beta/2").height < K
+    build_reports(frames, synthetic.run_info(), tmp_path)
+    page = next(p for p in tmp_path.glob("dashboard_beta*.html")).read_text(encoding="utf-8")
+    assert f"fewer than {K} matches or endings" in page and "not shown" in page
+    assert "chart-survival-period" not in page
+    # nothing of it drawn as a number either: no "Of the N matches made by" sentence
+    assert "matches made by the end of 2025Q3" not in page
+
+
+def test_breakdowns_say_that_timed_steps_count_only_closed_windows(tmp_path: Path) -> None:
+    frames, _ = period_frames()
+    build_reports(frames, synthetic.run_info(), tmp_path)
+    page = (tmp_path / "dashboard_P-ALPHA.html").read_text(encoding="utf-8")
+    start = page.index('id="sec-who-reaches-the-steps-and-outcomes"')
+    section_html = page[start : page.index("</section>", start)]
+    row = (
+        frames["step_funnel"]
+        .filter((pl.col("program_id") == "P-ALPHA") & (pl.col("period") == "all"))
+        .row(0, named=True)
+    )
+    assert "n counts only the matches whose window has closed" in section_html
+    assert (
+        f"Matches too early to tell here: giving thanks: {row['s5_thanks_too_early']:,}; "
+        f"follow-up: {row['s6_follow_up_too_early']:,}; lasting: {row['lasting_too_early']:,}."
+        in section_html
+    )
+    assert row["lasting_too_early"] > 0
+    # all programs: the pooled row, the sum of the programs' counts
+    every = (tmp_path / "dashboard_all.html").read_text(encoding="utf-8")
+    total = frames["step_funnel"].filter(
+        pl.col("program_id").is_null() & (pl.col("period") == "all")
+    )["lasting_too_early"][0]
+    assert f"lasting: {total:,}." in every

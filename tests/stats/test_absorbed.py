@@ -7,10 +7,12 @@ import numpy as np
 import polars as pl
 import pytest
 import statsmodels.api as sm
+from scipy import stats
 
 from models.stats.absorb import ProgramIndex
 from models.stats.design import STEPS, build_design
 from models.stats.regression import fit_models, model_frame
+from tests.stats.conditioning import EPS, SLACK, least_squares_tolerance
 
 SCORE = "mfq_career_support_exit"
 
@@ -131,7 +133,16 @@ def test_absorbed_ols_equals_the_dummy_model(programs: int, seed: int) -> None:
     assert_matches_dummies(rows, dummies, names, se_rel=1e-8)
     assert rows["p_value"].to_numpy() == pytest.approx(dummies.pvalues[: rows.height], rel=1e-6)
     ci = np.asarray(dummies.conf_int())[: rows.height]
-    assert rows["ci_low"].to_numpy() == pytest.approx(ci[:, 0], abs=1e-8)
+    # ci_low = b - q se: b's error by least-squares conditioning, se's (from (X'X)^-1) by
+    # kappa^2, both scaled to this problem
+    q = stats.t.ppf(0.975, dummies.df_resid)
+    se = np.asarray(dummies.bse)[: rows.height]
+    kappa = np.linalg.cond(X)
+    tolerance = least_squares_tolerance(X, y, np.asarray(dummies.params)) + q * (
+        SLACK * EPS * kappa * kappa * float(se.max())
+    )
+    assert tolerance < 1e-9 * float(np.abs(ci[:, 0]).max())  # far below a real error
+    assert rows["ci_low"].to_numpy() == pytest.approx(ci[:, 0], abs=tolerance)
     assert f"program fixed effects absorbed ({programs} programs" in rows["note"][0]
 
 

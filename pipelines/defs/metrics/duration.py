@@ -5,6 +5,7 @@ models/stats/survival.py (docs/metrics.md, "metrics.match_duration" onwards).
 """
 
 from models.metrics import tables
+from models.metrics.survival_periods import compute_survival_by_period
 from pipelines.defs.keys import core_key, metric_key
 from pipelines.defs.metrics.assets import metric_asset
 
@@ -27,7 +28,8 @@ status = metric_asset(
 
 status_counts = metric_asset(
     "mentee_status_counts",
-    [metric_key("mentee_status")],
+    # Its sums are printed by breakdowns and survival: one pattern (docs/disclosure.md).
+    [metric_key("mentee_status"), metric_key("breakdowns"), metric_key("survival")],
     "Mentees per program and status, with small-count and complementary suppression.",
     tables.compute_mentee_status_counts,
 )
@@ -55,4 +57,13 @@ survival_tests = metric_asset(
     tables.compute_survival_tests,
 )
 
-duration_assets = [duration, status, status_counts, survival, survival_tests]
+survival_by_period = metric_asset(
+    "survival_by_period",
+    [metric_key("match_duration"), metric_key("step_funnel"), metric_key("survival")],
+    "Each program's Kaplan-Meier survival at 90, 182, 365 and 730 days and the median, as it "
+    "stood at the end of each step_funnel period (matches made by then, censored there), with "
+    "suppression that follows the funnel's and metrics.survival's patterns.",
+    compute_survival_by_period,
+)
+
+duration_assets = [duration, status, status_counts, survival, survival_tests, survival_by_period]

@@ -22,6 +22,7 @@ SHOWN = (
     "mentee_status_counts",
     "survival",
     "survival_tests",
+    "survival_by_period",
 )
 
 

@@ -1,0 +1,68 @@
+"""One pattern for counts that several tables of the aggregate tier share.
+
+Several tables count the same people: the survival table's n of a dyad group is the number of
+matches of that group, which is the n of the same group in metrics.breakdowns for a step every
+match has; where no mentee has two matches, the same holds for mentee groups; a program's
+matches are the funnel's 'all' row and the survival table's 'all' row. An attacker reads them
+as one unknown. If one table hid it and another printed it, the hidden copy would be given
+away, and with it whatever it protected (docs/disclosure.md, "One pattern across tables").
+
+So a table built after the one that owns a count follows the owner's pattern for it: a count
+the owner hides is hidden here too (forced: protected like a primary cell, never released),
+and a count the owner prints is known to the attacker here (an equation of its own, so it is
+never chosen as a complement that could not hide anything). Only then does the table choose
+complements among its own cells, audited with those facts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+from numpy.typing import NDArray
+
+from models.stats.suppression import Equation
+
+KEYS = ("program_id", "dimension", "group")
+
+
+@dataclass(frozen=True)
+class Shared:
+    """Per cell of a table: hidden by the owner of the same count, or printed by it."""
+
+    forced: NDArray[np.bool_]
+    known: NDArray[np.bool_]
+
+    def equations(self) -> list[Equation]:
+        """Printed elsewhere: the attacker knows the cell whatever this table does."""
+        return [Equation.of([int(i)]) for i in np.flatnonzero(self.known)]
+
+
+def shared_cells(cells: pl.DataFrame, owners: list[pl.DataFrame]) -> Shared:
+    """Match `cells` (program_id, dimension, group, n; one row per cell, in order) to the
+    owners' rows of the same keys (program_id, dimension, group, n, suppressed).
+
+    An owner's hidden cell has no n to compare: it is taken to share the count (hiding one
+    more cell here only widens what the attacker can say, so doubt hides). A printed owner
+    cell shares the count when it prints the same number; it then makes the cell known, and a
+    cell known from one owner is not forced by another (hiding it here could not help)."""
+    size = cells.height
+    forced = np.zeros(size, dtype=bool)
+    known = np.zeros(size, dtype=bool)
+    if size == 0:
+        return Shared(forced=forced, known=known)
+    mine = cells.select(*KEYS, "n").with_row_index("_cell")
+    for owner in owners:
+        if owner is None or owner.is_empty():
+            continue
+        theirs = owner.select(
+            *KEYS, pl.col("n").alias("owner_n"), pl.col("suppressed").alias("owner_hidden")
+        ).unique(subset=list(KEYS), keep="first")
+        joined = mine.join(theirs, on=list(KEYS), how="inner", nulls_equal=True)
+        at = joined["_cell"].to_numpy()
+        hidden = joined["owner_hidden"].fill_null(False).to_numpy().astype(bool)
+        same = (joined["owner_n"] == joined["n"]).fill_null(False).to_numpy().astype(bool)
+        forced[at[hidden]] = True
+        known[at[~hidden & same]] = True
+    return Shared(forced=forced & ~known, known=known)

@@ -1,0 +1,126 @@
+"""Everything the aggregate tier publishes, attacked together (issue 15, "Open 2"): the
+breakdowns, the survival table, the step funnel and the status counts share counts of the same
+matches and mentees; the independent attacker (joint_attack.py) reads them as one system."""
+
+from __future__ import annotations
+
+import duckdb
+import polars as pl
+import pytest
+
+from models.metrics.tables import _survival_frame
+from models.stats.breakdowns import DIMENSIONS
+from models.stats.survival import survival_table
+
+from .consortium import consortium, groups
+from .joint_attack import attack, build, problems
+
+K = 10
+
+
+def _published(con: duckdb.DuckDBPyConnection, survival: pl.DataFrame | None = None):
+    breakdowns = con.sql("SELECT * FROM metrics.breakdowns WHERE metric = 's3_calendar'").pl()
+    if survival is None:
+        survival = con.sql("SELECT * FROM metrics.survival").pl()
+    groups = survival.select(
+        "program_id", "dimension", "group", "n", "events", "suppressed"
+    ).unique(maintain_order=True)
+    funnel = con.sql("SELECT * FROM metrics.step_funnel").pl()
+    status = con.sql("SELECT * FROM metrics.mentee_status_counts").pl()
+    # What the dashboards print: mentees enrolled per program, and mentors per program.
+    per_program = con.sql(
+        "SELECT program_id, count(*) AS n FROM metrics.mentee_status GROUP BY ALL"
+    ).pl()
+    enrolled = dict(zip(per_program["program_id"], per_program["n"], strict=True))
+    enrolled[None] = int(per_program["n"].sum())
+    return build(breakdowns, groups, funnel, status, enrolled)
+
+
+@pytest.mark.slow
+def test_nothing_is_recoverable_from_the_demo_tables_together(demo_run) -> None:
+    con = duckdb.connect(str(demo_run.warehouse), read_only=True)
+    try:
+        model = _published(con)
+    finally:
+        con.close()
+    findings = attack(model)
+    assert len(findings) > 100  # the demo hides many groups in every table: all attacked
+    assert problems(model, findings) == []
+
+
+@pytest.mark.slow
+def test_per_table_patterns_were_recoverable_on_the_demo(demo_run) -> None:
+    # The survival table suppressed on its own (shared=()), as before one pattern: the same
+    # attacker pins hidden mentee groups (breakdowns and survival) to a one-person interval.
+    con = duckdb.connect(str(demo_run.warehouse), read_only=True)
+    try:
+        alone = survival_table(_survival_frame(con), list(DIMENSIONS), K, shared=())
+        model = _published(con, alone)
+    finally:
+        con.close()
+    found = problems(model, attack(model))
+    pinned = [f for f in found if f.key[0] == "mentees" and f.high - f.low < 2]
+    assert pinned, found
+
+
+# (seed, programs, mentees per program): consortia with gender x race cells of 1-5 mentees.
+CONSORTIA = [(4, 3, (60, 250)), (2, 4, (40, 160))]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("seed", "programs", "size"), CONSORTIA)
+def test_nothing_is_recoverable_from_a_generated_consortium(
+    seed: int, programs: int, size: tuple[int, int]
+) -> None:
+    c = consortium(seed, programs, size, k=K)
+    assert c.survival["suppressed"].sum() > 50 and c.status["suppressed"].any()
+    model = build(c.breakdowns, c.survival, c.funnel, c.status)
+    findings = attack(model)
+    assert len(findings) > 300
+    assert problems(model, findings) == []
+
+
+@pytest.mark.slow
+def test_per_table_patterns_were_recoverable_on_a_generated_consortium() -> None:
+    c = consortium(*CONSORTIA[0], k=K)
+    alone = groups(survival_table(c.survival_frame, list(DIMENSIONS), K, shared=()))
+    model = build(c.breakdowns, alone, c.funnel, c.status)
+    found = problems(model, attack(model))
+    # A hidden gender x race cell of a few mentees, recovered exactly through the survival
+    # table's own pattern.
+    assert any(f.key[0] == "mentees" and f.high == f.low < K for f in found), found
+
+
+def test_status_counts_do_not_give_back_an_ending_total_survival_hides() -> None:
+    from models.metrics.status import mentee_status_counts
+
+    sizes = {
+        "P1": {"never_matched": 40, "active_lt_12m": 50, "ended_lt_12m": 3, "ended_12m_plus": 4},
+        "P2": {"never_matched": 30, "active_lt_12m": 60, "ended_lt_12m": 25, "ended_12m_plus": 20},
+    }
+    rows = [
+        {"participant_id": f"{p}{s}{i}", "program_id": p, "status": s, "settings_hash": "h"}
+        for p, counts in sizes.items()
+        for s, n in counts.items()
+        for i in range(n)
+    ]
+    status = pl.DataFrame(rows)
+    # Survival hides P1's 'all' row (7 endings) and, as its complement, the all-programs row.
+    sums = pl.DataFrame(
+        {
+            "program_id": ["P1", "P1", "P2", "P2", None, None],
+            "sum": ["ended", "active", "ended", "active", "ended", "active"],
+            "suppressed": [True, True, False, False, True, True],
+        },
+        schema={"program_id": pl.String, "sum": pl.String, "suppressed": pl.Boolean},
+    )
+
+    def p1_endings_printed(counts: pl.DataFrame) -> bool:
+        # The program's mentees are known; if never matched and active are printed, the
+        # hidden ended statuses add up to what is left: survival's hidden endings.
+        p1 = counts.filter(pl.col("program_id") == "P1")
+        shown = set(p1.filter(~pl.col("suppressed"))["status"].to_list())
+        return {"never_matched", "active_lt_12m"} <= shown
+
+    assert p1_endings_printed(mentee_status_counts(status, K))  # each table on its own
+    assert not p1_endings_printed(mentee_status_counts(status, K, sums))
