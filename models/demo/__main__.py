@@ -1,5 +1,5 @@
 """python -m models.demo --out DIR [--seed N] [--scale F] [--as-of YYYY-MM-DD] [--no-bad-rows]
-[--no-truth] [--programs N] [--meetings-per-match F]"""
+[--no-truth] [--programs N] [--meetings-per-match F] [--skew SIGMA]"""
 
 from __future__ import annotations
 
@@ -25,6 +25,13 @@ def main(argv: list[str] | None = None) -> int:
         type=float,
         help="mean written meetings per match (default: about 5); sets the meeting process",
     )
+    parser.add_argument(
+        "--skew",
+        type=float,
+        metavar="SIGMA",
+        help="spread of program sizes: sigma of their lognormal weights (default 0.5); "
+        "1.5 gives a few large programs and many small ones",
+    )
     args = parser.parse_args(argv)
 
     from models.demo.generator import generate
@@ -39,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         write_truth=not args.no_truth,
         n_programs=args.programs,
         meetings_per_match=args.meetings_per_match,
+        skew=args.skew,
     )
     took = time.perf_counter() - started
     for name, rows in manifest["files"].items():

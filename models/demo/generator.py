@@ -55,23 +55,32 @@ def generate(
     write_truth: bool = True,
     n_programs: int | None = None,
     meetings_per_match: float | None = None,
+    skew: float | None = None,
 ) -> dict:
     """Write the demo export into out_dir and return its manifest (also demo_manifest.json).
 
     By default everything grows with scale (about 3 programs and 5 meetings per 2,000
     matches). n_programs fixes the number of programs and meetings_per_match the mean of
     written meetings per match, so a benchmark can ask for a consortium's shape (e.g. 300
-    programs, 10 meetings per match) at any number of matches.
+    programs, 10 meetings per match) at any number of matches. skew sets the spread of program
+    sizes (the sigma of their lognormal weights, 0.5 by default): a few large programs and
+    many small ones.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     _clear_previous(out_dir)
     p = Planted()
+    if skew is not None:
+        if not skew >= 0:
+            raise ValueError(f"skew is a lognormal sigma, 0 or more, not {skew}")
+        p = replace(p, population=replace(p.population, program_size_sigma=skew))
     as_of_day = day_number(as_of)
     programs = plan_programs(_rng(seed, 0), scale, as_of, p, n_programs)
     shape: dict = {}
     if n_programs is not None:
         shape["programs"] = n_programs
+    if skew is not None:
+        shape["skew"] = skew
     if meetings_per_match is not None:
         mu = meetings_mu_for(meetings_per_match, programs, p, seed)
         p = replace(p, process=replace(p.process, meetings_mu=mu))

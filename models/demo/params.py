@@ -38,6 +38,10 @@ class Population:
     matches_per_scale: int = 2000
     programs_per_scale: float = 3.0
     min_programs: int = 3
+    # Spread of program sizes: sigma of the lognormal weights that share the matches out.
+    # 0.5 keeps programs within a few times of each other; --skew raises it (1.5 among 300
+    # programs gives one with about a tenth of all matches and several with a dozen).
+    program_size_sigma: float = 0.5
     mentees_per_mentor: float = 1.8
     unmatched_mentee_share: float = 0.06
     min_unmatched_per_program: int = 4

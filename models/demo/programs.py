@@ -83,7 +83,8 @@ def plan_programs(
     ended[0] = False
     end = np.where(ended, as_of_day - rng.integers(30, 200, size=n), -1)
     horizon = np.where(ended, end, as_of_day)
-    weights = rng.lognormal(0.0, 0.5, size=n)
+    # The same normal draws whatever the sigma: only the sizes change, not later draws.
+    weights = rng.lognormal(0.0, pop.program_size_sigma, size=n)
     n_matches = apportion(round(pop.matches_per_scale * scale), weights)
     if n_programs is not None and n_matches.min() < 1:
         # a fixed number of programs must not leave any empty: an empty program would only be

@@ -36,6 +36,11 @@ from scipy.sparse.csgraph import connected_components
 from models.disclosure.solver import LinearModel
 from models.disclosure.table import PROTECTION_WIDTH, SHARE_MARGIN, LinkedTable, Outcome
 
+# Components of at most this many hidden cells carry the shares' successes along in the count
+# audit. Larger ones (programs linked through hidden all-programs cells) are audited on counts
+# alone: with the shares their relaxations are rarely whole and the integer programs take
+# minutes (docs/disclosure.md, "The audit").
+COUPLED_CELLS = 200
 # Batches of "push the unproven cells up / down" before solving cell by cell.
 _BATCHES = 4
 _TOL = 1e-6
@@ -301,7 +306,7 @@ def audit(
     for vs, es in hidden_components(table, hidden, cells):
         sub = table.matrix[es][:, vs]
         truth = table.n[vs]
-        program = _counts_program(table, vs, sub, ceiling)
+        program = _counts_program(table, vs, sub, ceiling, shares=vs.size <= COUPLED_CELLS)
         m = vs.size
         extra = program.truth.size - m  # the outcomes' successes and failures
         # Cells at their floor can only rise, the others make room by falling: the first
@@ -338,7 +343,11 @@ def audit(
 
 
 def _counts_program(
-    table: LinkedTable, vs: NDArray[np.int64], sub: csr_matrix, ceiling: float
+    table: LinkedTable,
+    vs: NDArray[np.int64],
+    sub: csr_matrix,
+    ceiling: float,
+    shares: bool = True,
 ) -> _Program:
     """The component's counts as the attacker may vary them, with every outcome whose
     successes are whole counts of the same cells carried along: variables n, then per such
@@ -350,7 +359,7 @@ def _counts_program(
     truth = [table.n[vs]]
     lower = [table.lower[vs]]
     blocks: list[NDArray[np.float64]] = []  # per outcome: successes
-    for outcome in table.outcomes:
+    for outcome in table.outcomes if shares else ():
         s = outcome.successes[vs]
         d = outcome.denominator[vs]
         valued = ~np.isnan(s) & (d > 0)

@@ -201,8 +201,9 @@ def _count_change(
         for valued in [~np.isnan(o.successes[cells]) & (o.denominator[cells] > 0)]
         if valued.any() and np.allclose(o.denominator[cells][valued], table.n[cells][valued])
     ]
+    plain = _change(model, up, down, cost, known[cells], at, width)
     if not whole:
-        return _change(model, up, down, cost, known[cells], at, width)
+        return plain
     n = table.n[cells]
     least_successes = np.min([s for s, _ in whole], axis=0)
     least_failures = np.min([np.where(v, n - s, n) for s, v in whole], axis=0)
@@ -213,7 +214,9 @@ def _count_change(
             price = float(cost[found].sum())
             if best is None or price < best[0]:
                 best = (price, found)
-    return None if best is None else best[1]
+    # No change the shares allow: the component is audited on counts alone (a large one,
+    # models.disclosure.audit.COUPLED_CELLS), where a change of counts is enough.
+    return plain if best is None else best[1]
 
 
 def _change(
