@@ -27,6 +27,7 @@ from scipy.sparse.csgraph import connected_components
 from models.disclosure.audit import Memory, audit
 from models.disclosure.solver import LinearModel
 from models.disclosure.table import PROTECTION_WIDTH, SHARE_MARGIN, LinkedTable
+from models.disclosure.windows import LINKING, PARTNERS, WINDOW_TABLE, Partners
 from models.stats.suppression import Protection, protect_linear
 
 ROUNDS = 20
@@ -70,29 +71,47 @@ def protect_table(
     linked = _Changes(table)
     failing = np.zeros(hidden.size, dtype=bool)
     memory = Memory()
+    # Cells whose last change hid nothing new: the linear change moved them by fractions
+    # only, so the next one is sought in whole numbers; and those whose whole change hid
+    # nothing new either (no round will help them).
+    nothing_new = np.zeros(hidden.size, dtype=bool)
+    hopeless = np.zeros(hidden.size, dtype=bool)
     for _ in range(ROUNDS):
-        result = audit(table, hidden, width, memory=memory)
+        result = audit(table, hidden, width, memory=memory, thorough=nothing_new)
         failing = result.exposed & hidden & ~stuck
-        if not failing.any():
+        linked.refresh(hidden)
+        if not (failing & ~hopeless).any():
             break
         # A complement often protects its neighbours too: a failing cell that shares an
         # equation with a cell hidden this round waits for the next audit.
         touched = np.zeros(hidden.size, dtype=bool)
+        empty = np.zeros(hidden.size, dtype=bool)
         for cell in np.flatnonzero(failing)[np.argsort(table.n[failing], kind="stable")]:
             if touched[_near(table, np.array([cell]))].any():
+                empty[cell] = nothing_new[cell]  # waits, and keeps what it learned
                 continue
-            chosen = _complements(table, hidden, known, linked, int(cell), result, width)
+            whole = bool(nothing_new[cell])
+            chosen = _complements(
+                table, hidden, known, linked, int(cell), result, width, memory, whole
+            )
             if chosen is None:
                 stuck[cell] = True
             elif chosen.size:
                 hidden[chosen] = True
                 touched[chosen] = True
+            else:
+                empty[cell] = True
+                hopeless[cell] = whole
+        nothing_new = empty
     else:
-        stuck |= audit(table, hidden, width, memory=memory).exposed & hidden
-    if prune:
+        stuck |= audit(table, hidden, width, memory=memory, thorough=nothing_new).exposed & hidden
+    # A table audited in windows is not pruned: every release re-proves the windows whose
+    # solutions moved the released cell, and on a 300-program breakdown none of the first
+    # releases stood (measured: 14.6 s of 37 s for nothing; docs/disclosure.md, "Scale").
+    if prune and not linked.windowed:
         small = table.n < PRUNE_MIN_K * k
         hidden = _prune(table, hidden, primary | stuck | small, known, linked, width, memory)
-    final = audit(table, hidden, width, memory=memory)
+    final = audit(table, hidden, width, memory=memory, thorough=nothing_new | hopeless)
     stuck |= final.exposed & hidden
     return Protection(suppressed=hidden, primary=primary, unprotectable=stuck)
 
@@ -121,22 +140,69 @@ class _Changes:
     def __init__(self, table: LinkedTable) -> None:
         self.table = table
         self.label = _linked_tables(table)
-        self.kept: dict[int, tuple[NDArray[np.int64], LinearModel]] = {}
+        self.sizes = np.bincount(self.label)
+        self.kept: dict[object, tuple[NDArray[np.int64], LinearModel]] = {}
+        self._ties: Partners | None = None
 
-    def of(self, cell: int) -> tuple[NDArray[np.int64], LinearModel]:
+    @property
+    def windowed(self) -> bool:
+        """Whether some linked table is large enough to take its changes in windows."""
+        return self.table.blocks is not None and bool((self.sizes > WINDOW_TABLE).any())
+
+    def refresh(self, hidden: NDArray[np.bool_]) -> None:
+        """Choose partner programs by what is hidden now (called once per round: partners
+        only steer where changes are sought, so a round-old choice is still sound)."""
+        if self.windowed:
+            assert self.table.blocks is not None
+            self._ties = Partners(self.table.columns, self.table.blocks, hidden)
+
+    def of(
+        self, cell: int, hidden: NDArray[np.bool_], whole: bool = False, window: bool = True
+    ) -> tuple[NDArray[np.int64], LinearModel]:
+        """Cells and model for changes around `cell`: its whole linked table, or on a large
+        table with programs the window of the cell's program (models.disclosure.windows:
+        the program, the partners sharing most of its hidden all-programs equations, and
+        the all-programs cells), outside which the change is zero. `whole`: a model whose
+        changes are whole numbers (an integer program, for the cells a linear change
+        cannot help). `window=False`: the whole linked table in any case."""
         label = int(self.label[cell])
-        if label not in self.kept:
-            cells = np.flatnonzero(self.label == label)
-            matrix = self.table.matrix
-            rows = np.unique(matrix[:, cells].tocoo().row)
-            sub = matrix[rows][:, cells]
-            both = hstack([sub, -sub]).tocsc()
-            size = 2 * cells.size
-            model = LinearModel(
-                both, np.zeros(sub.shape[0]), np.zeros(size), np.zeros(size), primal=False
-            )
-            self.kept[label] = (cells, model)
-        return self.kept[label]
+        blocks = self.table.blocks
+        key: tuple = (label, whole)
+        if window and self.in_window(cell):
+            assert blocks is not None
+            block = int(blocks[cell])
+            if self._ties is None:
+                self.refresh(hidden)
+            assert self._ties is not None
+            chosen, _ = self._ties.of(block, PARTNERS)
+            key = (label, whole, block, tuple(chosen))
+            if key not in self.kept:
+                same = self.label == label
+                inside = np.isin(blocks, [block, LINKING, *chosen])
+                self.kept[key] = self._model(np.flatnonzero(same & inside), whole)
+        elif key not in self.kept:
+            self.kept[key] = self._model(np.flatnonzero(self.label == label), whole)
+        return self.kept[key]
+
+    def in_window(self, cell: int) -> bool:
+        blocks = self.table.blocks
+        return (
+            blocks is not None
+            and self.sizes[self.label[cell]] > WINDOW_TABLE
+            and blocks[cell] != LINKING
+        )
+
+    def _model(
+        self, cells: NDArray[np.int64], whole: bool
+    ) -> tuple[NDArray[np.int64], LinearModel]:
+        columns = self.table.columns
+        rows = np.unique(columns[:, cells].indices)
+        sub = self.table.matrix[rows][:, cells]
+        both = hstack([sub, -sub]).tocsc()
+        size = 2 * cells.size
+        zeros = np.zeros(size)
+        model = LinearModel(both, np.zeros(sub.shape[0]), zeros, zeros, whole, primal=False)
+        return cells, model
 
 
 def _complements(
@@ -147,16 +213,44 @@ def _complements(
     cell: int,
     result,
     width: float,
+    memory: Memory | None = None,
+    whole: bool = False,
 ) -> NDArray[np.int64] | None:
-    """Published cells to hide so that `cell` passes; None when no change can move it."""
-    cells, model = changes.of(cell)
+    """Published cells to hide so that `cell` passes; None when no change can move it.
+    `whole`: changes in whole numbers (slower; for a cell the linear change left failing).
+    A change of counts that the shares allow is kept in `memory` as a solution the attacker
+    cannot rule out once its cells are hidden (the audit then need not find it again)."""
+    chosen = _complement_in(
+        table, hidden, known, changes.of(cell, hidden, whole), cell, result, width, memory
+    )
+    if chosen is None and changes.in_window(cell):
+        # No change within the program's window: look in the whole linked table.
+        whole_table = changes.of(cell, hidden, whole, window=False)
+        chosen = _complement_in(table, hidden, known, whole_table, cell, result, width, memory)
+    return chosen
+
+
+def _complement_in(
+    table: LinkedTable,
+    hidden: NDArray[np.bool_],
+    known: NDArray[np.bool_],
+    where: tuple[NDArray[np.int64], LinearModel],
+    cell: int,
+    result,
+    width: float,
+    memory: Memory | None,
+) -> NDArray[np.int64] | None:
+    cells, model = where
     at = int(np.searchsorted(cells, cell))
     chosen: list[NDArray[np.int64]] = []
     if result.pinned[cell]:
-        found = _count_change(table, cells, hidden, known, model, at, width)
-        if found is None:
+        change = _count_change(table, cells, hidden, known, model, at, width)
+        if change is None:
             return None
+        found, step, allowed = change
         chosen.append(cells[found])
+        if memory is not None and allowed and _balanced(table, cells, step):
+            memory.record("n", cells, table.n[cells], table.n[cells] + np.round(step))
     if result.forced[cell]:
         for outcome in table.outcomes:
             s = outcome.successes[cells]
@@ -170,10 +264,10 @@ def _complements(
             d = np.where(valued, d, 0.0)
             up, down = d - s, s.copy()
             amount = 1.0 if s[at] < SHARE_MARGIN else -1.0
-            found = _change(model, up, down, _cost(table, cells, hidden), known[cells], at, amount)
-            if found is None:
+            change = _change(model, up, down, _cost(table, cells, hidden), known[cells], at, amount)
+            if change is None:
                 return None
-            chosen.append(cells[found])
+            chosen.append(cells[change[0]])
     picked = np.unique(np.concatenate(chosen)) if chosen else np.zeros(0, np.int64)
     return picked[~hidden[picked]]
 
@@ -186,12 +280,13 @@ def _count_change(
     model: LinearModel,
     at: int,
     width: float,
-) -> NDArray[np.int64] | None:
+) -> tuple[NDArray[np.int64], NDArray[np.float64], bool] | None:
     """Cells a cheapest change of counts that moves `at` by `width` touches, and that the
     published shares allow too (the audit carries successes along, models.disclosure.audit):
     counts that rise or fall with the successes of every share unchanged (failures absorb
     the change), or with the failures unchanged (successes absorb it). Either is a solution
-    the attacker cannot rule out once the cells it touches are hidden."""
+    the attacker cannot rule out once the cells it touches are hidden. Returned with the
+    change itself and whether the shares allow it."""
     up = np.full(cells.size, np.inf)
     down = table.n[cells] - table.lower[cells]
     cost = _cost(table, cells, hidden)
@@ -201,22 +296,34 @@ def _count_change(
         for valued in [~np.isnan(o.successes[cells]) & (o.denominator[cells] > 0)]
         if valued.any() and np.allclose(o.denominator[cells][valued], table.n[cells][valued])
     ]
-    plain = _change(model, up, down, cost, known[cells], at, width)
     if not whole:
-        return plain
+        plain = _change(model, up, down, cost, known[cells], at, width)
+        return None if plain is None else (*plain, True)
     n = table.n[cells]
     least_successes = np.min([s for s, _ in whole], axis=0)
     least_failures = np.min([np.where(v, n - s, n) for s, v in whole], axis=0)
-    best: tuple[float, NDArray[np.int64]] | None = None
+    best: tuple[float, NDArray[np.int64], NDArray[np.float64]] | None = None
     for absorbed in (least_failures, least_successes):
         found = _change(model, up, np.minimum(down, absorbed), cost, known[cells], at, width)
         if found is not None:
-            price = float(cost[found].sum())
+            price = float(cost[found[0]].sum())
             if best is None or price < best[0]:
-                best = (price, found)
+                best = (price, *found)
+    if best is not None:
+        return best[1], best[2], True
     # No change the shares allow: the component is audited on counts alone (a large one,
     # models.disclosure.audit.COUPLED_CELLS), where a change of counts is enough.
-    return plain if best is None else best[1]
+    plain = _change(model, up, down, cost, known[cells], at, width)
+    return None if plain is None else (*plain, False)
+
+
+def _balanced(table: LinkedTable, cells: NDArray[np.int64], step: NDArray[np.float64]) -> bool:
+    """The change is whole and keeps every equation exactly (the solver's answer rounded):
+    only then is it kept as a solution."""
+    whole = np.round(step)
+    if not np.all(np.abs(step - whole) < 1e-7):
+        return False
+    return bool(np.all(table.columns[:, cells] @ whole == 0))
 
 
 def _change(
@@ -227,9 +334,9 @@ def _change(
     fixed: NDArray[np.bool_],
     at: int,
     amount: float,
-) -> NDArray[np.int64] | None:
-    """Cells a cheapest change y (sub @ y = 0, -down <= y <= up, y[at] = amount) touches;
-    `model` holds [sub, -sub] over (y+, y-), y = y+ − y-."""
+) -> tuple[NDArray[np.int64], NDArray[np.float64]] | None:
+    """Cells a cheapest change y (sub @ y = 0, -down <= y <= up, y[at] = amount) touches,
+    and y; `model` holds [sub, -sub] over (y+, y-), y = y+ − y-."""
     size = up.size
     upper_plus = np.where(fixed, 0.0, up)
     upper_minus = np.where(fixed, 0.0, down)
@@ -247,12 +354,12 @@ def _change(
         return None
     flow = x[:size] + x[size:]
     touched = np.flatnonzero(flow > _FLOW)
-    return touched[touched != at]
+    return touched[touched != at], x[:size] - x[size:]
 
 
 def _near(table: LinkedTable, cells: NDArray[np.int64]) -> NDArray[np.int64]:
     """Cells sharing an equation with any of `cells`."""
-    rows = np.unique(table.matrix[:, cells].tocoo().row)
+    rows = np.unique(table.columns[:, cells].indices)
     if rows.size == 0:
         return np.asarray(cells, dtype=np.int64)
     return np.unique(table.matrix[rows].tocoo().col).astype(np.int64)
@@ -303,7 +410,7 @@ def _prune(
                 break
             added: list[int] = []
             for f in np.flatnonzero(failing).tolist():
-                chosen = _complements(table, trial, frozen, linked, f, result, width)
+                chosen = _complements(table, trial, frozen, linked, f, result, width, memory)
                 if chosen is None:
                     spent = np.inf
                     break

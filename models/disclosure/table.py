@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.sparse import csr_matrix
+from scipy.sparse import csc_matrix, csr_matrix
 
 from models.stats.suppression import Equation
 
@@ -44,7 +44,12 @@ class LinkedTable:
     outcomes: Sequence[Outcome] = ()
     # Margins (totals, all-programs cells, parent cells of a crossing) are hidden last.
     margin: NDArray[np.bool_] | None = None
+    # Which program each cell belongs to (models.disclosure.windows.LINKING for a cell of no
+    # one program, such as an all-programs cell); None when the table has no programs. Lets
+    # a large table be audited and protected a few programs at a time.
+    blocks: NDArray[np.int64] | None = None
     _matrix: csr_matrix | None = field(default=None, repr=False)
+    _columns: csc_matrix | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.n = np.asarray(self.n, dtype=float)
@@ -72,6 +77,13 @@ class LinkedTable:
             else:
                 self._matrix = csr_matrix((0, self.n.size))
         return self._matrix
+
+    @property
+    def columns(self) -> csc_matrix:
+        """The same matrix stored by column (the equations a cell is in)."""
+        if self._columns is None:
+            self._columns = self.matrix.tocsc()
+        return self._columns
 
     @property
     def known(self) -> NDArray[np.bool_]:

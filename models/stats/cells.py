@@ -306,4 +306,13 @@ def _protect_family(
     # Rows exist only for groups with a member (aggregate_cells keeps n > 0): a reader knows a
     # printed suppressed group has at least one.
     lower = np.ones(n.size)
-    return protect(n, k, equations, lower=lower, outcomes=outcomes, margin=margin).suppressed
+    blocks = program_blocks(first["program_id"])
+    return protect(
+        n, k, equations, lower=lower, outcomes=outcomes, margin=margin, blocks=blocks
+    ).suppressed
+
+
+def program_blocks(program_id: pl.Series) -> np.ndarray:
+    """Each cell's program as a number (-1 for all programs), for models.disclosure.windows."""
+    codes = program_id.cast(pl.Utf8).rank("dense").fill_null(0).cast(pl.Int64) - 1
+    return codes.to_numpy()

@@ -397,13 +397,15 @@ def protect(
     lower: ArrayLike | None = None,
     outcomes: Sequence[object] = (),
     margin: ArrayLike | None = None,
+    blocks: ArrayLike | None = None,
 ) -> Protection:
     """Disclosure control of a linked table: the linear pattern (protect_linear), then the
     attacker's audit and least-people complements until it passes (models.disclosure).
 
     lower: the count each cell is known to reach (default 1: a printed row has a member);
     outcomes: models.disclosure.table.Outcome per share metric on these cells; margin: cells
-    to hide last (totals)."""
+    to hide last (totals); blocks: each cell's program number (-1 for an all-programs cell),
+    so that a large table is audited a few programs at a time (models.disclosure.windows)."""
     from models.disclosure.protection import protect_table
     from models.disclosure.table import LinkedTable
 
@@ -414,6 +416,7 @@ def protect(
         lower=np.ones(counts.size) if lower is None else np.asarray(lower, dtype=float),
         outcomes=outcomes,  # type: ignore[arg-type]
         margin=None if margin is None else np.asarray(margin, dtype=bool),
+        blocks=None if blocks is None else np.asarray(blocks, dtype=np.int64),
     )
     return protect_table(table, k)
 
