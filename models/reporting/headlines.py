@@ -8,6 +8,7 @@ import polars as pl
 
 from models.reporting import labels
 from models.reporting.frames import ALL_PERIODS, previous_period
+from models.reporting.headline_disclosure import SUPPRESSED
 from models.reporting.markup import NOT_AVAILABLE, esc, fmt_number, fmt_share, is_missing
 
 HEADLINE_COLUMNS: tuple[str, ...] = tuple(labels.HEADLINES)
@@ -42,6 +43,8 @@ class Headline:
     # For a share in SHARE_PARTS: its numerator and denominator in the period, when known.
     part: float | None = None
     whole: float | None = None
+    # Hidden by disclosure control (models.reporting.headline_disclosure), not unknown.
+    hidden: bool = False
 
     @property
     def change(self) -> float | None:
@@ -109,7 +112,8 @@ def headline_values(
     for i, h in enumerate(values):
         if h.key in SHARE_PARTS:
             part, whole = SHARE_PARTS[h.key]
-            values[i] = replace(h, part=now_row.get(part), whole=now_row.get(whole))
+            hidden = bool(now_row.get(SUPPRESSED) or False)
+            values[i] = replace(h, part=now_row.get(part), whole=now_row.get(whole), hidden=hidden)
     return values, prev
 
 
@@ -123,6 +127,8 @@ def trend(h: Headline) -> str | None:
 
 
 def format_value(h: Headline, too_early: int | None = None) -> str:
+    if h.hidden:
+        return "hidden"
     if h.key in SHARES:
         if is_missing(h.value) and too_early:
             return "too early to tell"
@@ -153,6 +159,11 @@ def format_change(h: Headline, prev: str | None) -> str:
 def share_parts(h: Headline, period: str) -> str:
     """'120 of 200 mentees enrolled in 2025Q3 have a match by the data date', for a share
     shown; empty when it is suppressed (the two counts would give it away) or unknown."""
+    if h.hidden:
+        return (
+            "hidden to protect a small group: the mentees matched, or those without a match, "
+            "here or in a period or program this figure would give away"
+        )
     if h.key not in SHARE_PARTS or is_missing(h.value):
         return ""
     if is_missing(h.part) or is_missing(h.whole):

@@ -23,6 +23,7 @@ import polars as pl
 
 from models.reporting.breakdowns import DASHBOARD_METRICS
 from models.reporting.frames import by_program, get, program_ids
+from models.reporting.headline_disclosure import protect_headlines
 from models.reporting.outcomes import OVERALL_DIMENSIONS
 from models.reporting.steps_completed import steps_by_period
 from models.warehouse import read_table, sql_file, table_exists
@@ -136,6 +137,9 @@ class WarehouseInputs:
         for name, sql in queries.items():
             used = {p: v for p, v in params.items() if f"${p}" in sql}
             shared[name] = con.sql(sql, params=used).pl()
+        if "headlines" in shared:
+            # Aggregate tier: the cards' matched counts under disclosure control.
+            shared["headlines"] = protect_headlines(shared["headlines"], k)
         if table_exists(con, "metrics", "expectation_results"):
             from models.validation.store import latest_results
 
