@@ -27,13 +27,23 @@ from models.stats.suppression import Equation
 SUPPRESSED = "match_rate_suppressed"
 
 
-def protect_headlines(headlines: pl.DataFrame, k: int) -> pl.DataFrame:
+def protect_headlines(
+    headlines: pl.DataFrame, k: int, status_counts: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """The headlines with `match_rate_suppressed` added, and matched_mentees and match_rate
-    blanked where it is true."""
+    blanked where it is true. `status_counts` (metrics.mentee_status_counts): where it hides
+    a program's never_matched count, that program's card for the period "all" is hidden too
+    (its enrolled − matched is that count; one pattern for both tables)."""
     if headlines.is_empty() or "matched_mentees" not in headlines.columns:
         return headlines.with_columns(pl.lit(False).alias(SUPPRESSED))
     rows = headlines.select("program_id", "period", "enrolled", "matched_mentees").to_dicts()
-    hidden_rows = _hidden_rows(rows, k)
+    owned: set[object] = set()
+    if status_counts is not None and not status_counts.is_empty():
+        hidden_status = status_counts.filter(
+            (pl.col("status") == "never_matched") & pl.col("suppressed")
+        )
+        owned = set(hidden_status["program_id"].to_list())
+    hidden_rows = _hidden_rows(rows, k, owned)
     flags = pl.Series(SUPPRESSED, hidden_rows)
     blank = [c for c in ("matched_mentees", "match_rate") if c in headlines.columns]
     return headlines.with_columns(flags).with_columns(
@@ -41,7 +51,8 @@ def protect_headlines(headlines: pl.DataFrame, k: int) -> pl.DataFrame:
     )
 
 
-def _hidden_rows(rows: list[dict], k: int) -> list[bool]:
+def _hidden_rows(rows: list[dict], k: int, owned: set[object] | None = None) -> list[bool]:
+    owned = owned or set()
     counts: list[float] = []
     # (row, "u" or "m") -> cell; a zero count has no cell (known to be 0).
     cell_of: dict[tuple[int, str], int] = {}
@@ -62,7 +73,7 @@ def _hidden_rows(rows: list[dict], k: int) -> list[bool]:
         _sums(equations, rows, kind, cell_of, key="program_id", total=ALL_PERIODS)
         _sums(equations, rows, kind, cell_of, key="period", total=None)
     n = np.asarray(counts)
-    small = np.zeros(len(rows), dtype=bool)
+    small = np.array([r["period"] == ALL_PERIODS and r["program_id"] in owned for r in rows])
     for (i, _kind), cell in cell_of.items():
         small[i] |= n[cell] < k
     # Both counts of a card with a small group are hidden together (printed, one gives the

@@ -139,7 +139,9 @@ class WarehouseInputs:
             shared[name] = con.sql(sql, params=used).pl()
         if "headlines" in shared:
             # Aggregate tier: the cards' matched counts under disclosure control.
-            shared["headlines"] = protect_headlines(shared["headlines"], k)
+            shared["headlines"] = protect_headlines(
+                shared["headlines"], k, shared.get("mentee_status_counts")
+            )
         if table_exists(con, "metrics", "expectation_results"):
             from models.validation.store import latest_results
 

@@ -165,3 +165,19 @@ def test_the_demo_cards_print_no_small_group(demo_run) -> None:
     m = printed["matched_mentees"]
     assert not (((u > 0) & (u < K)) | ((m > 0) & (m < K))).any()
     assert printed.height > 0
+
+
+def test_a_never_matched_count_the_status_table_hides_stays_hidden_on_the_card() -> None:
+    unmatched = {(p, t): 30 for p in ("P1", "P2") for t in PERIODS}
+    matched = {(p, t): 60 for p in ("P1", "P2") for t in PERIODS}
+    cards = _cards(unmatched, matched)
+    assert not protect_headlines(cards, K)[SUPPRESSED].any()  # nothing small on the cards
+    status = pl.DataFrame(
+        {"program_id": ["P1", "P1"], "status": ["never_matched", "active_lt_12m"],
+         "n": [None, 3], "suppressed": [True, True]},
+        schema_overrides={"n": pl.Int64},
+    )  # fmt: skip
+    protected = protect_headlines(cards, K, status)
+    p1_all = protected.filter(pl.col("program_id") == "P1", pl.col("period") == "all")
+    assert p1_all[SUPPRESSED].item() and p1_all["matched_mentees"].is_null().item()
+    assert _attack(protected) == []
