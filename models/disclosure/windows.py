@@ -27,6 +27,9 @@ from scipy.sparse import csc_matrix, csr_matrix
 # hidden cells): 2 partners proved 60 % of the cells in 3.2 s, 8 proved 75 % in 4.7 s, and
 # most of the rest are exposed in the whole table too (sampled against its integer program).
 PARTNERS = 8
+# Partner programs of the wider windows tried for the few cells the first windows and their
+# complements could not help, before the whole component (models.disclosure.audit).
+WIDE_PARTNERS = 40
 # Components with more hidden cells than this are proved in windows when the table says which
 # program each cell belongs to; smaller ones whole, cell by cell where need be.
 WINDOW_CELLS = 200
@@ -97,19 +100,33 @@ def windows(
     columns: csc_matrix,
     blocks: NDArray[np.int64],
     cells: NDArray[np.int64],
+    partners: int = PARTNERS,
+    only: NDArray[np.int64] | None = None,
 ) -> list[Window]:
     """One window per program with hidden cells among `cells` (a component), in program order;
     the component's linking cells not reached by any program's equations get a window of
-    their own (they are then proved against the whole component's programs' partners)."""
+    their own (they are then proved against the whole component's programs' partners).
+    `only`: windows just for the programs of these cells, each to prove just these."""
     inside = np.zeros(blocks.size, dtype=bool)
     inside[cells] = True
     ties = Partners(columns, blocks, inside)
     of_block = blocks[cells]
     out: list[Window] = []
     covered = np.zeros(blocks.size, dtype=bool)
+    if only is not None:
+        for block in np.unique(blocks[only]).tolist():
+            core = only[blocks[only] == block]
+            if block == LINKING:
+                chosen, linking = [], np.zeros(0, dtype=np.int64)
+            else:
+                chosen, linking = ties.of(block, partners)
+            own = cells[of_block == block]
+            members = [own, linking, core] + [cells[of_block == q] for q in chosen]
+            out.append(Window(core=core, cells=np.unique(np.concatenate(members))))
+        return out
     for block in np.unique(of_block[of_block != LINKING]).tolist():
         core = cells[of_block == block]
-        chosen, linking = ties.of(block, PARTNERS)
+        chosen, linking = ties.of(block, partners)
         members = [core, linking] + [cells[of_block == q] for q in chosen]
         window = np.unique(np.concatenate(members))
         covered[window] = True

@@ -9,6 +9,7 @@ and the gap against the rest of the dimension all follow from those three number
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import polars as pl
@@ -71,6 +72,10 @@ _STAT_SCHEMA: dict[str, pl.DataType] = {
 
 
 _DIGITS = 9  # decimals kept of subject values (upstream means may differ in the last bits)
+
+
+# Breakdown families protected at once (models.stats.cells.suppress_cells).
+FAMILY_THREADS = 2
 
 
 def aggregate_cells(
@@ -260,8 +265,14 @@ def suppress_cells(
         part = part.sort(["program_id", "dimension", "group"], nulls_last=False)
         signature = tuple(part.select("program_id", "dimension", "group", "n").iter_rows())
         families.setdefault(signature, []).append(part)
-    for parts in families.values():
-        hidden = _protect_family(parts, k, crossed, total_of)
+    # Families are independent linked tables; most of a family's time is in HiGHS, which
+    # lets the other thread run, so two at a time use both cores of the reference machine.
+    # Each family's pattern depends on its own table only: the same in any order.
+    with ThreadPoolExecutor(max_workers=FAMILY_THREADS) as pool:
+        patterns = list(
+            pool.map(lambda parts: _protect_family(parts, k, crossed, total_of), families.values())
+        )
+    for parts, hidden in zip(families.values(), patterns, strict=True):
         for part in parts:
             flags[part["_row"].to_numpy()] = hidden
     hidden_series = pl.Series("suppressed", flags)
