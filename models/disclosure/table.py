@@ -53,7 +53,7 @@ class LinkedTable:
 
     def __post_init__(self) -> None:
         self.n = np.asarray(self.n, dtype=float)
-        self.equations = _canonical(self.equations)
+        self.equations = canonical(self.equations)
         if self.lower is None:
             self.lower = np.zeros(self.n.size)
         self.lower = np.minimum(np.asarray(self.lower, dtype=float), self.n)
@@ -95,7 +95,7 @@ class LinkedTable:
         return out
 
 
-def _canonical(equations: Sequence[Equation]) -> list[Equation]:
+def canonical(equations: Sequence[Equation]) -> list[Equation]:
     """The equations in one order, each with its cells ascending. Callers may build them in
     any order (a group-by gathers groups in no fixed order), and the solver's answer among
     equally good ones depends on the order of rows; a fixed order gives the same pattern in

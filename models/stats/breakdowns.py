@@ -3,6 +3,8 @@ control applied here so that every consumer inherits it."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import polars as pl
 
 from models.stats.cells import (
@@ -13,6 +15,9 @@ from models.stats.cells import (
     suppress_cells,
 )
 from models.stats.observations import match_metrics, settings_hash
+
+if TYPE_CHECKING:
+    from models.disclosure.memo import PatternMemo
 
 # dimension -> the subject a cell counts: people for person attributes, matches for dyads.
 # "all" is the program-wide value (one group, "all"), so readers see each rate overall too.
@@ -49,6 +54,7 @@ def breakdowns(
     dyads: pl.DataFrame,
     outcomes_by_match: pl.DataFrame | None = None,
     k: int = 10,
+    memo: PatternMemo | None = None,
 ) -> pl.DataFrame:
     """One row per (program_id, dimension, group, metric); program_id null = all programs.
 
@@ -56,6 +62,7 @@ def breakdowns(
     distinct mentors for mentor dimensions, matches for dyad dimensions. A subject with several
     matches contributes the mean of its matches. Groups with n < k are suppressed, with
     complementary suppression across groups, programs and the gender × race crossing.
+    memo: suppression patterns kept from an earlier run (models.disclosure.memo).
     """
     hash_ = settings_hash(match_steps, outcomes_by_match)
     if match_steps.is_empty():
@@ -82,7 +89,8 @@ def breakdowns(
         ],
         how="vertical",
     )
-    cells = blank_suppressed_effects(suppress_cells(summarise_cells(stats), k, total_of=TOTAL_OF))
+    suppressed = suppress_cells(summarise_cells(stats), k, total_of=TOTAL_OF, memo=memo)
+    cells = blank_suppressed_effects(suppressed)
     order = {d: i for i, d in enumerate(DIMENSIONS)}
     metric_order = {m: i for i, m in enumerate(metrics.columns)}
     return (

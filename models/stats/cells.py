@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
@@ -27,6 +28,9 @@ from models.stats.linkage import CROSSED_DIMENSIONS, linked_equations
 from models.stats.multiplicity import benjamini_hochberg
 from models.stats.observations import MatchMetrics
 from models.stats.suppression import protect
+
+if TYPE_CHECKING:
+    from models.disclosure.memo import PatternMemo
 
 CELL_SCHEMA: dict[str, pl.DataType] = {
     "program_id": pl.String(),
@@ -246,10 +250,13 @@ def suppress_cells(
     k: int,
     crossed: Mapping[str, Sequence[tuple[str, int]]] = CROSSED_DIMENSIONS,
     total_of: Mapping[str, str] | None = None,
+    memo: PatternMemo | None = None,
 ) -> pl.DataFrame:
     """Add `suppressed` and blank n, value, interval and gap of suppressed cells.
 
     total_of: dimension -> the one-group dimension holding its total (linked_equations).
+    memo: patterns kept from an earlier run (models.disclosure.memo): a family whose table
+    is unchanged takes its kept pattern instead of a new audit.
 
     Each metric is its own linked table. Metrics with the same cells and counts (the step flags,
     which every match has) share one suppression pattern: one metric's published n would give
@@ -270,7 +277,10 @@ def suppress_cells(
     # Each family's pattern depends on its own table only: the same in any order.
     with ThreadPoolExecutor(max_workers=FAMILY_THREADS) as pool:
         patterns = list(
-            pool.map(lambda parts: _protect_family(parts, k, crossed, total_of), families.values())
+            pool.map(
+                lambda parts: _protect_family(parts, k, crossed, total_of, memo),
+                families.values(),
+            )
         )
     for parts, hidden in zip(families.values(), patterns, strict=True):
         for part in parts:
@@ -291,6 +301,7 @@ def _protect_family(
     k: int,
     crossed: Mapping[str, Sequence[tuple[str, int]]],
     total_of: Mapping[str, str] | None,
+    memo: PatternMemo | None = None,
 ) -> np.ndarray:
     """One suppression pattern for metrics that share their cells and counts."""
     from models.disclosure.table import Outcome
@@ -319,7 +330,7 @@ def _protect_family(
     lower = np.ones(n.size)
     blocks = program_blocks(first["program_id"])
     return protect(
-        n, k, equations, lower=lower, outcomes=outcomes, margin=margin, blocks=blocks
+        n, k, equations, lower=lower, outcomes=outcomes, margin=margin, blocks=blocks, memo=memo
     ).suppressed
 
 

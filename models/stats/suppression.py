@@ -40,9 +40,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+
+if TYPE_CHECKING:
+    from models.disclosure.memo import PatternMemo
 
 # A block's singular values below _TOLERANCE × largest × size count as zero (dense null space).
 _TOLERANCE = 1e-9
@@ -398,6 +402,7 @@ def protect(
     outcomes: Sequence[object] = (),
     margin: ArrayLike | None = None,
     blocks: ArrayLike | None = None,
+    memo: PatternMemo | None = None,
 ) -> Protection:
     """Disclosure control of a linked table: the linear pattern (protect_linear), then the
     attacker's audit and least-people complements until it passes (models.disclosure).
@@ -405,20 +410,35 @@ def protect(
     lower: the count each cell is known to reach (default 1: a printed row has a member);
     outcomes: models.disclosure.table.Outcome per share metric on these cells; margin: cells
     to hide last (totals); blocks: each cell's program number (-1 for an all-programs cell),
-    so that a large table is audited a few programs at a time (models.disclosure.windows)."""
+    so that a large table is audited a few programs at a time (models.disclosure.windows);
+    memo: patterns kept from an earlier run, the same table's is returned instead of choosing
+    again (models.disclosure.memo), and the one chosen now is added to it."""
+    from models.disclosure.memo import Pattern, pattern_key
     from models.disclosure.protection import protect_table
     from models.disclosure.table import LinkedTable
 
     counts = np.asarray(n, dtype=float)
+    lower_ = np.ones(counts.size) if lower is None else np.asarray(lower, dtype=float)
+    margin_ = None if margin is None else np.asarray(margin, dtype=bool)
+    blocks_ = None if blocks is None else np.asarray(blocks, dtype=np.int64)
+    key = ""
+    if memo is not None:
+        key = pattern_key(counts, k, equations, lower_, outcomes, margin_, blocks_)
+        kept = memo.get(key, counts.size)
+        if kept is not None:
+            return Protection(kept.suppressed, kept.primary, kept.unprotectable)
     table = LinkedTable(
         n=counts,
         equations=equations,
-        lower=np.ones(counts.size) if lower is None else np.asarray(lower, dtype=float),
+        lower=lower_,
         outcomes=outcomes,  # type: ignore[arg-type]
-        margin=None if margin is None else np.asarray(margin, dtype=bool),
-        blocks=None if blocks is None else np.asarray(blocks, dtype=np.int64),
+        margin=margin_,
+        blocks=blocks_,
     )
-    return protect_table(table, k)
+    result = protect_table(table, k)
+    if memo is not None:
+        memo.put(key, Pattern(result.suppressed, result.primary, result.unprotectable))
+    return result
 
 
 def protect_linear(n: ArrayLike, k: int, equations: Sequence[Equation]) -> Protection:
