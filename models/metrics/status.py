@@ -12,6 +12,7 @@ import polars as pl
 
 from models.metrics.frames import core_lazy
 from models.metrics.settings import MetricSettings, settings_hash
+from models.stats.cells import program_blocks
 from models.stats.suppression import Equation, protect
 
 YEAR_DAYS = 365
@@ -162,7 +163,8 @@ def mentee_status_counts(
         equations.append(Equation.of(members + overall_cell, [1.0] * len(members) + [-1.0]))
     n = cells["n"].to_numpy().astype(float)
     if sums is None or sums.is_empty():
-        hidden = protect(n, k, equations).suppressed
+        blocks = program_blocks(cells["program_id"])
+        hidden = protect(n, k, equations, blocks=blocks).suppressed
     else:
         hidden = _protect_with_sums(n, k, equations, program, kind, sums)
     return cells.with_columns(
@@ -187,6 +189,7 @@ def _protect_with_sums(
 
     counts = list(n)
     forced = [False] * len(counts)
+    owners = list(program)
     equations = list(equations)
     for p, name, suppressed in sums.iter_rows():
         own = [i for i, q in enumerate(program) if q == p]
@@ -198,13 +201,17 @@ def _protect_with_sums(
         cell = len(counts)
         counts.append(float(sum(n[i] for i in members)))
         forced.append(bool(suppressed))
+        owners.append(p)
         equations.append(Equation.of([*members, cell], [1.0] * len(members) + [-1.0]))
         if not suppressed:
             equations.append(Equation.of([cell]))
+    # Each cell's program (a sum cell is its program's): at hundreds of programs the audit
+    # goes a few programs at a time (models.disclosure.windows).
     table = LinkedTable(
         n=np.asarray(counts),
         equations=equations,
         lower=np.concatenate([np.ones(n.size), np.zeros(len(counts) - n.size)]),
+        blocks=program_blocks(pl.Series(owners, dtype=pl.String)),
     )
     flags = protect_table(table, k, forced=np.asarray(forced, dtype=bool)).suppressed
     return flags[: n.size]

@@ -22,6 +22,7 @@ import polars as pl
 from models.disclosure.protection import protect_table
 from models.disclosure.table import LinkedTable
 from models.reporting.frames import ALL_PERIODS
+from models.stats.cells import program_blocks
 from models.stats.suppression import Equation
 
 SUPPRESSED = "match_rate_suppressed"
@@ -81,7 +82,13 @@ def _hidden_rows(rows: list[dict], k: int, owned: set[object] | None = None) -> 
     forced = np.zeros(n.size, dtype=bool)
     for (i, _kind), cell in cell_of.items():
         forced[cell] = small[i]
-    table = LinkedTable(n=n, equations=equations, lower=np.zeros(n.size))
+    # Each cell's program: at hundreds of programs the audit goes a few programs at a time
+    # (models.disclosure.windows).
+    owner = [None] * n.size
+    for (i, _kind), cell in cell_of.items():
+        owner[cell] = rows[i]["program_id"]
+    blocks = program_blocks(pl.Series(owner, dtype=pl.String))
+    table = LinkedTable(n=n, equations=equations, lower=np.zeros(n.size), blocks=blocks)
     hidden = protect_table(table, k, forced=forced).suppressed
     out = [False] * len(rows)
     for (i, _kind), cell in cell_of.items():

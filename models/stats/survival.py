@@ -122,6 +122,7 @@ def _protected(cells: pl.DataFrame, k: int, shared: Sequence[pl.DataFrame] = ())
     from models.disclosure.joint import shared_cells
     from models.disclosure.protection import protect_table
     from models.disclosure.table import LinkedTable, Outcome
+    from models.stats.cells import program_blocks
     from models.stats.linkage import linked_equations
 
     frame = cells.sort(["program_id", "dimension", "group"], nulls_last=False)
@@ -131,6 +132,9 @@ def _protected(cells: pl.DataFrame, k: int, shared: Sequence[pl.DataFrame] = ())
     n = frame["n"].to_numpy().astype(float)
     events = frame["events"].to_numpy().astype(float)
     margin = (frame["program_id"].is_null() | (frame["dimension"] == "all")).to_numpy()
+    # Each row's program: at hundreds of programs the audit goes a few programs at a time
+    # (models.disclosure.windows); whole, it did not end in 20 minutes on the consortium.
+    blocks = program_blocks(frame["program_id"])
     joint = shared_cells(frame, list(shared))
     matches = LinkedTable(
         n=n,
@@ -138,9 +142,12 @@ def _protected(cells: pl.DataFrame, k: int, shared: Sequence[pl.DataFrame] = ())
         lower=np.ones(n.size),  # a printed row has a match
         outcomes=[Outcome(successes=events, denominator=n, name="ended")],
         margin=margin,
+        blocks=blocks,
     )
     hidden = protect_table(matches, k, forced=joint.forced | (events < k)).suppressed
-    endings = LinkedTable(n=events, equations=equations, lower=np.zeros(n.size), margin=margin)
+    endings = LinkedTable(
+        n=events, equations=equations, lower=np.zeros(n.size), margin=margin, blocks=blocks
+    )
     hidden = protect_table(endings, k, forced=hidden).suppressed | hidden
     return frame.with_columns(suppressed=pl.Series(hidden))
 
