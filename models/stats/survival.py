@@ -15,6 +15,8 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import polars as pl
 
+from models.stats.logrank import LogrankParts
+
 SURVIVAL_DAYS: tuple[int, ...] = (90, 182, 365, 730)
 # The comparisons tested: dyad composition, and the mentee's own groups.
 DYAD_TESTS: tuple[str, ...] = ("dyad_gender", "dyad_race", "mentee_gender", "mentee_race")
@@ -244,40 +246,70 @@ def logrank_tests(frame: pl.DataFrame, dimensions: Sequence[str], k: int) -> pl.
     """Log-rank test of equal survival across the groups of each dimension, per program and
     for all programs (stratified by program there). Groups smaller than k are left out of a
     test, and a test needs two groups left. No counts are returned: the compared groups' total
-    beside a published margin would give away the left-out groups' size."""
-    from statsmodels.duration.survfunc import survdiff
+    beside a published margin would give away the left-out groups' size. Every program's test
+    of a dimension comes from one pass (models/stats/logrank.py)."""
+    from models.stats.logrank import logrank_parts
 
-    rows: list[dict[str, object]] = []
     programs: list[str | None] = [*sorted(frame["program_id"].unique().drop_nulls()), None]
-    for program in programs:
-        scope = frame if program is None else frame.filter(pl.col("program_id") == program)
-        for dimension in dimensions:
-            sizes = scope.group_by(dimension).len()
-            kept = sorted(sizes.filter(pl.col("len") >= k)[dimension].cast(pl.String).to_list())
-            base = {"program_id": program, "dimension": dimension, "groups": ", ".join(kept)}
-            data = scope.filter(pl.col(dimension).cast(pl.String).is_in(kept))
-            if len(kept) < 2 or data["ended"].sum() == 0:
-                rows.append(
-                    base | {"chi2": None, "df": None, "p_value": None,
-                            "note": "fewer than two groups of at least k matches, or no ending"}
-                )  # fmt: skip
-                continue
-            strata = None
-            note = "log-rank"
-            if program is None and data["program_id"].n_unique() > 1:
-                strata = data["program_id"].to_numpy()
-                note = "log-rank stratified by program"
-            chi2, p = survdiff(
-                data["duration_days"].to_numpy().astype(float),
-                data["ended"].to_numpy().astype(float),
-                data[dimension].cast(pl.String).to_numpy(),
-                strata=strata,
+    results: dict[tuple[str | None, str], dict[str, object]] = {}
+    for dimension in dimensions:
+        group = pl.col(dimension).cast(pl.String)
+        sized = frame.with_columns(
+            _group=group,
+            _in_program=pl.len().over("program_id", dimension),
+            _overall=pl.len().over(dimension),
+        )
+        for scope, size in (("program", "_in_program"), ("all", "_overall")):
+            data = sized.filter(pl.col(size) >= k)
+            kept = data.group_by("program_id").agg(
+                pl.col("_group").unique().sort(), pl.col("ended").sum().alias("_endings")
             )
-            rows.append(
-                base | {"chi2": float(chi2), "df": len(kept) - 1, "p_value": float(p),
-                        "note": note}
-            )  # fmt: skip
+            if scope == "all":
+                kept = data.select(
+                    pl.lit(None, pl.String).alias("program_id"),
+                    pl.col("_group").unique().sort().implode(),
+                    pl.col("ended").sum().alias("_endings"),
+                )
+            parts = None
+            if data.height:
+                parts = logrank_parts(
+                    data["duration_days"].to_numpy().astype(float),
+                    data["ended"].to_numpy().astype(float),
+                    data["_group"].to_numpy(),
+                    data["program_id"].to_numpy(),
+                )
+            for program, groups, endings in kept.iter_rows():
+                results[(program, dimension)] = _logrank_row(
+                    parts, program, data["program_id"].n_unique(), groups, endings or 0
+                )
+    rows = []
+    for program in programs:
+        for dimension in dimensions:
+            base = {"program_id": program, "dimension": dimension}
+            rows.append(base | results.get((program, dimension), _too_few(base, [])))
     return pl.DataFrame(rows, schema=TEST_SCHEMA)
+
+
+def _too_few(base: dict[str, object], groups: list[str]) -> dict[str, object]:
+    return base | {"groups": ", ".join(groups), "chi2": None, "df": None, "p_value": None,
+                   "note": "fewer than two groups of at least k matches, or no ending"}  # fmt: skip
+
+
+def _logrank_row(
+    parts: LogrankParts | None,
+    program: str | None,
+    programs: int,
+    groups: list[str],
+    endings: int,
+) -> dict[str, object]:
+    """One test's row: a program's own, or (program None) stratified by program."""
+    base = {"program_id": program, "groups": ", ".join(groups)}
+    if len(groups) < 2 or endings == 0 or parts is None:
+        return _too_few(base, groups)
+    chosen = np.ones(parts.strata.size, dtype=bool) if program is None else parts.strata == program
+    chi2, df, p_value = parts.test(chosen)
+    note = "log-rank stratified by program" if program is None and programs > 1 else "log-rank"
+    return base | {"chi2": chi2, "df": df, "p_value": p_value, "note": note}
 
 
 def survival_frame(durations: pl.DataFrame, dyads: pl.DataFrame) -> pl.DataFrame:
