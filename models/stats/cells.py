@@ -274,15 +274,17 @@ def suppress_cells(
         families.setdefault(signature, []).append(part)
     # Families are independent linked tables; most of a family's time is in HiGHS, which
     # lets the other thread run, so two at a time use both cores of the reference machine.
-    # Each family's pattern depends on its own table only: the same in any order.
+    # Each family's pattern depends on its own table only: the same in any order. The
+    # costliest start first (each share metric adds an audit pass), so that a long family
+    # does not run alone at the end.
+    every = list(families.values())
+    costliest = sorted(range(len(every)), key=lambda i: -_family_cost(every[i]))
     with ThreadPoolExecutor(max_workers=FAMILY_THREADS) as pool:
-        patterns = list(
-            pool.map(
-                lambda parts: _protect_family(parts, k, crossed, total_of, memo),
-                families.values(),
-            )
-        )
-    for parts, hidden in zip(families.values(), patterns, strict=True):
+        futures = {
+            i: pool.submit(_protect_family, every[i], k, crossed, total_of, memo) for i in costliest
+        }
+        patterns = [futures[i].result() for i in range(len(every))]
+    for parts, hidden in zip(every, patterns, strict=True):
         for part in parts:
             flags[part["_row"].to_numpy()] = hidden
     hidden_series = pl.Series("suppressed", flags)
@@ -294,6 +296,16 @@ def suppress_cells(
             pl.when(pl.col("suppressed")).then(None).otherwise(pl.col(c)).alias(c) for c in blank
         )
     )
+
+
+def _family_cost(parts: list[pl.DataFrame]) -> int:
+    """A family's expected audit cost: its cells times one pass per share metric, plus one."""
+    shares = sum(
+        1
+        for part in parts
+        if "value_type" in part.columns and (part["value_type"] == "share").any()
+    )
+    return parts[0].height * (1 + shares)
 
 
 def _protect_family(
