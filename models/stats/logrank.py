@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import stats
 
-from models.stats.risk_sets import RiskSets
+from models.stats.risk_sets import RiskSets, encode
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class LogrankParts:
 def logrank_parts(time: NDArray, ended: NDArray, group: NDArray, strata: NDArray) -> LogrankParts:
     """U and V of every stratum, for the groups in `group` (rows with any label)."""
     risk = RiskSets(time, ended, strata)
-    labels, codes = np.unique(np.asarray(group)[risk.order], return_inverse=True)
+    labels, codes = encode(np.asarray(group)[risk.order])
     size, width = codes.size, labels.size
     member = np.zeros((size, width))
     member[np.arange(size), codes] = 1.0

@@ -278,9 +278,10 @@ def logrank_tests(frame: pl.DataFrame, dimensions: Sequence[str], k: int) -> pl.
                     data["_group"].to_numpy(),
                     data["program_id"].to_numpy(),
                 )
+            programs_in = data["program_id"].n_unique()
             for program, groups, endings in kept.iter_rows():
                 results[(program, dimension)] = _logrank_row(
-                    parts, program, data["program_id"].n_unique(), groups, endings or 0
+                    parts, program, programs_in, groups, endings or 0
                 )
     rows = []
     for program in programs:
