@@ -11,6 +11,7 @@ from pathlib import Path
 import duckdb
 
 from models.disclosure.memo import Pattern, PatternMemo
+from models.warehouse import table_exists
 
 _DDL = (Path(__file__).parents[1] / "sql" / "metrics" / "suppression_patterns.sql").read_text(
     encoding="utf-8"
@@ -19,8 +20,10 @@ TABLE = "raw.suppression_patterns"
 
 
 def load_patterns(con: duckdb.DuckDBPyConnection) -> PatternMemo:
-    """The patterns the last run kept (none on a new warehouse)."""
-    con.execute(_DDL)
+    """The patterns the last run kept (none on a new warehouse). Reads only: a read-only
+    connection will do."""
+    if not table_exists(con, "raw", "suppression_patterns"):
+        return PatternMemo()
     rows = con.execute(f"SELECT pattern_key, cells, bits FROM {TABLE}").fetchall()
     return PatternMemo({key: Pattern.unpack(bytes(bits), int(cells)) for key, cells, bits in rows})
 
