@@ -8,6 +8,7 @@ and the gap against the rest of the dimension all follow from those three number
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
@@ -78,8 +79,25 @@ _STAT_SCHEMA: dict[str, pl.DataType] = {
 _DIGITS = 9  # decimals kept of subject values (upstream means may differ in the last bits)
 
 
-# Breakdown families protected at once (models.stats.cells.suppress_cells).
-FAMILY_THREADS = 2
+# Breakdown families protected at once (suppress_cells). One by default: on the consortium
+# (a million matches, 300 programs) two at a time took 131 s instead of 182 s but peaked at
+# 5.7 GB instead of 4.5 GB (docs/disclosure.md, "Scale"); a machine with memory to spare can
+# ask for two.
+THREADS_ENV = "MENTORSCOPE_DISCLOSURE_THREADS"
+MAX_THREADS = 8
+
+
+def family_threads(env: Mapping[str, str] | None = None) -> int:
+    """Families protected at once: MENTORSCOPE_DISCLOSURE_THREADS, 1 when unset."""
+    env = os.environ if env is None else env
+    text = env.get(THREADS_ENV, "").strip()
+    if not text:
+        return 1
+    if not text.isdigit() or not 1 <= int(text) <= MAX_THREADS:
+        raise ValueError(
+            f"{THREADS_ENV} must be a whole number from 1 to {MAX_THREADS}, not {text!r}"
+        )
+    return int(text)
 
 
 def aggregate_cells(
@@ -287,12 +305,15 @@ def suppress_cells(
     crossed: Mapping[str, Sequence[tuple[str, int]]] = CROSSED_DIMENSIONS,
     total_of: Mapping[str, str] | None = None,
     memo: PatternMemo | None = None,
+    threads: int | None = None,
 ) -> pl.DataFrame:
     """Add `suppressed` and blank n, value, interval and gap of suppressed cells.
 
     total_of: dimension -> the one-group dimension holding its total (linked_equations).
     memo: patterns kept from an earlier run (models.disclosure.memo): a family whose table
     is unchanged takes its kept pattern instead of a new audit.
+    threads: families protected at once (default: family_threads()); the same patterns in any
+    number of threads.
 
     Each metric is its own linked table. Metrics with the same cells and counts (the step flags,
     which every match has) share one suppression pattern: one metric's published n would give
@@ -309,13 +330,13 @@ def suppress_cells(
         signature = tuple(part.select("program_id", "dimension", "group", "n").iter_rows())
         families.setdefault(signature, []).append(part)
     # Families are independent linked tables; most of a family's time is in HiGHS, which
-    # lets the other thread run, so two at a time use both cores of the reference machine.
+    # lets another thread run, so two at a time use both cores of the reference machine.
     # Each family's pattern depends on its own table only: the same in any order. The
     # costliest start first (each share metric adds an audit pass), so that a long family
     # does not run alone at the end.
     every = list(families.values())
     costliest = sorted(range(len(every)), key=lambda i: -_family_cost(every[i]))
-    with ThreadPoolExecutor(max_workers=FAMILY_THREADS) as pool:
+    with ThreadPoolExecutor(max_workers=threads or family_threads()) as pool:
         futures = {
             i: pool.submit(_protect_family, every[i], k, crossed, total_of, memo) for i in costliest
         }

@@ -5,10 +5,12 @@ among equally good answers follows the order of its rows)."""
 from __future__ import annotations
 
 import numpy as np
+import polars as pl
+import pytest
 
 from models.disclosure.table import Outcome
 from models.stats.breakdowns import TOTAL_OF
-from models.stats.cells import suppress_cells
+from models.stats.cells import THREADS_ENV, family_threads, suppress_cells
 from models.stats.linkage import linked_equations
 from models.stats.suppression import Equation, protect
 
@@ -41,3 +43,23 @@ def test_the_pattern_does_not_depend_on_the_order_of_the_equations() -> None:
     reordered = protect(n, K, shuffled, outcomes=outcomes).suppressed
     assert as_given.sum() > (n < K).sum()
     assert np.array_equal(as_given, reordered)
+
+
+def test_two_families_at_a_time_give_the_same_patterns() -> None:
+    truth = truth_cells(people(np.random.default_rng(17), 10, (30, 400)))
+    one = as_breakdown(truth, metric="first")
+    # A second family: the same cells with other counts (another denominator).
+    other = as_breakdown(truth, metric="second").with_columns(pl.col("n") + 1)
+    cells = pl.concat([one, other])
+    alone = suppress_cells(cells, K, total_of=TOTAL_OF, threads=1)["suppressed"].to_numpy()
+    paired = suppress_cells(cells, K, total_of=TOTAL_OF, threads=2)["suppressed"].to_numpy()
+    assert alone.sum() > (cells["n"] < K).sum()
+    assert np.array_equal(alone, paired)
+
+
+def test_the_thread_setting_is_read_and_checked() -> None:
+    assert family_threads({}) == 1
+    assert family_threads({THREADS_ENV: " 2 "}) == 2
+    for wrong in ("0", "two", "-1", "9"):
+        with pytest.raises(ValueError, match=f"{THREADS_ENV} must be a whole number"):
+            family_threads({THREADS_ENV: wrong})
