@@ -123,18 +123,18 @@ def compute_match_dyads(con: duckdb.DuckDBPyConnection, s: MetricSettings) -> pl
 
 def compute_breakdowns(con: duckdb.DuckDBPyConnection, s: MetricSettings) -> pl.DataFrame:
     from models.metrics.patterns import load_patterns, save_patterns
-    from models.stats.breakdowns import breakdowns
+    from models.stats.breakdowns import breakdown_cells, protect_breakdowns
 
-    # A family whose table is the same as in the last run takes its pattern back (the
-    # disclosure audit is most of this step at 300 programs: docs/disclosure.md, "Scale").
-    memo = load_patterns(con)
-    frame = breakdowns(
+    # The per-match tables are let go of before the audit: the step's peak is the audit's.
+    cells = breakdown_cells(
         read_table(con, "metrics.match_steps"),
         read_table(con, "metrics.match_dyads"),
         read_table(con, "metrics.outcomes_by_match"),
-        k=s.suppression_k,
-        memo=memo,
     )
+    # A family whose table is the same as in the last run takes its pattern back (the
+    # disclosure audit is most of this step at 300 programs: docs/disclosure.md, "Scale").
+    memo = load_patterns(con)
+    frame = protect_breakdowns(cells, k=s.suppression_k, memo=memo)
     save_patterns(con, memo)
     return frame
 

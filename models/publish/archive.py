@@ -81,7 +81,7 @@ class Archive:
         if self.existed:
             return
         self.staging = versions.start(self.research_dir, self.version)
-        exports = write_labelled(con, database, catalog, self.staging)
+        exports = write_labelled(con, database, catalog, self.staging, self.created)
         self.tables = {e.qualified: e.rows for e in exports}
         write_codebook(self.staging / "codebook", catalog, exports, self.about)
 

@@ -10,19 +10,25 @@ missing text (an empty string), time stamps (milliseconds, UTC for time-zoned on
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import polars as pl
 import yaml
 
 from models.contract.spec import load_contract
+from models.publish import spss_file, stata_file
 from models.publish.catalog import Catalog, ColumnDoc
+from models.publish.spss_file import SavWriter
+from models.publish.stata_file import DtaWriter
+from models.publish.variables import Variable, text_matrix
 
 EXPORTS_PATH = Path(__file__).with_name("exports.yaml")
 STATA_DIR = "stata"
@@ -32,6 +38,7 @@ LABEL_LIMIT = 80  # Stata variable, file and (our) value labels
 # Stata's long: -2,147,483,647 .. 2,147,483,620; wider integers are written as doubles.
 STATA_LONG = (-2_147_483_647, 2_147_483_620)
 BOOLEAN_LABELS: dict[int, str] = {0: "false", 1: "true"}
+CHUNK_ROWS = 262_144  # rows per chunk streamed to the writers: tens of MB, not a table
 
 _STATA_RESERVED = {
     "_all", "_b", "byte", "_coef", "_cons", "double", "float", "if", "in", "int", "long", "_n",
@@ -228,73 +235,199 @@ def _select(database: str, schema: str, table: str, columns: list[ExportColumn])
     return f"SELECT {', '.join(exprs)} FROM {_q(database)}.{_q(schema)}.{_q(table)}"
 
 
-def _convert(frame: pl.DataFrame, columns: list[ExportColumn]) -> tuple[pl.DataFrame, list]:
-    """The frame as the formats store it, and the columns with their final codes and notes."""
-    out, final = [], []
+def _stats_select(select: str, columns: list[ExportColumn]) -> str:
+    """One scan for what the plan needs of the whole table: its rows, every coded column's
+    values, integer ranges (Stata's storage type), dates' ranges and text widths in bytes."""
+    exprs = ["count(*)"]
     for c in columns:
-        s = frame[c.name]
+        ref = _q(c.name)
         if c.kind == "code":
-            present = sorted(set(s.drop_nulls().unique().to_list()) - set(c.value_labels.values()))
-            labels = dict(c.value_labels)
-            for value in present:  # a program's own category: next free code, said in the codebook
-                labels[len(labels) + 1] = value
-            codes = {v: k for k, v in labels.items()}
-            s = s.replace_strict(codes, default=None, return_dtype=pl.Int32)
-            note = c.note
-            if present:
-                extra = f"codes {len(c.value_labels) + 1}+ are values outside the vocabulary"
-                note = f"{note}; {extra}" if note else extra
-            c = ExportColumn(
-                c.name, c.export_name, c.data_type, c.kind, c.label, labels, tuple(present), note
-            )
-        elif c.kind == "boolean":
-            s = s.cast(pl.Int8)
-        elif c.kind == "integer":
-            low, high = s.min(), s.max()
-            fits = low is None or (STATA_LONG[0] <= low and high <= STATA_LONG[1])  # type: ignore[operator]
-            s = s.cast(pl.Int32 if fits else pl.Float64)
-            if not fits:
-                note = "beyond Stata's long: written as a double"
-                c = ExportColumn(
-                    c.name, c.export_name, c.data_type, c.kind, c.label, {}, (),
-                    f"{c.note}; {note}" if c.note else note,
-                )  # fmt: skip
-        elif c.kind == "double":
-            s = s.cast(pl.Float64)
-        elif c.kind == "timestamp":
-            s = s.cast(pl.Datetime("us"))
-        out.append(s.alias(c.export_name))
-        final.append(c)
-    return pl.DataFrame(out), final
+            exprs.append(f"list_sort(list(DISTINCT {ref}) FILTER ({ref} IS NOT NULL))")
+        elif c.kind in {"integer", "date"}:
+            value = f"date_diff('day', DATE '1970-01-01', {ref})" if c.kind == "date" else ref
+            exprs.append(f"[CAST(min({value}) AS DOUBLE), CAST(max({value}) AS DOUBLE)]")
+        elif c.kind == "text":
+            exprs.append(f"coalesce(max(strlen({ref})), 0)")
+        else:
+            exprs.append("NULL")
+    return f"SELECT {', '.join(exprs)} FROM ({select})"
 
 
-def _write(frame: pl.DataFrame, table: ExportTable, folder: Path) -> None:
-    import pyreadstat  # noqa: PLC0415 - only the publish step needs it
+def _finish(column: ExportColumn, stat: object) -> tuple[ExportColumn, Variable]:
+    """The column with its final codes and notes, and the variable both writers store."""
+    c = column
+    measure = "nominal" if c.kind in {"code", "boolean", "text"} else "scale"
+    if c.kind == "code":
+        present = sorted(set(stat or []) - set(c.value_labels.values()))  # type: ignore[call-overload]
+        labels = dict(c.value_labels)
+        for value in present:  # a program's own category: next free code, said in the codebook
+            labels[len(labels) + 1] = value
+        note = c.note
+        if present:
+            extra = f"codes {len(c.value_labels) + 1}+ are values outside the vocabulary"
+            note = f"{note}; {extra}" if note else extra
+        c = replace(c, value_labels=labels, extra_values=tuple(present), note=note)
+        return c, Variable(c.export_name, c.label, "integer", value_labels=labels,
+                           measure=measure, smallest=1, largest=max(labels, default=1))  # fmt: skip
+    if c.kind == "boolean":
+        return c, Variable(c.export_name, c.label, "integer", value_labels=dict(c.value_labels),
+                           measure=measure, smallest=0, largest=1)  # fmt: skip
+    if c.kind == "text":
+        return c, Variable(c.export_name, c.label, "text", width=max(int(stat or 0), 1),  # type: ignore[call-overload]
+                           measure=measure)  # fmt: skip
+    if c.kind in {"integer", "date"}:
+        low, high = stat or (None, None)  # type: ignore[misc]
+        if (
+            c.kind == "integer"
+            and low is not None
+            and not (STATA_LONG[0] <= low and high <= STATA_LONG[1])
+        ):
+            extra = "beyond Stata's long: written as a double"
+            c = replace(c, note=f"{c.note}; {extra}" if c.note else extra)
+        return c, Variable(c.export_name, c.label, c.kind, measure=measure, smallest=low,
+                           largest=high)  # fmt: skip
+    return c, Variable(c.export_name, c.label, c.kind, measure=measure)
 
-    labels = {c.export_name: c.label for c in table.columns}
-    value_labels = {c.export_name: c.value_labels for c in table.columns if c.value_labels}
-    measure = {
-        c.export_name: "nominal" if c.kind in {"code", "boolean", "text"} else "scale"
-        for c in table.columns
-    }
-    stata, spss = folder / table.stata_file, folder / table.spss_file
-    stata.parent.mkdir(parents=True, exist_ok=True)
-    spss.parent.mkdir(parents=True, exist_ok=True)
-    pyreadstat.write_dta(
-        frame, stata, file_label=table.label, column_labels=labels,
-        variable_value_labels=value_labels,
-    )  # fmt: skip
-    pyreadstat.write_sav(
-        frame, spss, file_label=table.label, column_labels=labels,
-        variable_value_labels=value_labels, variable_measure=measure, compress=True,
-    )  # fmt: skip
+
+def _numbers(s: pl.Series, c: ExportColumn, codes: dict[str, int]) -> np.ndarray:
+    """A chunk's column as float64, NaN for missing (variables.py's layout)."""
+    if c.kind == "code":
+        s = s.replace_strict(codes, default=None, return_dtype=pl.Float64)
+    elif c.kind == "date":
+        s = s.cast(pl.Int32)
+    elif c.kind == "timestamp":
+        s = s.cast(pl.Datetime("ms")).dt.epoch("ms")
+    return s.cast(pl.Float64).to_numpy()
+
+
+def _padded_select(select: str, columns: list[ExportColumn], variables: list[Variable]) -> str:
+    """The select with every text value NUL-padded to its column's width in bytes (DuckDB's
+    strlen counts bytes), so a chunk's text is one contiguous (rows, width) block."""
+    exprs = []
+    for c, v in zip(columns, variables, strict=True):
+        ref = _q(c.name)
+        if v.is_text:
+            value = f"coalesce({ref}, '')"
+            exprs.append(f"{value} || repeat(chr(0), {v.width} - strlen({value})) AS {ref}")
+        else:
+            exprs.append(ref)
+    return f"SELECT {', '.join(exprs)} FROM ({select})"
+
+
+def _chunks(
+    con: duckdb.DuckDBPyConnection,
+    select: str,
+    columns: list[ExportColumn],
+    variables: list[Variable],
+) -> Iterator[list[np.ndarray]]:
+    codes = [{v: k for k, v in c.value_labels.items()} for c in columns]
+    reader = con.sql(_padded_select(select, columns, variables)).to_arrow_reader(CHUNK_ROWS)
+    for batch in reader:
+        chunk = []
+        for i, (c, v, code) in enumerate(zip(columns, variables, codes, strict=True)):
+            if v.is_text:
+                chunk.append(text_matrix(batch.column(i), v.width))
+            else:
+                chunk.append(_numbers(pl.Series(c.name, batch.column(i)), c, code))
+        yield chunk
+
+
+def _whole_frame(chunks: list[list[np.ndarray]], variables: list[Variable]) -> pl.DataFrame:
+    """For pyreadstat, which takes a whole frame: the chunks as typed columns."""
+    out = []
+    for i, v in enumerate(variables):
+        parts = [chunk[i] for chunk in chunks]
+        if v.is_text:
+            matrix = np.concatenate(parts) if parts else np.zeros((0, v.width), np.uint8)
+            texts = [bytes(row).rstrip(b"\0").decode("utf-8") for row in matrix]
+            out.append(pl.Series(v.name, texts, dtype=pl.String))
+            continue
+        values = pl.Series(v.name, np.concatenate(parts) if parts else [], dtype=pl.Float64)
+        values = values.fill_nan(None)
+        if v.display == "date":
+            values = values.cast(pl.Int32).cast(pl.Date)
+        elif v.display == "timestamp":
+            values = values.cast(pl.Int64).cast(pl.Datetime("ms")).cast(pl.Datetime("us"))
+        elif v.display == "integer" and _within_long(v):
+            values = values.cast(pl.Int32)
+        out.append(values)
+    return pl.DataFrame(out)
+
+
+def _within_long(v: Variable) -> bool:
+    return v.smallest is None or (STATA_LONG[0] <= v.smallest and v.largest <= STATA_LONG[1])  # type: ignore[operator]
+
+
+def _write_with_pyreadstat(
+    fmt: str, frame: pl.DataFrame, variables: list[Variable], path: Path, label: str
+) -> None:
+    """Text too wide for our writers (strL, SPSS very long strings): ReadStat's writer, which
+    holds the whole table; only small tables (meta.columns) have such text."""
+    import pyreadstat  # noqa: PLC0415 - only this fallback needs it
+
+    labels = {v.name: v.label for v in variables}
+    value_labels = {v.name: v.value_labels for v in variables if v.value_labels}
+    if fmt == "stata":
+        pyreadstat.write_dta(
+            frame, path, file_label=label, column_labels=labels, variable_value_labels=value_labels
+        )
+    else:
+        measure = {v.name: v.measure for v in variables}
+        pyreadstat.write_sav(
+            frame, path, file_label=label, column_labels=labels,
+            variable_value_labels=value_labels, variable_measure=measure, compress=True,
+        )  # fmt: skip
+
+
+def _write(
+    con: duckdb.DuckDBPyConnection,
+    select: str,
+    export: ExportTable,
+    variables: list[Variable],
+    folder: Path,
+    created: dt.datetime,
+) -> None:
+    targets = {"stata": folder / export.stata_file, "spss": folder / export.spss_file}
+    streamed = {"stata": stata_file.fits(variables), "spss": spss_file.fits(variables)}
+    for path in targets.values():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    writers: list[DtaWriter | SavWriter] = []
+    if streamed["stata"]:
+        writers.append(DtaWriter(targets["stata"], variables, export.rows, export.label, created))
+    if streamed["spss"]:
+        writers.append(SavWriter(targets["spss"], variables, export.rows, export.label, created))
+    kept: list[list[np.ndarray]] = []
+    try:
+        for chunk in _chunks(con, select, list(export.columns), variables):
+            for writer in writers:
+                writer.write(chunk)
+            if not all(streamed.values()):
+                kept.append(chunk)
+        for writer in writers:
+            writer.close()
+    except BaseException:
+        for writer in writers:
+            writer.abort()
+        raise
+    if kept or not all(streamed.values()):
+        frame = _whole_frame(kept, variables)
+        for fmt, path in targets.items():
+            if not streamed[fmt]:
+                _write_with_pyreadstat(fmt, frame, variables, path, export.label)
 
 
 def write_labelled(
-    con: duckdb.DuckDBPyConnection, database: str, catalog: Catalog, folder: Path
+    con: duckdb.DuckDBPyConnection,
+    database: str,
+    catalog: Catalog,
+    folder: Path,
+    created: dt.datetime | None = None,
 ) -> list[ExportTable]:
     """Write folder/stata/<schema>/<table>.dta and folder/spss/<schema>/<table>.sav for every
-    table of the attached snapshot `database`; return what was written (for the codebook)."""
+    table of the attached snapshot `database`; return what was written (for the codebook).
+
+    Rows are streamed a chunk at a time into both files (memory: a chunk, not a table);
+    `created` is the files' time stamp (the snapshot's, so a table written again is the same)."""
     rules = load_rules()
     published = con.execute(
         "SELECT schema_name, table_name, column_name, data_type FROM duckdb_columns() "
@@ -304,6 +437,7 @@ def write_labelled(
     by_table: dict[tuple[str, str], list[tuple[str, str]]] = {}
     for schema, table, column, data_type in published:
         by_table.setdefault((schema, table), []).append((column, data_type))
+    created = created or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     written = []
     for (schema, table), columns in by_table.items():
         doc = catalog.table(schema, table)
@@ -314,11 +448,12 @@ def write_labelled(
             _plan_column(doc.qualified, name, dtype, doc.columns[name], taken, rules)
             for name, dtype in columns
         ]
-        frame = con.sql(_select(database, schema, table, planned)).pl()
-        converted, final = _convert(frame, planned)
+        select = _select(database, schema, table, planned)
+        (stats,) = con.execute(_stats_select(select, planned)).fetchall()
+        finished = [_finish(c, stat) for c, stat in zip(planned, stats[1:], strict=True)]
         export = ExportTable(
-            schema, table, short_label(doc.description), tuple(final), converted.height
+            schema, table, short_label(doc.description), tuple(c for c, _ in finished), stats[0]
         )
-        _write(converted, export, folder)
+        _write(con, select, export, [v for _, v in finished], folder, created)
         written.append(export)
     return written

@@ -3,6 +3,7 @@ control applied here so that every consumer inherits it."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -49,24 +50,26 @@ TOTAL_OF: dict[str, str] = {
 }
 
 
-def breakdowns(
+@dataclass(frozen=True)
+class BreakdownCells:
+    """The unprotected cells of every dimension, all programs and each program: what
+    `protect_breakdowns` audits. Small (tens of thousands of rows) next to the per-match inputs,
+    which a caller can let go of before the audit (the step's memory peak is the audit's)."""
+
+    cells: pl.DataFrame
+    metrics: tuple[str, ...]  # metric columns in order
+    settings_hash: str | None
+
+
+def breakdown_cells(
     match_steps: pl.DataFrame,
     dyads: pl.DataFrame,
     outcomes_by_match: pl.DataFrame | None = None,
-    k: int = 10,
-    memo: PatternMemo | None = None,
-) -> pl.DataFrame:
-    """One row per (program_id, dimension, group, metric); program_id null = all programs.
-
-    n counts subjects with a value for the metric: distinct mentees for mentee dimensions,
-    distinct mentors for mentor dimensions, matches for dyad dimensions. A subject with several
-    matches contributes the mean of its matches. Groups with n < k are suppressed, with
-    complementary suppression across groups, programs and the gender × race crossing.
-    memo: suppression patterns kept from an earlier run (models.disclosure.memo).
-    """
+) -> BreakdownCells:
+    """Each (program_id, dimension, group, metric) cell's n and summary, before suppression."""
     hash_ = settings_hash(match_steps, outcomes_by_match)
     if match_steps.is_empty():
-        return pl.DataFrame(schema=BREAKDOWN_SCHEMA)
+        return BreakdownCells(pl.DataFrame(), (), hash_)
     metrics = match_metrics(match_steps, outcomes_by_match)
     ids = match_steps.select(
         pl.col(c).cast(pl.String) for c in ("match_id", "program_id", "mentor_id", "mentee_id")
@@ -89,12 +92,22 @@ def breakdowns(
         ],
         how="vertical",
     )
-    suppressed = suppress_cells(summarise_cells(stats), k, total_of=TOTAL_OF, memo=memo)
-    cells = blank_suppressed_effects(suppressed)
+    return BreakdownCells(summarise_cells(stats), tuple(metrics.columns), hash_)
+
+
+def protect_breakdowns(
+    cells: BreakdownCells, k: int = 10, memo: PatternMemo | None = None
+) -> pl.DataFrame:
+    """metrics.breakdowns from its cells: groups with n < k suppressed, with complementary
+    suppression across groups, programs and the gender × race crossing."""
+    if not cells.metrics:
+        return pl.DataFrame(schema=BREAKDOWN_SCHEMA)
+    suppressed = suppress_cells(cells.cells, k, total_of=TOTAL_OF, memo=memo)
+    protected = blank_suppressed_effects(suppressed)
     order = {d: i for i, d in enumerate(DIMENSIONS)}
-    metric_order = {m: i for i, m in enumerate(metrics.columns)}
+    metric_order = {m: i for i, m in enumerate(cells.metrics)}
     return (
-        cells.with_columns(pl.lit(hash_, dtype=pl.String).alias("settings_hash"))
+        protected.with_columns(pl.lit(cells.settings_hash, dtype=pl.String).alias("settings_hash"))
         .with_columns(
             pl.col("dimension").replace_strict(order, return_dtype=pl.Int64).alias("_d"),
             pl.col("metric").replace_strict(metric_order, return_dtype=pl.Int64).alias("_m"),
@@ -103,3 +116,21 @@ def breakdowns(
         .select(list(BREAKDOWN_SCHEMA))
         .cast(BREAKDOWN_SCHEMA)
     )
+
+
+def breakdowns(
+    match_steps: pl.DataFrame,
+    dyads: pl.DataFrame,
+    outcomes_by_match: pl.DataFrame | None = None,
+    k: int = 10,
+    memo: PatternMemo | None = None,
+) -> pl.DataFrame:
+    """One row per (program_id, dimension, group, metric); program_id null = all programs.
+
+    n counts subjects with a value for the metric: distinct mentees for mentee dimensions,
+    distinct mentors for mentor dimensions, matches for dyad dimensions. A subject with several
+    matches contributes the mean of its matches. Groups with n < k are suppressed, with
+    complementary suppression across groups, programs and the gender × race crossing.
+    memo: suppression patterns kept from an earlier run (models.disclosure.memo).
+    """
+    return protect_breakdowns(breakdown_cells(match_steps, dyads, outcomes_by_match), k, memo)

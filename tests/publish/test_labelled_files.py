@@ -1,0 +1,209 @@
+"""The streamed .dta and .sav writers (stata_file.py, spss_file.py) against readers that share no
+code with them: ReadStat (pyreadstat) for both formats and pandas' own Stata reader. Random
+tables cross every boundary the writers have: chunks, SPSS command blocks and zlib blocks, the
+number codes SPSS compresses (-99..151), Stata's byte/long/double storage, text widths, missing
+values in every type, and the text too wide for them (written by ReadStat instead)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import random
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyreadstat
+import pytest
+
+from models.publish import labelled, spss_file
+from models.publish.catalog import Catalog, ColumnDoc, TableDoc
+from models.publish.labelled import ExportTable, write_labelled
+
+CREATED = dt.datetime(2026, 6, 30, 12, 0)
+COLUMNS = {
+    "id": "BIGINT",
+    "small": "INTEGER",  # codes SPSS compresses, Stata bytes
+    "wide": "BIGINT",  # beyond Stata's long: a double
+    "share": "DOUBLE",
+    "flag": "BOOLEAN",
+    "colour": "VARCHAR",  # coded, with a value outside the vocabulary
+    "note": "VARCHAR",
+    "day": "DATE",
+    "stamp": "TIMESTAMP",
+}
+
+
+def _catalog(columns: dict[str, str]) -> Catalog:
+    doc = TableDoc(
+        schema="metrics",
+        name="sample",
+        description="A random table.",
+        grain="one row per id",
+        key=("id",),
+        columns={
+            name: ColumnDoc(
+                name=name,
+                type=t,
+                description=f"The {name} column, ünïcode.",
+                unit="category: red, green, blue" if name == "colour" else None,
+            )
+            for name, t in columns.items()
+        },
+    )
+    return Catalog(pseudonyms={}, lineage_columns=(), tables={doc.qualified: doc})
+
+
+def _rows(n: int, seed: int, note_width: int) -> list[tuple]:
+    rng = random.Random(seed)
+    words = ["", "a", "ÿes", "two words", "x" * note_width, "日本語", "end "]
+    # Planted first: a row missing everything, and one at the extremes (each table has both).
+    out: list[tuple] = [
+        (0, None, None, None, None, None, None, None, None),
+        (1, -120, 2**45 + 3, 1e300, True, "mauve", "x" * note_width, dt.date(1900, 1, 1),
+         dt.datetime(1955, 3, 1, 0, 0, 0, 999_000)),
+    ][:n]  # fmt: skip
+    for i in range(len(out), n):
+
+        def maybe(value: object) -> object:
+            return None if rng.random() < 0.15 else value  # noqa: B023
+
+        out.append(
+            (
+                i,
+                maybe(rng.randint(-120, 160)),
+                maybe(rng.choice([0, 1, -(2**40), 2**45 + 3])),
+                maybe(rng.choice([0.0, -0.0, 0.5, 1e300, -3.25, 150.0, 1 / 3])),
+                maybe(rng.random() < 0.5),
+                maybe(rng.choice(["red", "green", "blue", "mauve"])),
+                maybe(rng.choice(words)),
+                maybe(dt.date(1900, 1, 1) + dt.timedelta(days=rng.randint(0, 60_000))),
+                maybe(
+                    dt.datetime(1955, 3, 1, 0, 0, 0, 1000 * rng.randint(0, 999))
+                    + dt.timedelta(seconds=rng.randint(0, 2_000_000_000))
+                ),  # fmt: skip
+            )
+        )
+    return out
+
+
+def _write(tmp_path: Path, rows: list[tuple]) -> tuple[ExportTable, duckdb.DuckDBPyConnection]:
+    con = duckdb.connect()
+    con.execute("ATTACH ':memory:' AS snap")
+    con.execute("CREATE SCHEMA snap.metrics")
+    con.execute(
+        "CREATE TABLE snap.metrics.sample ("
+        + ", ".join(f"{name} {t}" for name, t in COLUMNS.items())
+        + ")"
+    )
+    if rows:
+        con.executemany(
+            f"INSERT INTO snap.metrics.sample VALUES ({', '.join('?' * len(COLUMNS))})", rows
+        )
+    (export,) = write_labelled(con, "snap", _catalog(COLUMNS), tmp_path, CREATED)
+    return export, con
+
+
+def _equal(expected: object, got: object, column: str) -> bool:
+    if expected is None:
+        return got is None or got == "" or pd.isna(got)
+    if isinstance(got, float) and math.isnan(got):
+        return False
+    if column == "stamp":
+        return abs(pd.Timestamp(got).to_pydatetime() - expected) <= dt.timedelta(milliseconds=1)
+    if column == "day":
+        return pd.Timestamp(got).date() == expected
+    if column == "flag":
+        return got in (expected, int(expected), "true" if expected else "false")
+    if column == "note":
+        return str(got).rstrip(" ") == str(expected).rstrip(" ")  # SPSS pads text with spaces
+    return got == expected or float(got) == float(expected)
+
+
+def _check(frame: pd.DataFrame, export: ExportTable, rows: list[tuple], labels: dict) -> None:
+    names = {c.name: c.export_name for c in export.columns}
+    assert list(frame.columns) == list(names.values())
+    assert len(frame) == len(rows)
+    colour = {code: text for code, text in labels[names["colour"]].items()}
+    for i, column in enumerate(COLUMNS):
+        got = frame[names[column]].tolist()
+        if column == "colour":
+            got = [None if g is None or g != g else colour[int(g)] for g in got]
+        bad = [
+            (r, row[i], g)
+            for r, (row, g) in enumerate(zip(rows, got, strict=True))
+            if not _equal(row[i], g, column)
+        ]
+        assert not bad, (column, bad[:3])
+
+
+@pytest.mark.parametrize(("n", "chunk", "block"), [(2, 5, 4096), (403, 37, 4096), (2000, 512, 64)])
+def test_random_tables_read_back_in_every_reader(tmp_path, monkeypatch, n, chunk, block):
+    monkeypatch.setattr(labelled, "CHUNK_ROWS", chunk)
+    monkeypatch.setattr(spss_file, "_BLOCK", block)  # several zlib blocks per file
+    rows = _rows(n, seed=n, note_width=40)
+    export, con = _write(tmp_path, rows)
+    con.close()
+    vocabulary = {1: "red", 2: "green", 3: "blue", 4: "mauve"}  # mauve: outside the catalog's
+    columns = {c.name: c for c in export.columns}
+    assert columns["colour"].value_labels == vocabulary
+    assert "double" in columns["wide"].note
+    for path, reader in (
+        (tmp_path / export.stata_file, pyreadstat.read_dta),
+        (tmp_path / export.spss_file, pyreadstat.read_sav),
+    ):
+        frame, meta = reader(path)
+        _check(frame, export, rows, meta.variable_value_labels)
+        assert meta.file_label == "A random table."
+        assert set(meta.column_names_to_labels.values()) == {
+            f"The {c} column, ünïcode." for c in COLUMNS
+        }
+        assert meta.variable_value_labels[columns["flag"].export_name] == {0: "false", 1: "true"}
+    # pandas reads Stata files with its own code: values, labels and types agree too.
+    with pd.io.stata.StataReader(tmp_path / export.stata_file) as reader:
+        frame = reader.read(convert_categoricals=False)
+        stata_labels = reader.value_labels()
+        variable_labels = reader.variable_labels()
+    _check(frame, export, rows, stata_labels)
+    assert variable_labels["small"] == "The small column, ünïcode."
+    _, meta = pyreadstat.read_sav(tmp_path / export.spss_file, metadataonly=True)
+    assert meta.variable_measure["colour"] == "nominal"
+    assert meta.variable_measure["share"] == "scale"
+    assert meta.original_variable_types["day"] == "DATE11"
+
+
+def test_the_same_table_written_twice_is_the_same_file(tmp_path):
+    rows = _rows(300, seed=3, note_width=10)
+    first, con = _write(tmp_path / "a", rows)
+    (second,) = write_labelled(con, "snap", _catalog(COLUMNS), tmp_path / "b", CREATED)
+    con.close()
+    for name in (first.stata_file, first.spss_file):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+@pytest.mark.parametrize("width", [300, 3000])
+def test_text_too_wide_for_the_streamed_writers_goes_through_readstat(tmp_path, width):
+    """Over 255 bytes SPSS needs very long strings, over 2045 Stata needs strL: ReadStat
+    writes what the streamed writers cannot, and the values still read back whole."""
+    rows = _rows(50, seed=width, note_width=width)
+    export, con = _write(tmp_path, rows)
+    con.close()
+    for path, reader in (
+        (tmp_path / export.stata_file, pyreadstat.read_dta),
+        (tmp_path / export.spss_file, pyreadstat.read_sav),
+    ):
+        frame, meta = reader(path)
+        _check(frame, export, rows, meta.variable_value_labels)
+        assert max(frame["note"].str.len()) == width
+
+
+def test_an_empty_table_is_a_readable_file_with_its_variables(tmp_path):
+    export, con = _write(tmp_path, [])
+    con.close()
+    assert export.rows == 0
+    for path, reader in (
+        (tmp_path / export.stata_file, pyreadstat.read_dta),
+        (tmp_path / export.spss_file, pyreadstat.read_sav),
+    ):
+        frame, meta = reader(path)
+        assert len(frame) == 0 and meta.column_names == [c.export_name for c in export.columns]
