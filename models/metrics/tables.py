@@ -122,6 +122,7 @@ def compute_match_dyads(con: duckdb.DuckDBPyConnection, s: MetricSettings) -> pl
 
 
 def compute_breakdowns(con: duckdb.DuckDBPyConnection, s: MetricSettings) -> pl.DataFrame:
+    from models.freed_memory import return_freed_memory
     from models.metrics.patterns import load_patterns, save_patterns
     from models.stats.breakdowns import breakdown_cells, protect_breakdowns
 
@@ -131,6 +132,7 @@ def compute_breakdowns(con: duckdb.DuckDBPyConnection, s: MetricSettings) -> pl.
         read_table(con, "metrics.match_dyads"),
         read_table(con, "metrics.outcomes_by_match"),
     )
+    return_freed_memory()  # what building the cells freed is most of the step's memory
     # A family whose table is the same as in the last run takes its pattern back (the
     # disclosure audit is most of this step at 300 programs: docs/disclosure.md, "Scale").
     memo = load_patterns(con)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
+from models.freed_memory import return_freed_memory
 from models.stats.effect_sizes import hedges_g, odds_ratio_woolf
 from models.stats.intervals import (
     newcombe_difference,
@@ -79,20 +80,22 @@ _STAT_SCHEMA: dict[str, pl.DataType] = {
 _DIGITS = 9  # decimals kept of subject values (upstream means may differ in the last bits)
 
 
-# Breakdown families protected at once (suppress_cells). One by default: on the consortium
-# (a million matches, 300 programs) two at a time took 131 s instead of 182 s but peaked at
-# 5.7 GB instead of 4.5 GB (docs/disclosure.md, "Scale"); a machine with memory to spare can
-# ask for two.
+# Breakdown families protected at once (suppress_cells). Two by default (one on a single
+# core): on the consortium (a million matches, 300 programs) two at a time save about a
+# quarter of the step. They cost 1.2 GB more while each family's freed heap pages stayed with
+# the process; given back after each family (models.freed_memory), two peaked at 2.6 GB
+# against one's 3.2 GB before (docs/disclosure.md, "Scale"). Set 1 for the least memory.
 THREADS_ENV = "MENTORSCOPE_DISCLOSURE_THREADS"
 MAX_THREADS = 8
+DEFAULT_THREADS = 2
 
 
-def family_threads(env: Mapping[str, str] | None = None) -> int:
-    """Families protected at once: MENTORSCOPE_DISCLOSURE_THREADS, 1 when unset."""
+def family_threads(env: Mapping[str, str] | None = None, cores: int | None = None) -> int:
+    """Families protected at once: MENTORSCOPE_DISCLOSURE_THREADS, else two (one core: one)."""
     env = os.environ if env is None else env
     text = env.get(THREADS_ENV, "").strip()
     if not text:
-        return 1
+        return max(1, min(DEFAULT_THREADS, cores or os.cpu_count() or 1))
     if not text.isdigit() or not 1 <= int(text) <= MAX_THREADS:
         raise ValueError(
             f"{THREADS_ENV} must be a whole number from 1 to {MAX_THREADS}, not {text!r}"
@@ -398,9 +401,11 @@ def _protect_family(
     # printed suppressed group has at least one.
     lower = np.ones(n.size)
     blocks = program_blocks(first["program_id"])
-    return protect(
+    hidden = protect(
         n, k, equations, lower=lower, outcomes=outcomes, margin=margin, blocks=blocks, memo=memo
     ).suppressed
+    return_freed_memory()  # a family's integer programs leave freed pages in the heaps
+    return hidden
 
 
 def program_blocks(program_id: pl.Series) -> np.ndarray:

@@ -58,7 +58,8 @@ def test_two_families_at_a_time_give_the_same_patterns() -> None:
 
 
 def test_the_thread_setting_is_read_and_checked() -> None:
-    assert family_threads({}) == 1
+    assert family_threads({}, cores=2) == family_threads({}, cores=16) == 2
+    assert family_threads({}, cores=1) == 1
     assert family_threads({THREADS_ENV: " 2 "}) == 2
     for wrong in ("0", "two", "-1", "9"):
         with pytest.raises(ValueError, match=f"{THREADS_ENV} must be a whole number"):
