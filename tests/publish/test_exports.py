@@ -241,3 +241,36 @@ def test_awkward_types_are_flattened_and_said(tmp_path):
             3: "purple",
         }
     con.close()
+
+
+def test_pandas_reads_every_stata_file_as_readstat_does(published: Published):
+    """A second reader that shares no code with ReadStat or with our writer: pandas' own."""
+    import pandas as pd  # noqa: PLC0415 - only this test reads with pandas
+
+    paths = sorted(_current(published).rglob("*.dta"))
+    assert paths
+    for path in paths:
+        ours, _ = pyreadstat.read_dta(path)
+        with pd.io.stata.StataReader(path) as reader:
+            theirs = reader.read(convert_categoricals=False)
+        assert list(theirs.columns) == list(ours.columns), path
+        assert len(theirs) == len(ours), path
+        for column in ours.columns:
+            left, right = ours[column].tolist(), theirs[column].tolist()
+            if any(isinstance(a, dt.date) for a in left):  # pandas gives dates as Timestamps
+                right = [b if pd.isna(b) else b.to_pydatetime() for b in right]
+                left = [
+                    dt.datetime(a.year, a.month, a.day)
+                    if isinstance(a, dt.date) and not isinstance(a, dt.datetime)
+                    else a
+                    for a in left
+                ]
+            same = [
+                (pd.isna(a) and pd.isna(b)) or a == b or (a == "" and pd.isna(b))
+                for a, b in zip(left, right, strict=True)
+            ]
+            assert all(same), (
+                path.name,
+                column,
+                [(a, b) for a, b, s in zip(left, right, same, strict=True) if not s][:3],
+            )
