@@ -28,7 +28,9 @@ _SYSMIS = -np.finfo(np.float64).max
 _BIAS = 100.0  # codes 1..251 stand for the whole numbers -99..151
 _SKIP, _RAW, _SPACES, _MISSING_CODE = 0, 253, 254, 255
 _BLOCK = 0x3FF000  # uncompressed bytes per zlib block, as SPSS writes them
-_ZLIB_LEVEL = 1  # the stream is mostly pseudonyms: higher levels cost 3-4x the time for ~10 %
+# zlib level: all the consortium's labelled files took 32 s at level 1 (.sav 1.1 GB), 56 s
+# at level 6 (0.87 GB).
+_ZLIB_LEVEL = 1
 # zlib lets go of the GIL: blocks compress on both cores while the next chunk is prepared; at
 # most _IN_FLIGHT blocks (4 MB each) wait to be written.
 _COMPRESSORS, _IN_FLIGHT = 2, 6
