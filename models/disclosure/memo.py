@@ -59,6 +59,7 @@ def pattern_key(
     outcomes: Sequence[object],
     margin: NDArray | None,
     blocks: NDArray | None,
+    forced: NDArray | None = None,
 ) -> str:
     """The key of one call of models.stats.suppression.protect: its every argument, the
     equations in the one order the audit puts them in (callers build them in any order)."""
@@ -70,8 +71,9 @@ def pattern_key(
     for equation in canonical(equations):  # type: ignore[arg-type]
         _array(digest, equation.cells, np.int64)  # type: ignore[attr-defined]
         _array(digest, equation.coefs, np.float64)  # type: ignore[attr-defined]
-    for name, values, dtype in (("lower", lower, np.float64), ("margin", margin, np.bool_),
-                                ("blocks", blocks, np.int64)):  # fmt: skip
+    arrays = (("lower", lower, np.float64), ("margin", margin, np.bool_),
+              ("blocks", blocks, np.int64), ("forced", forced, np.bool_))  # fmt: skip
+    for name, values, dtype in arrays:
         digest.update(name.encode())
         if values is not None:
             _array(digest, values, dtype)

@@ -15,7 +15,7 @@ import duckdb
 import polars as pl
 
 from models.metrics.settings import MetricSettings, settings_record
-from models.warehouse import read_table, transaction
+from models.warehouse import read_table, table_exists, transaction
 
 # What each metric reads of match_steps and of the people.
 STALLED_COLUMNS = (
@@ -136,7 +136,13 @@ def compute_breakdowns(con: duckdb.DuckDBPyConnection, s: MetricSettings) -> pl.
     # A family whose table is the same as in the last run takes its pattern back (the
     # disclosure audit is most of this step at 300 programs: docs/disclosure.md, "Scale").
     memo = load_patterns(con)
-    frame = protect_breakdowns(cells, k=s.suppression_k, memo=memo)
+    # The funnel owns a program's matches (the dyad groups' total): one pattern for both.
+    funnel = (
+        read_table(con, "metrics.step_funnel")
+        if table_exists(con, "metrics", "step_funnel")
+        else None
+    )
+    frame = protect_breakdowns(cells, k=s.suppression_k, memo=memo, funnel=funnel)
     save_patterns(con, memo)
     return frame
 

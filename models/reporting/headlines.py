@@ -8,7 +8,7 @@ import polars as pl
 
 from models.reporting import labels
 from models.reporting.frames import ALL_PERIODS, previous_period
-from models.reporting.headline_disclosure import SUPPRESSED
+from models.reporting.headline_disclosure import HIDDEN_BY
 from models.reporting.markup import NOT_AVAILABLE, esc, fmt_number, fmt_share, is_missing
 
 HEADLINE_COLUMNS: tuple[str, ...] = tuple(labels.HEADLINES)
@@ -67,7 +67,12 @@ def _row(headlines: pl.DataFrame, program_id: str | None, period: str) -> dict |
     # Medians and lasting_share cannot be recombined from per-program values: left unknown.
     # The match rate is a share of mentees: matched_mentees / enrolled, both pooled. Without
     # matched_mentees it is unknown; matched / enrolled is no share (issue 17: 266 %).
-    sums = {c: at_period.get_column(c).sum() for c in POOLED_COUNTS if c in at_period.columns}
+    # A hidden count (null) makes the pooled count unknown, never a sum that reads it as 0.
+    sums = {
+        c: None if at_period.get_column(c).null_count() else at_period.get_column(c).sum()
+        for c in POOLED_COUNTS
+        if c in at_period.columns
+    }
     enrolled, matched_mentees = sums.get("enrolled"), sums.get("matched_mentees")
     known = not is_missing(matched_mentees) and not is_missing(enrolled) and enrolled
     sums["match_rate"] = matched_mentees / enrolled if known else None
@@ -108,12 +113,14 @@ def headline_values(
         check_share(key, now_row.get(key), program_id, period)
         if prev is not None:
             check_share(key, prev_row.get(key), program_id, prev)
-    values = [Headline(c, now_row.get(c), prev_row.get(c)) for c in HEADLINE_COLUMNS]
+    values = [
+        Headline(c, now_row.get(c), prev_row.get(c), hidden=bool(now_row.get(HIDDEN_BY.get(c, ""))))
+        for c in HEADLINE_COLUMNS
+    ]
     for i, h in enumerate(values):
         if h.key in SHARE_PARTS:
             part, whole = SHARE_PARTS[h.key]
-            hidden = bool(now_row.get(SUPPRESSED) or False)
-            values[i] = replace(h, part=now_row.get(part), whole=now_row.get(whole), hidden=hidden)
+            values[i] = replace(h, part=now_row.get(part), whole=now_row.get(whole))
     return values, prev
 
 
@@ -160,6 +167,8 @@ def share_parts(h: Headline, period: str) -> str:
     """'120 of 200 mentees enrolled in 2025Q3 have a match by the data date', for a share
     shown; empty when it is suppressed (the two counts would give it away) or unknown."""
     if h.hidden:
+        if h.key not in SHARE_PARTS:
+            return "hidden to protect a small group, here or in a table this figure would give away"
         return (
             "hidden to protect a small group: the mentees matched, or those without a match, "
             "here or in a period or program this figure would give away"
@@ -192,7 +201,7 @@ def headline_cards(
         if h.key == "lasting_share" and waiting:
             change = f"{fmt_number(waiting)} matches too recent to judge, not counted; " + change
         hint = labels.HEADLINE_HINTS.get(h.key)
-        parts = share_parts(h, period)
+        parts = share_parts(h, period) if h.key in SHARE_PARTS or h.hidden else ""
         items.append(
             (f'<li class="card" title="{esc(hint)}">' if hint else '<li class="card">')
             + f'<p class="label">{esc(labels.HEADLINES[h.key])}</p>'

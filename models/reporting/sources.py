@@ -140,7 +140,11 @@ class WarehouseInputs:
         if "headlines" in shared:
             # Aggregate tier: the cards' matched counts under disclosure control.
             shared["headlines"] = protect_headlines(
-                shared["headlines"], k, shared.get("mentee_status_counts")
+                shared["headlines"],
+                k,
+                shared.get("mentee_status_counts"),
+                _printed_sums(con),
+                shared.get("step_funnel"),
             )
         if table_exists(con, "metrics", "expectation_results"):
             from models.validation.store import latest_results
@@ -253,3 +257,17 @@ def align(
             f"breakdowns rows for program {head[0]!r} came out of page order; "
             "the rows must be sorted by program_id as the pages are"
         )
+
+
+def _printed_sums(con: duckdb.DuckDBPyConnection) -> pl.DataFrame | None:
+    """Which of the cards' counts for the period "all" the breakdowns (matched mentees) and
+    the survival table (active matches) print or hide (models.metrics.status.printed_sums)."""
+    from models.metrics.status import printed_sums
+
+    frames = {}
+    for name, where in (("breakdowns", "dimension = 'all'"), ("survival", "dimension = 'all'")):
+        if table_exists(con, "metrics", name):
+            frames[name] = con.sql(f"SELECT * FROM metrics.{name} WHERE {where}").pl()
+    if not frames:
+        return None
+    return printed_sums(frames.get("breakdowns"), frames.get("survival"))

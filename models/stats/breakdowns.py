@@ -48,6 +48,15 @@ BREAKDOWN_SCHEMA: dict[str, pl.DataType] = {**CELL_SCHEMA, "settings_hash": pl.S
 TOTAL_OF: dict[str, str] = {
     d: "all" for d, subject in DIMENSIONS.items() if subject == "mentee_id" and d != "all"
 }
+# A program's matches: the total of its dyad groups for a step every match has. The step funnel
+# owns that count (its `all` row); given the funnel's pattern (protect_breakdowns(funnel=...)),
+# the audit carries it as a cell of its own, never printed here: known where the funnel prints
+# it, hidden where the funnel hides it (docs/disclosure.md, "One pattern across tables").
+MATCHES = "_matches"
+MATCHES_TOTAL_OF: dict[str, str] = {
+    **TOTAL_OF,
+    **{d: MATCHES for d, subject in DIMENSIONS.items() if subject == "match_id"},
+}
 
 
 @dataclass(frozen=True)
@@ -96,13 +105,28 @@ def breakdown_cells(
 
 
 def protect_breakdowns(
-    cells: BreakdownCells, k: int = 10, memo: PatternMemo | None = None
+    cells: BreakdownCells,
+    k: int = 10,
+    memo: PatternMemo | None = None,
+    funnel: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """metrics.breakdowns from its cells: groups with n < k suppressed, with complementary
-    suppression across groups, programs and the gender × race crossing."""
+    suppression across groups, programs and the gender × race crossing.
+
+    funnel (metrics.step_funnel, its `all` rows are read): which programs' matches it hides.
+    Without it a program's matches are taken as known to the attacker."""
     if not cells.metrics:
         return pl.DataFrame(schema=BREAKDOWN_SCHEMA)
-    suppressed = suppress_cells(cells.cells, k, total_of=TOTAL_OF, memo=memo)
+    if funnel is None:
+        suppressed = suppress_cells(cells.cells, k, total_of=TOTAL_OF, memo=memo)
+    else:
+        with_totals = pl.concat(
+            [cells.cells, matches_cells(cells.cells, funnel)], how="diagonal_relaxed"
+        )
+        suppressed = suppress_cells(with_totals, k, total_of=MATCHES_TOTAL_OF, memo=memo)
+        suppressed = suppressed.filter(pl.col("dimension") != MATCHES).drop(
+            "_forced", "_same_as_all"
+        )
     protected = blank_suppressed_effects(suppressed)
     order = {d: i for i, d in enumerate(DIMENSIONS)}
     metric_order = {m: i for i, m in enumerate(cells.metrics)}
@@ -124,6 +148,7 @@ def breakdowns(
     outcomes_by_match: pl.DataFrame | None = None,
     k: int = 10,
     memo: PatternMemo | None = None,
+    funnel: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """One row per (program_id, dimension, group, metric); program_id null = all programs.
 
@@ -132,5 +157,49 @@ def breakdowns(
     matches contributes the mean of its matches. Groups with n < k are suppressed, with
     complementary suppression across groups, programs and the gender × race crossing.
     memo: suppression patterns kept from an earlier run (models.disclosure.memo).
+    funnel: metrics.step_funnel, which owns each program's matches (protect_breakdowns).
     """
-    return protect_breakdowns(breakdown_cells(match_steps, dyads, outcomes_by_match), k, memo)
+    cells = breakdown_cells(match_steps, dyads, outcomes_by_match)
+    return protect_breakdowns(cells, k, memo, funnel=funnel)
+
+
+def matches_cells(cells: pl.DataFrame, funnel: pl.DataFrame) -> pl.DataFrame:
+    """One MATCHES cell per program (and all programs) for each step every match has: n, the
+    sum of its dyad_gender groups; `_forced` where the funnel hides the program's `all` row
+    (known otherwise); `_same_as_all` where the program's `all` row (mentees) has the same n,
+    every mentee having one match (the status table lets an attacker know that much)."""
+    from models.vocabulary import FUNNEL_STEPS, WINDOW_CLOSED
+
+    every = [m for m in FUNNEL_STEPS if m not in WINDOW_CLOSED]
+    dyad = next(d for d, subject in DIMENSIONS.items() if subject == "match_id")
+    keys = ["program_id", "metric"]
+    totals = (
+        cells.filter(pl.col("metric").is_in(every) & (pl.col("dimension") == dyad))
+        .group_by(keys)
+        .agg(
+            # The share of all the program's matches: the dyad groups' successes over their n.
+            ((pl.col("value") * pl.col("n")).sum() / pl.col("n").sum()).alias("value"),
+            pl.col("value_type").first(),
+            pl.col("n").sum(),
+        )
+    )
+    mentees = cells.filter(pl.col("dimension") == "all").select(*keys, pl.col("n").alias("_all"))
+    hidden = (
+        funnel.filter(pl.col("period") == "all")
+        .select("program_id", pl.col("suppressed").fill_null(False).alias("_forced"))
+        .unique(subset="program_id", keep="first")
+    )
+    return (
+        totals.join(mentees, on=keys, how="left", nulls_equal=True)
+        .join(hidden, on="program_id", how="left", nulls_equal=True)
+        .select(
+            *keys,
+            pl.lit(MATCHES).alias("dimension"),
+            pl.lit("all").alias("group"),
+            pl.col("n").cast(cells.schema["n"]),
+            pl.col("value").cast(cells.schema["value"]),
+            "value_type",
+            pl.col("_forced").fill_null(False),
+            (pl.col("_all") == pl.col("n")).fill_null(False).alias("_same_as_all"),
+        )
+    )

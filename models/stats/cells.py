@@ -29,7 +29,7 @@ from models.stats.intervals import (
 from models.stats.linkage import CROSSED_DIMENSIONS, linked_equations
 from models.stats.multiplicity import benjamini_hochberg
 from models.stats.observations import MatchMetrics
-from models.stats.suppression import protect
+from models.stats.suppression import Equation, protect
 
 if TYPE_CHECKING:
     from models.disclosure.memo import PatternMemo
@@ -391,21 +391,59 @@ def _protect_family(
         successes = np.where(share, np.round(value * n, _DIGITS), np.nan)
         outcomes.append(Outcome(successes=successes, denominator=n, name=str(part["metric"][0])))
     parents = {parent for links in crossed.values() for parent, _ in links}
+    wholes = {"all", *(total_of or {}).values()}
     margin = (
         first["program_id"].is_null()
         | first["dimension"].is_in(sorted(parents))
-        | (first["dimension"] == "all")
+        | first["dimension"].is_in(sorted(wholes))
     ).to_numpy()
     equations = linked_equations(first, crossed, total_of)
+    forced = _owned_totals(first, equations)
     # Rows exist only for groups with a member (aggregate_cells keeps n > 0): a reader knows a
     # printed suppressed group has at least one.
     lower = np.ones(n.size)
     blocks = program_blocks(first["program_id"])
     hidden = protect(
-        n, k, equations, lower=lower, outcomes=outcomes, margin=margin, blocks=blocks, memo=memo
+        n,
+        k,
+        equations,
+        lower=lower,
+        outcomes=outcomes,
+        margin=margin,
+        blocks=blocks,
+        memo=memo,
+        forced=forced,
     ).suppressed
     return_freed_memory()  # a family's integer programs leave freed pages in the heaps
     return hidden
+
+
+def _owned_totals(first: pl.DataFrame, equations: list[Equation]) -> np.ndarray | None:
+    """Cells another table owns (models.stats.breakdowns.matches_cells): `_forced` ones are
+    hidden there, the others printed there (an equation of their own here); a cell marked
+    `_same_as_all` equals its program's `all` row (an equation tying the two)."""
+    if "_forced" not in first.columns:
+        return None
+    owned = first["_forced"].is_not_null().to_numpy()
+    forced = first["_forced"].fill_null(False).to_numpy()
+    for cell in np.flatnonzero(owned & ~forced):
+        equations.append(Equation.of([int(cell)]))
+    same = first["_same_as_all"].fill_null(False).to_numpy()
+    if same.any():
+        alls = {
+            program: int(cell)
+            for cell, program in zip(
+                np.flatnonzero((first["dimension"] == "all").to_numpy()),
+                first["program_id"].filter(first["dimension"] == "all"),
+                strict=True,
+            )
+        }
+        program = first["program_id"].to_list()
+        for cell in np.flatnonzero(same):
+            other = alls.get(program[cell])
+            if other is not None:
+                equations.append(Equation.of([int(cell), other], [1.0, -1.0]))
+    return forced
 
 
 def program_blocks(program_id: pl.Series) -> np.ndarray:

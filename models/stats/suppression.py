@@ -403,6 +403,7 @@ def protect(
     margin: ArrayLike | None = None,
     blocks: ArrayLike | None = None,
     memo: PatternMemo | None = None,
+    forced: ArrayLike | None = None,
 ) -> Protection:
     """Disclosure control of a linked table: the linear pattern (protect_linear), then the
     attacker's audit and least-people complements until it passes (models.disclosure).
@@ -412,7 +413,8 @@ def protect(
     to hide last (totals); blocks: each cell's program number (-1 for an all-programs cell),
     so that a large table is audited a few programs at a time (models.disclosure.windows);
     memo: patterns kept from an earlier run, the same table's is returned instead of choosing
-    again (models.disclosure.memo), and the one chosen now is added to it."""
+    again (models.disclosure.memo), and the one chosen now is added to it; forced: cells
+    another table hides (protected like primary cells, never released)."""
     from models.disclosure.memo import Pattern, pattern_key
     from models.disclosure.protection import protect_table
     from models.disclosure.table import LinkedTable
@@ -421,9 +423,10 @@ def protect(
     lower_ = np.ones(counts.size) if lower is None else np.asarray(lower, dtype=float)
     margin_ = None if margin is None else np.asarray(margin, dtype=bool)
     blocks_ = None if blocks is None else np.asarray(blocks, dtype=np.int64)
+    forced_ = None if forced is None else np.asarray(forced, dtype=bool)
     key = ""
     if memo is not None:
-        key = pattern_key(counts, k, equations, lower_, outcomes, margin_, blocks_)
+        key = pattern_key(counts, k, equations, lower_, outcomes, margin_, blocks_, forced_)
         kept = memo.get(key, counts.size)
         if kept is not None:
             return Protection(kept.suppressed, kept.primary, kept.unprotectable)
@@ -435,7 +438,7 @@ def protect(
         margin=margin_,
         blocks=blocks_,
     )
-    result = protect_table(table, k)
+    result = protect_table(table, k, forced=forced_)
     if memo is not None:
         memo.put(key, Pattern(result.suppressed, result.primary, result.unprotectable))
     return result

@@ -15,7 +15,8 @@ import polars as pl
 from models.metrics.funnel import period_label
 from models.metrics.funnel_disclosure import suppress_funnel
 from models.metrics.status import mentee_status_counts, printed_sums
-from models.stats.breakdowns import DIMENSIONS, breakdowns
+from models.reporting.headline_disclosure import ENROLLED_SUPPRESSED, protect_headlines
+from models.stats.breakdowns import DIMENSIONS, breakdown_cells, protect_breakdowns
 from models.stats.dyads import dyad_composition
 from models.stats.survival import shared_counts, survival_frame, survival_table
 
@@ -41,17 +42,22 @@ class Consortium:
     survival: pl.DataFrame  # one row per group
     funnel: pl.DataFrame
     status: pl.DataFrame
-    enrolled: dict[str | None, int]
+    enrolled: dict[str | None, int]  # the cards' enrolled counts that are printed
+    cards: pl.DataFrame
     # inputs, to rebuild a table another way
     survival_frame: pl.DataFrame
     shared: list[pl.DataFrame]
 
 
-def _people(rng: np.random.Generator, programs: int, size: tuple[int, int]):
+def _people(
+    rng: np.random.Generator, programs: int, size: tuple[int, int], first: int | None = None
+):
     people, matches = [], []
     for p in range(programs):
         program = f"P{p}"
         count = int(rng.integers(*size))
+        if p == 0 and first is not None:
+            count = first  # a program of its own size (e.g. fewer than k matches)
         mentors = max(2, count // 3)
         for r in range(mentors):
             people.append((f"{program}-r{r}", program, "mentor",
@@ -124,16 +130,45 @@ def _status(participants: pl.DataFrame, matches: pl.DataFrame) -> pl.DataFrame:
                          pl.lit("h").alias("settings_hash"))  # fmt: skip
 
 
-def consortium(seed: int, programs: int, size: tuple[int, int], k: int = 10) -> Consortium:
+def _cards(
+    status_rows: pl.DataFrame,
+    matches: pl.DataFrame,
+    k: int,
+    status: pl.DataFrame,
+    sums: pl.DataFrame,
+    funnel: pl.DataFrame,
+) -> pl.DataFrame:
+    """The dashboards' headline cards for the period "all" (the generator has no enrolment
+    dates), protected by the production code: enrolled, matched mentees, active matches."""
+    per_program = status_rows.group_by("program_id").agg(
+        enrolled=pl.len().cast(pl.Int64),
+        matched_mentees=(pl.col("status") != "never_matched").sum().cast(pl.Int64),
+    )
+    active = matches.group_by("program_id").agg(
+        active_matches=(~pl.col("ended")).sum().cast(pl.Int64)
+    )
+    rows = per_program.join(active, on="program_id", how="left").fill_null(0)
+    overall = rows.select(pl.lit(None, pl.String).alias("program_id"),
+                          *(pl.col(c).sum() for c in rows.columns[1:]))  # fmt: skip
+    cards = pl.concat([rows, overall]).with_columns(
+        period=pl.lit("all"), enrolled_truth=pl.col("enrolled")
+    )
+    return protect_headlines(cards, k, status, sums, funnel)
+
+
+def consortium(
+    seed: int, programs: int, size: tuple[int, int], k: int = 10, first: int | None = None
+) -> Consortium:
+    """first: the mentees of program P0, instead of a draw from size."""
     rng = np.random.default_rng(seed)
-    participants, matches = _people(rng, programs, size)
+    participants, matches = _people(rng, programs, size, first)
     steps = matches.select(
         "match_id", "program_id", "mentor_id", "mentee_id", "s3_calendar",
         pl.lit("h").alias("settings_hash"),
     )  # fmt: skip
     dyads = dyad_composition(steps, participants)
-    published = breakdowns(steps, dyads, None, k=k)
     funnel = suppress_funnel(_funnel(matches), k)
+    published = protect_breakdowns(breakdown_cells(steps, dyads, None), k, funnel=funnel)
     frame = survival_frame(
         matches.select("match_id", "program_id", "duration_days", "ended"), dyads
     )
@@ -141,17 +176,18 @@ def consortium(seed: int, programs: int, size: tuple[int, int], k: int = 10) -> 
     survival = survival_table(frame, list(DIMENSIONS), k, shared=shared)
     status_rows = _status(participants, matches)
     status = mentee_status_counts(status_rows, k, printed_sums(published, survival))
-    per_program = status_rows.group_by("program_id").len()
+    cards = _cards(status_rows, matches, k, status, printed_sums(published, survival), funnel)
+    printed = cards.filter(~pl.col(ENROLLED_SUPPRESSED))
     enrolled: dict[str | None, int] = dict(
-        zip(per_program["program_id"], per_program["len"], strict=True)
+        zip(printed["program_id"], printed["enrolled"], strict=True)
     )
-    enrolled[None] = status_rows.height
     return Consortium(
         breakdowns=published.filter(pl.col("metric") == "s3_calendar"),
         survival=groups(survival),
         funnel=funnel,
         status=status,
         enrolled=enrolled,
+        cards=cards,
         survival_frame=frame,
         shared=shared,
     )

@@ -136,12 +136,13 @@ def test_breakdowns_with_kept_patterns_equal_a_fresh_computation(demo_run, tmp_p
         dyads = read_table(con, "metrics.match_dyads")
         outcomes = read_table(con, "metrics.outcomes_by_match")
         published = read_table(con, "metrics.breakdowns")
+        funnel = read_table(con, "metrics.step_funnel")
         memo = load_patterns(con)  # what the pipeline's own breakdowns step kept
     finally:
         con.close()
     assert len(memo) > 1  # one pattern per family of metrics
 
-    reused = breakdowns(steps, dyads, outcomes, k=K, memo=memo)
+    reused = breakdowns(steps, dyads, outcomes, k=K, memo=memo, funnel=funnel)
     assert memo.chosen == 0 and memo.reused == len(memo)
     assert reused.equals(published, null_equal=True)
 
@@ -157,7 +158,8 @@ def test_breakdowns_with_kept_patterns_equal_a_fresh_computation(demo_run, tmp_p
     )
     assert changed["value"].sum() == outcomes["value"].sum() + 1
     again = PatternMemo(dict(memo.used()))
-    with_memo = breakdowns(steps, dyads, changed, k=K, memo=again)
+    with_memo = breakdowns(steps, dyads, changed, k=K, memo=again, funnel=funnel)
     assert 1 <= again.chosen < again.chosen + again.reused
     assert again.reused >= 1
-    assert with_memo.equals(breakdowns(steps, dyads, changed, k=K), null_equal=True)
+    fresh = breakdowns(steps, dyads, changed, k=K, funnel=funnel)
+    assert with_memo.equals(fresh, null_equal=True)

@@ -11,7 +11,13 @@ import numpy as np
 import polars as pl
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from models.reporting.headline_disclosure import SUPPRESSED, protect_headlines
+from models.reporting.headline_disclosure import (
+    ACTIVE_SUPPRESSED,
+    ENROLLED_SUPPRESSED,
+    MATCHED_SUPPRESSED,
+    SUPPRESSED,
+    protect_headlines,
+)
 from models.reporting.headlines import headline_cards, headline_values
 from models.reporting.sources import WarehouseInputs
 
@@ -34,10 +40,17 @@ def _cards(unmatched: dict[tuple[str, str], int], matched: dict[tuple[str, str],
     return pl.DataFrame(rows, schema_overrides={"program_id": pl.String})
 
 
-def _attack(cards: pl.DataFrame) -> list[str]:
+def _attack(
+    cards: pl.DataFrame, truth: pl.DataFrame | None = None, matched_known: dict | None = None
+) -> list[str]:
     """Min and max of every hidden card's unmatched count given everything printed: enrolled
-    on every card, matched where printed, quarters summing to 'all', programs to all."""
+    where printed, matched where printed, quarters summing to 'all', programs to all.
+    matched_known: program -> its matched mentees for 'all', printed by another table (the
+    breakdowns' `all` row). truth: the unprotected cards (the enrolled count of a card that
+    hides it, for the width rule)."""
     rows = cards.to_dicts()
+    truth_rows = (truth if truth is not None else cards).to_dicts()
+    matched_known = matched_known or {}
     n = len(rows)
     # variables: u_i, m_i per card
     a, lo, hi = [], [], []
@@ -52,9 +65,12 @@ def _attack(cards: pl.DataFrame) -> list[str]:
 
     index = {(r["program_id"], r["period"]): i for i, r in enumerate(rows)}
     for i, r in enumerate(rows):
-        eq({i: 1.0, n + i: 1.0}, r["enrolled"])
+        if not r.get(ENROLLED_SUPPRESSED, False):
+            eq({i: 1.0, n + i: 1.0}, r["enrolled"])
         if not r[SUPPRESSED]:
             eq({n + i: 1.0}, r["matched_mentees"])
+        if r["period"] == "all" and r["program_id"] in matched_known:
+            eq({n + i: 1.0}, matched_known[r["program_id"]])
     programs = sorted({r["program_id"] for r in rows if r["program_id"] is not None})
     for p in [*programs, None]:
         for offset in (0, n):
@@ -77,14 +93,15 @@ def _attack(cards: pl.DataFrame) -> list[str]:
         for sign in (1.0, -1.0):
             c = np.zeros(2 * n)
             c[i] = sign
-            res = milp(c, constraints=[constraint], integrality=np.ones(2 * n),
-                       bounds=Bounds(0, np.inf))  # fmt: skip
+            res = milp(
+                c, constraints=[constraint], integrality=np.ones(2 * n), bounds=Bounds(0, 1e6)
+            )  # fmt: skip  (a hidden enrolled: unbounded)
             assert res.status == 0
             ends.append(res.x[i])
         low, high = ends
         # With 0 or 1 enrolled the card's enrolled count is all there is to know, and the
         # attacker's interval is all of it: nothing more to ask of the matched count.
-        if high - low < min(2, r["enrolled"]):
+        if high - low < min(2, truth_rows[i]["enrolled"]):
             problems.append(f"{r['program_id']} {r['period']}: unmatched in [{low}, {high}]")
     return problems
 
@@ -101,14 +118,15 @@ def _consortium(seed: int) -> pl.DataFrame:
 
 def test_small_groups_on_the_cards_are_hidden_and_stay_hidden() -> None:
     for seed in range(6):
-        cards = protect_headlines(_consortium(seed), K)
-        u = cards["enrolled"] - pl.Series(_consortium(seed)["matched_mentees"])
-        m = _consortium(seed)["matched_mentees"]
+        raw = _consortium(seed)
+        cards = protect_headlines(raw, K)
+        u = raw["enrolled"] - raw["matched_mentees"]
+        m = raw["matched_mentees"]
         small = ((u > 0) & (u < K)) | ((m > 0) & (m < K))
         assert cards.filter(small.to_list())[SUPPRESSED].all(), seed
         hidden = cards.filter(SUPPRESSED)
         assert hidden["matched_mentees"].is_null().all() and hidden["match_rate"].is_null().all()
-        assert _attack(cards) == [], seed
+        assert _attack(cards, raw) == [], seed
 
 
 def test_the_attack_recovers_what_primary_hiding_alone_leaves() -> None:
@@ -181,3 +199,87 @@ def test_a_never_matched_count_the_status_table_hides_stays_hidden_on_the_card()
     p1_all = protected.filter(pl.col("program_id") == "P1", pl.col("period") == "all")
     assert p1_all[SUPPRESSED].item() and p1_all["matched_mentees"].is_null().item()
     assert _attack(protected) == []
+
+
+def _status(hidden: dict[str, bool], values: dict[str, int]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {"program_id": list(hidden), "status": ["never_matched"] * len(hidden),
+         "n": [None if hidden[p] else values[p] for p in hidden],
+         "suppressed": list(hidden.values())},
+        schema_overrides={"n": pl.Int64, "program_id": pl.String},
+    )  # fmt: skip
+
+
+def _sums(matched: dict[str | None, int | None]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {"program_id": list(matched), "sum": ["matched"] * len(matched),
+         "suppressed": [v is None for v in matched.values()]},
+        schema_overrides={"program_id": pl.String},
+    )  # fmt: skip
+
+
+def test_enrolled_is_hidden_where_the_breakdowns_print_the_matched_mentees() -> None:
+    # P1 has 3 mentees without a match; the status table hides them, and the breakdowns print
+    # P1's 180 matched mentees (their `all` row). Enrolled − 180 would be the 3: the card for
+    # "all" must hide enrolled, and enough more that no sum gives it back.
+    unmatched = {(p, t): 30 for p in ("P1", "P2", "P3") for t in PERIODS}
+    matched = {(p, t): 60 for p in ("P1", "P2", "P3") for t in PERIODS}
+    for t in PERIODS:
+        unmatched[("P1", t)] = 1
+    raw = _cards(unmatched, matched)
+    totals = raw.filter(pl.col("period") == "all")
+    printed_m = dict(zip(totals["program_id"], totals["matched_mentees"], strict=True))
+    status = _status({"P1": True, "P2": False, "P3": False}, {"P2": 90, "P3": 90})
+    protected = protect_headlines(raw, K, status, _sums(printed_m))
+    p1_all = protected.filter(pl.col("program_id") == "P1", pl.col("period") == "all")
+    assert p1_all[ENROLLED_SUPPRESSED].item() and p1_all["enrolled"].is_null().item()
+    assert _attack(protected, raw, printed_m) == []
+    # The cards protected on their own print every enrolled count; the same attacker, told
+    # the breakdowns' count, recovers the 3.
+    alone = protect_headlines(raw, K)
+    assert not alone[ENROLLED_SUPPRESSED].any()
+    assert any(x.startswith("P1 all") for x in _attack(alone, raw, printed_m))
+
+
+def test_matched_follows_the_funnel_and_active_follows_survival() -> None:
+    unmatched = {(p, t): 30 for p in ("P1", "P2") for t in PERIODS}
+    matched = {(p, t): 60 for p in ("P1", "P2") for t in PERIODS}
+    raw = _cards(unmatched, matched).with_columns(
+        matched=pl.lit(40, pl.Int64), active_matches=pl.lit(25, pl.Int64)
+    )
+    funnel = pl.DataFrame(
+        {"program_id": ["P1", "P2", "P1"], "period": ["2025Q2", "2025Q2", "all"],
+         "suppressed": [True, True, False]},
+        schema_overrides={"program_id": pl.String},
+    )  # fmt: skip
+    sums = pl.DataFrame(
+        {"program_id": ["P1", "P2", None], "sum": ["active"] * 3,
+         "suppressed": [True, True, False]},
+        schema_overrides={"program_id": pl.String},
+    )  # fmt: skip
+    protected = protect_headlines(raw, K, None, sums, funnel)
+    hidden_matched = protected.filter(MATCHED_SUPPRESSED)
+    assert sorted(hidden_matched.select("program_id", "period").rows()) == [
+        ("P1", "2025Q2"),
+        ("P2", "2025Q2"),
+    ]
+    assert hidden_matched["matched"].is_null().all()
+    active = protected.filter(ACTIVE_SUPPRESSED)
+    # "all" of both programs (survival hides them), and the last quarter, which ends on the
+    # data date and so has the same active matches.
+    assert {("P1", "all"), ("P2", "all"), ("P1", "2025Q3"), ("P2", "2025Q3")} <= set(
+        active.select("program_id", "period").rows()
+    )
+    assert active["active_matches"].is_null().all()
+    values, prev = headline_values(
+        protected.with_columns(
+            median_days_to_match=None,
+            median_days_to_first_meeting=None,
+            lasting_share=None,
+            lasting_too_early=0,
+        ),  # fmt: skip
+        "P1",
+        "all",
+    )
+    html = headline_cards(values, prev, "all")
+    assert html.count(">hidden<") == 1  # active matches; enrolled, matched and the rate shown

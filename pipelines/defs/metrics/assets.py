@@ -177,7 +177,13 @@ dyads = metric_asset(
 
 breakdown_table = metric_asset(
     "breakdowns",
-    [metric_key("match_steps"), metric_key("match_dyads"), metric_key("outcomes_by_match")],
+    # The step funnel owns each program's matches, the dyad groups' total (docs/disclosure.md).
+    [
+        metric_key("match_steps"),
+        metric_key("match_dyads"),
+        metric_key("outcomes_by_match"),
+        metric_key("step_funnel"),
+    ],
     "Every step rate and outcome by mentee gender, mentee race, mentor gender and race, dyad "
     "composition and gender x race, per program and overall, with 95% intervals, the gap "
     "against the rest of the dimension, and small-group (and complementary) suppression.",
