@@ -73,7 +73,7 @@ def protect_headlines(
     if "active_matches" in headlines.columns:
         columns.append("active_matches")
     rows = headlines.select(columns).to_dicts()
-    owners = _Owners.read(status_counts, sums)
+    owners = _Owners.read(status_counts, sums, funnel)
     hidden = _hidden_counts(rows, k, owners)
     funnel_hidden = _funnel_hidden(funnel)
     flags = {
@@ -99,7 +99,12 @@ class _Owners:
         self.facts: dict[tuple[str | None, str], bool] = {}  # (program, kind) -> hidden
 
     @classmethod
-    def read(cls, status_counts: pl.DataFrame | None, sums: pl.DataFrame | None) -> _Owners:
+    def read(
+        cls,
+        status_counts: pl.DataFrame | None,
+        sums: pl.DataFrame | None,
+        funnel: pl.DataFrame | None = None,
+    ) -> _Owners:
         owners = cls()
         if status_counts is not None and not status_counts.is_empty():
             never = status_counts.filter(pl.col("status") == "never_matched")
@@ -110,6 +115,18 @@ class _Owners:
                 kind = {"matched": "m", "active": "a"}.get(name)
                 if kind is not None:
                     owners.facts[(program, kind)] = bool(suppressed)
+        # Where no mentee has two matches (the status table has no `rematched` row), the
+        # program's matched mentees are its matches, which the funnel may print.
+        if status_counts is not None and funnel is not None and not funnel.is_empty():
+            rematched = set(
+                status_counts.filter(pl.col("status") == "rematched")["program_id"].to_list()
+            )
+            printed = funnel.filter(
+                (pl.col("period") == ALL_PERIODS) & ~pl.col("suppressed").fill_null(False)
+            )["program_id"].to_list()
+            for program in printed:
+                if program not in rematched and not (program is None and rematched):
+                    owners.facts[(program, "m")] = False
         return owners
 
     def hidden(self, program: str | None, kind: str) -> bool | None:

@@ -52,6 +52,14 @@ TOTAL_OF: dict[str, str] = {
 # owns that count (its `all` row); given the funnel's pattern (protect_breakdowns(funnel=...)),
 # the audit carries it as a cell of its own, never printed here: known where the funnel prints
 # it, hidden where the funnel hides it (docs/disclosure.md, "One pattern across tables").
+# Mentors with a match, per program: no table prints that number, so the attacker knows only
+# that mentor gender and mentor race groups add up to the same one (the audit used to take it
+# as known, and a program with one mentor gender had that cell pinned in the audit itself,
+# where no complement was sought: an attacker without the total read it off the all-programs
+# row). Used with the funnel's pattern, like MATCHES.
+SAME_MENTORS: tuple[tuple[str, ...], ...] = (
+    tuple(d for d, subject in DIMENSIONS.items() if subject == "mentor_id"),
+)
 MATCHES = "_matches"
 MATCHES_TOTAL_OF: dict[str, str] = {
     **TOTAL_OF,
@@ -123,7 +131,9 @@ def protect_breakdowns(
         with_totals = pl.concat(
             [cells.cells, matches_cells(cells.cells, funnel)], how="diagonal_relaxed"
         )
-        suppressed = suppress_cells(with_totals, k, total_of=MATCHES_TOTAL_OF, memo=memo)
+        suppressed = suppress_cells(
+            with_totals, k, total_of=MATCHES_TOTAL_OF, memo=memo, same_total=SAME_MENTORS
+        )
         suppressed = suppressed.filter(pl.col("dimension") != MATCHES).drop(
             "_forced", "_same_as_all"
         )

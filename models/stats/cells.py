@@ -309,10 +309,12 @@ def suppress_cells(
     total_of: Mapping[str, str] | None = None,
     memo: PatternMemo | None = None,
     threads: int | None = None,
+    same_total: Sequence[Sequence[str]] = (),
 ) -> pl.DataFrame:
     """Add `suppressed` and blank n, value, interval and gap of suppressed cells.
 
-    total_of: dimension -> the one-group dimension holding its total (linked_equations).
+    total_of: dimension -> the one-group dimension holding its total (linked_equations);
+    same_total: dimensions of the same subjects whose total is not printed (likewise).
     memo: patterns kept from an earlier run (models.disclosure.memo): a family whose table
     is unchanged takes its kept pattern instead of a new audit.
     threads: families protected at once (default: family_threads()); the same patterns in any
@@ -341,7 +343,8 @@ def suppress_cells(
     costliest = sorted(range(len(every)), key=lambda i: -_family_cost(every[i]))
     with ThreadPoolExecutor(max_workers=threads or family_threads()) as pool:
         futures = {
-            i: pool.submit(_protect_family, every[i], k, crossed, total_of, memo) for i in costliest
+            i: pool.submit(_protect_family, every[i], k, crossed, total_of, memo, same_total)
+            for i in costliest
         }
         patterns = [futures[i].result() for i in range(len(every))]
     for parts, hidden in zip(every, patterns, strict=True):
@@ -374,6 +377,7 @@ def _protect_family(
     crossed: Mapping[str, Sequence[tuple[str, int]]],
     total_of: Mapping[str, str] | None,
     memo: PatternMemo | None = None,
+    same_total: Sequence[Sequence[str]] = (),
 ) -> np.ndarray:
     """One suppression pattern for metrics that share their cells and counts."""
     from models.disclosure.table import Outcome
@@ -397,7 +401,7 @@ def _protect_family(
         | first["dimension"].is_in(sorted(parents))
         | first["dimension"].is_in(sorted(wholes))
     ).to_numpy()
-    equations = linked_equations(first, crossed, total_of)
+    equations = linked_equations(first, crossed, total_of, same_total)
     forced = _owned_totals(first, equations)
     # Rows exist only for groups with a member (aggregate_cells keeps n > 0): a reader knows a
     # printed suppressed group has at least one.

@@ -29,13 +29,16 @@ def linked_equations(
     cells: pl.DataFrame,
     crossed: Mapping[str, Sequence[tuple[str, int]]] = CROSSED_DIMENSIONS,
     total_of: Mapping[str, str] | None = None,
+    same_total: Sequence[Sequence[str]] = (),
 ) -> list[Equation]:
     """Equations over the rows of `cells` (columns program_id, dimension, group; one metric).
 
     Cell i is row i of `cells`. total_of: dimension -> the one-group dimension that holds its
     total (e.g. every mentee dimension -> "all"): where a program has that row, its groups sum
     to that cell, which is published or hidden like any other (a program under k people has
-    its total hidden); every other dimension's total is taken as known.
+    its total hidden); every other dimension's total is taken as known, except in
+    same_total: dimensions that count the same subjects (e.g. mentors by gender and by race)
+    whose total nobody prints; their groups add up to the same unknown number in each program.
     """
     indexed = cells.select("program_id", "dimension", "group").with_row_index("cell")
     equations: list[Equation] = []
@@ -50,14 +53,25 @@ def linked_equations(
         total_cells[(program, dimension)] = cell
 
     grouped = indexed.group_by(["program_id", "dimension"]).agg(pl.col("cell"))
+    unknown = {d: tuple(dims) for dims in same_total for d in dims}
     for program, dimension, members in grouped.iter_rows():
         if dimension in wholes:
             continue  # a total's own row: tied through the dimensions it totals
         total = total_cells.get((program, total_of.get(dimension, "")))
+        if dimension in unknown:
+            continue  # below: equal to the other dimensions of the same subjects
         if total is None:
             equations.append(Equation.of(members))
         else:
             equations.append(Equation.of([total, *members], [-1.0] + [1.0] * len(members)))
+    by_scope = {(p, d): m for p, d, m in grouped.iter_rows()}
+    for dims in same_total:
+        for program in indexed["program_id"].unique().to_list():
+            present = [by_scope[(program, d)] for d in dims if (program, d) in by_scope]
+            for first, other in zip(present, present[1:], strict=False):
+                equations.append(
+                    Equation.of([*first, *other], [1.0] * len(first) + [-1.0] * len(other))
+                )
     for (_program, dimension), cell in total_cells.items():
         if not any(total_of.get(d) == dimension for d in grouped["dimension"].unique()):
             equations.append(Equation.of([cell]))  # totals nothing here: known as before

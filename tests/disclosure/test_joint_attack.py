@@ -80,25 +80,36 @@ def test_nothing_is_recoverable_from_a_generated_consortium(
     assert problems(model, findings) == []
 
 
-# (seed, mentees of P0): a program with 5 to 8 matches beside two large ones. With 3 or
-# fewer the funnel's own quarters cannot be two people wide (docs/disclosure.md).
-SMALL_PROGRAM = [(2, 5), (2, 6), (4, 6), (7, 6), (2, 8)]
-# Known gaps with such a program (docs/disclosure.md, "Not covered yet"): its mentor groups
-# (the breakdowns take a program's mentors as known) and its survival endings.
-KNOWN_GAPS = ("mentors", "mentors:s3_calendar", "ended")
+# (seed, mentees of P0): a program with 2 to 8 matches beside two large ones. With 3 matches
+# some consortia still give hidden numbers back (docs/disclosure.md, "Not covered yet").
+SMALL_PROGRAM = [(2, 5), (2, 6), (4, 6), (7, 6), (2, 8), (7, 2), (7, 3), (12, 7)]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("seed", "first"), SMALL_PROGRAM)
-def test_a_program_of_fewer_than_k_matches_keeps_its_matches_and_mentees_hidden(
+def test_nothing_is_recoverable_with_a_program_of_fewer_than_k_matches(
     seed: int, first: int
 ) -> None:
     c = consortium(seed, 3, (60, 250), k=K, first=first)
     p0 = c.funnel.filter(pl.col("program_id") == "P0", pl.col("period") == "all")
     assert p0["suppressed"].item()  # the funnel hides P0's matches
     model = build(c.breakdowns, c.survival, c.funnel, c.status, c.enrolled)
+    assert problems(model, attack(model)) == []
+
+
+@pytest.mark.slow
+def test_a_small_program_s_mentors_were_recoverable_when_taken_as_known(monkeypatch) -> None:
+    # The breakdowns' audit taking each program's mentors as known (as before): P0 has one
+    # mentor gender, whose cell the audit then counted as pinned anyway and sought no
+    # complement for; the attacker, without that total, reads it off the all-programs row.
+    import importlib
+
+    module = importlib.import_module("models.stats.breakdowns")
+    monkeypatch.setattr(module, "SAME_MENTORS", ())
+    c = consortium(4, 3, (60, 250), k=K, first=6)
+    model = build(c.breakdowns, c.survival, c.funnel, c.status, c.enrolled)
     found = problems(model, attack(model))
-    assert [f for f in found if f.key[0] not in KNOWN_GAPS] == []
+    assert any(f.key[0] == "mentors" and f.key[1] == "P0" for f in found), found
 
 
 @pytest.mark.slow
