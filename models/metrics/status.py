@@ -124,7 +124,9 @@ def mentee_status_counts(
 ) -> pl.DataFrame:
     """Mentees per program (null = all programs) and status, with disclosure control.
 
-    Only statuses with at least one mentee get a row (a reader learns that much). A count
+    Only statuses with at least one mentee get a row (a reader learns that much), except
+    where another table hides a sum of statuses (below): then each status of the sum has a
+    row, hidden, which may hold 0 (its absence would say the sum is 0). A count
     below k is suppressed, and so are as many others as needed that none can be recovered from
     the margins an attacker may know: each program's total of mentees, each status's total
     over programs (the all-programs row), and the overall total (models/stats/suppression.py).
@@ -136,6 +138,7 @@ def mentee_status_counts(
     """
     hash_ = status["settings_hash"].first() if status.height else None
     per_program = status.group_by("program_id", "status").agg(n=pl.len().cast(pl.Int64))
+    per_program = pl.concat([per_program, _rows_of_hidden_sums(per_program, sums)])
     overall = status.group_by("status").agg(n=pl.len().cast(pl.Int64))
     cells = (
         pl.concat(
@@ -174,6 +177,27 @@ def mentee_status_counts(
     ).select(list(COUNT_SCHEMA))
 
 
+def _rows_of_hidden_sums(per_program: pl.DataFrame, sums: pl.DataFrame | None) -> pl.DataFrame:
+    """Rows of 0 mentees for the statuses of a program's `ended` or `active` sum that its owner
+    (the survival table) hides and that have no mentee: without them the missing rows would
+    publish that the program's hidden ending count (or open count) is 0."""
+    empty = per_program.clear()
+    if sums is None or sums.is_empty():
+        return empty
+    present = set(per_program.select("program_id", "status").iter_rows())
+    rematched = {p for p, s in present if s == "rematched"}
+    rows = []
+    for program, name, suppressed in sums.select("program_id", "sum", "suppressed").iter_rows():
+        if not suppressed or name == "matched" or program is None or program in rematched:
+            continue
+        rows.extend(
+            (program, status, 0) for status in SUMS[name] if (program, status) not in present
+        )
+    if not rows:
+        return empty
+    return pl.DataFrame(rows, schema=per_program.schema, orient="row")
+
+
 def _protect_with_sums(
     n: np.ndarray,
     k: int,
@@ -189,6 +213,7 @@ def _protect_with_sums(
 
     counts = list(n)
     forced = [False] * len(counts)
+    may_be_zero = np.zeros(n.size, dtype=bool)
     owners = list(program)
     equations = list(equations)
     for p, name, suppressed in sums.iter_rows():
@@ -198,6 +223,8 @@ def _protect_with_sums(
         members = [i for i in own if kind[i] in SUMS[name]]
         if not members:
             continue
+        if suppressed and name != "matched":
+            may_be_zero[members] = True
         cell = len(counts)
         counts.append(float(sum(n[i] for i in members)))
         forced.append(bool(suppressed))
@@ -210,7 +237,8 @@ def _protect_with_sums(
     table = LinkedTable(
         n=np.asarray(counts),
         equations=equations,
-        lower=np.concatenate([np.ones(n.size), np.zeros(len(counts) - n.size)]),
+        # A printed row has a mentee, except the statuses of a sum hidden by its owner.
+        lower=np.concatenate([np.where(may_be_zero, 0.0, 1.0), np.zeros(len(counts) - n.size)]),
         blocks=program_blocks(pl.Series(owners, dtype=pl.String)),
     )
     flags = protect_table(table, k, forced=np.asarray(forced, dtype=bool)).suppressed

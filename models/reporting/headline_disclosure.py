@@ -74,7 +74,12 @@ def protect_headlines(
         columns.append("active_matches")
     rows = headlines.select(columns).to_dicts()
     owners = _Owners.read(status_counts, sums, funnel)
-    hidden = _hidden_counts(rows, k, owners)
+    # Enrolled printed on every card first (as the cards always did); only where that leaves a
+    # hidden group unprotectable (a never-matched group whose matched count another table
+    # prints) are the enrolled counts cells of the audit, which may hide some of them.
+    hidden, exposed = _hidden_counts(rows, k, owners, enrolled_printed=True)
+    if exposed:
+        hidden, _ = _hidden_counts(rows, k, owners, enrolled_printed=False)
     funnel_hidden = _funnel_hidden(funnel)
     flags = {
         SUPPRESSED: [
@@ -141,7 +146,14 @@ def _funnel_hidden(funnel: pl.DataFrame | None) -> set[Key]:
     return set(hidden.select("program_id", "period").iter_rows())
 
 
-def _hidden_counts(rows: list[dict], k: int, owners: _Owners) -> dict[tuple[int, str], bool]:
+def _hidden_counts(
+    rows: list[dict], k: int, owners: _Owners, enrolled_printed: bool
+) -> tuple[dict[tuple[int, str], bool], bool]:
+    """Each card count's flag, and whether a hidden count is left unprotected. With
+    enrolled_printed every enrolled count is known to the attacker. A quarter's enrolled
+    count of 1 to k − 1 stays printed either way (a program's intake in a quarter, as the cards
+    always printed it); a program's enrolled total under k is hidden: it would give back the
+    matches of a program the funnel hides."""
     counts: list[float] = []
     # (row, kind) -> cell; a zero count has no cell (known to be 0).
     cell_of: dict[tuple[int, str], int] = {}
@@ -157,7 +169,7 @@ def _hidden_counts(rows: list[dict], k: int, owners: _Owners) -> dict[tuple[int,
                 counts.append(float(value))
     out = {(i, kind): False for i in range(len(rows)) for kind in "umea"}
     if not counts:
-        return out
+        return out, False
     n = np.asarray(counts)
     equations: list[Equation] = []
     for i in range(len(rows)):  # e = u + m
@@ -176,9 +188,11 @@ def _hidden_counts(rows: list[dict], k: int, owners: _Owners) -> dict[tuple[int,
         owned = owners.hidden(program, kind) if period == ALL_PERIODS else None
         if owned:
             forced[cell] = True
-        elif owned is False:
+        elif owned is False or (
+            kind == "e" and (enrolled_printed or (n[cell] < k and period != ALL_PERIODS))
+        ):
             known[cell] = True
-            equations.append(Equation.of([cell]))  # printed by its owner
+            equations.append(Equation.of([cell]))  # printed by its owner, or enrolled
     # Both counts of a card with a small group are hidden together (printed, one gives the
     # other away), unless another table prints one: then enrolled must go instead, which the
     # audit finds. protect_table treats them as primary cells.
@@ -201,10 +215,12 @@ def _hidden_counts(rows: list[dict], k: int, owners: _Owners) -> dict[tuple[int,
     table = LinkedTable(
         n=n, equations=equations, lower=np.zeros(n.size), margin=margin, blocks=blocks
     )
-    hidden = protect_table(table, k, forced=forced).suppressed
+    result = protect_table(table, k, forced=forced)
     for key, cell in cell_of.items():
-        out[key] = bool(hidden[cell])
-    return out
+        # A known count is never hidden: the attacker has it (hiding an enrolled count under
+        # k would only look like protection).
+        out[key] = bool(result.suppressed[cell] and not known[cell])
+    return out, bool((result.unprotectable & ~known).any())
 
 
 def _same_active(rows: list[dict], cell_of: dict[tuple[int, str], int]) -> Iterable[Equation]:

@@ -54,6 +54,7 @@ class _Model:
         self.printed: set[tuple] = set()
         self.rows: list[tuple[dict[tuple, float], float, float]] = []  # terms, lo, hi
         self.twins: dict[tuple, set[tuple]] = defaultdict(set)  # the same count, two tables
+        self.may_be_zero: set[tuple] = set()  # hidden rows that may count nobody
 
     def see(self, key: tuple, value: float | None, table: str) -> None:
         """A printed row: its number, or None when suppressed."""
@@ -156,6 +157,15 @@ def build(
         m.see(skey, r[f"{step}_n"], "step_funnel")
     for r in status.iter_rows(named=True):
         m.see(("status", r["program_id"], r["status"]), r["n"], "mentee_status_counts")
+    # docs/disclosure.md: where the survival table hides a program's `all` row (and no mentee
+    # has two matches), the status table has a hidden row for every ended and active status
+    # of that program, which may hold 0.
+    rematched = {r["program_id"] for r in status.iter_rows(named=True)
+                 if r["status"] == "rematched"}  # fmt: skip
+    for r in survival.iter_rows(named=True):
+        if r["dimension"] == "all" and r["suppressed"] and r["program_id"] not in rematched:
+            for s in (*ENDED, *ACTIVE):
+                m.may_be_zero.add(("status", r["program_id"], s))
 
     printed = list(m.printed)
     programs = {k[1] for k in printed if k[0] in ("mentees", "matches") and k[1] is not None}
@@ -299,7 +309,7 @@ def attack(model: _Model, width: float = 2.0) -> list[JointFinding]:
     h = len(hidden)
     if h == 0:
         return []
-    counts = np.array([_base(k) is None for k in hidden])
+    counts = np.array([_base(k) is None and k not in model.may_be_zero for k in hidden])
     lb = np.where(counts, 1.0, 0.0)  # every hidden count is a printed row
     ub = np.full(h, 1e6)
     cons = [LinearConstraint(a, lo, hi)] if a.shape[0] else []

@@ -81,8 +81,8 @@ def test_nothing_is_recoverable_from_a_generated_consortium(
 
 
 # (seed, mentees of P0): a program with 2 to 8 matches beside two large ones. With 3 matches
-# some consortia still give hidden numbers back (docs/disclosure.md, "Not covered yet").
-SMALL_PROGRAM = [(2, 5), (2, 6), (4, 6), (7, 6), (2, 8), (7, 2), (7, 3), (12, 7)]
+# one consortium (seed 2) still gives hidden numbers back (docs/disclosure.md, "Not covered").
+SMALL_PROGRAM = [(2, 5), (2, 6), (4, 6), (7, 6), (2, 8), (7, 2), (7, 3), (4, 3), (12, 7)]
 
 
 @pytest.mark.slow
@@ -110,6 +110,22 @@ def test_a_small_program_s_mentors_were_recoverable_when_taken_as_known(monkeypa
     model = build(c.breakdowns, c.survival, c.funnel, c.status, c.enrolled)
     found = problems(model, attack(model))
     assert any(f.key[0] == "mentors" and f.key[1] == "P0" for f in found), found
+
+
+@pytest.mark.slow
+def test_a_small_program_s_endings_were_forced_when_absent_status_rows_said_zero(
+    monkeypatch,
+) -> None:
+    # P0's 3 matches have not ended; the survival table hides its `all` row. Without the
+    # hidden rows of 0 mentees, the status table had no `ended_*` row for P0: none ended.
+    import importlib
+
+    status = importlib.import_module("models.metrics.status")
+    monkeypatch.setattr(status, "_rows_of_hidden_sums", lambda rows, sums: rows.clear())
+    c = consortium(4, 3, (60, 250), k=K, first=3)
+    model = build(c.breakdowns, c.survival, c.funnel, c.status, c.enrolled)
+    found = problems(model, attack(model))
+    assert any(f.key[:2] == ("ended", "P0") and f.forced == "0 %" for f in found), found
 
 
 @pytest.mark.slow
