@@ -183,6 +183,22 @@ def test_the_demo_cards_print_no_small_group(demo_run) -> None:
     m = printed["matched_mentees"]
     assert not (((u > 0) & (u < K)) | ((m > 0) & (m < K))).any()
     assert printed.height > 0
+    # Nor with the breakdowns' matched mentees: a printed enrolled count for "all" minus the
+    # breakdowns' printed `all` row is never a small group of unmatched mentees.
+    con = duckdb.connect(str(demo_run.warehouse), read_only=True)
+    try:
+        matched = con.sql(
+            "SELECT program_id, n FROM metrics.breakdowns "
+            "WHERE dimension = 'all' AND metric = 's3_calendar' AND NOT suppressed"
+        ).pl()
+    finally:
+        con.close()
+    totals = cards.filter(pl.col("period") == "all", ~pl.col(ENROLLED_SUPPRESSED)).join(
+        matched, on="program_id", how="inner", nulls_equal=True
+    )
+    assert totals.height > 0
+    unmatched = totals["enrolled"] - totals["n"]
+    assert not ((unmatched > 0) & (unmatched < K)).any()
 
 
 def test_a_never_matched_count_the_status_table_hides_stays_hidden_on_the_card() -> None:
