@@ -55,6 +55,7 @@ class _Model:
         self.rows: list[tuple[dict[tuple, float], float, float]] = []  # terms, lo, hi
         self.twins: dict[tuple, set[tuple]] = defaultdict(set)  # the same count, two tables
         self.may_be_zero: set[tuple] = set()  # hidden rows that may count nobody
+        self.fractional: set[tuple] = set()  # sums of per-mentor means: not whole numbers
 
     def see(self, key: tuple, value: float | None, table: str) -> None:
         """A printed row: its number, or None when suppressed."""
@@ -141,8 +142,15 @@ def build(
         kind = people_kind(d)
         n = r["n"]
         m.see(_key(kind, p, d, g), n, "breakdowns")
-        s = None if r["value"] is None or n is None else round(r["value"] * n)
+        # A mentor with several matches counts the mean of them: a mentor group's successes
+        # are a sum of fractions, not a whole number (the attacker must not round them).
+        exact = kind == "mentors"
+        s = None if r["value"] is None or n is None else r["value"] * n
+        if s is not None and not exact:
+            s = round(s)
         m.see(_key(f"{kind}:{step}", p, d, g), s, "breakdowns")
+        if exact:
+            m.fractional.add(_key(f"{kind}:{step}", p, d, g))
     # Survival: matches and endings per group.
     for r in survival.iter_rows(named=True):
         p, d, g = r["program_id"], r["dimension"], r["group"]
@@ -313,7 +321,7 @@ def attack(model: _Model, width: float = 2.0) -> list[JointFinding]:
     lb = np.where(counts, 1.0, 0.0)  # every hidden count is a printed row
     ub = np.full(h, 1e6)
     cons = [LinearConstraint(a, lo, hi)] if a.shape[0] else []
-    integral = np.ones(h)
+    integral = np.array([0.0 if k in model.fractional else 1.0 for k in hidden])
 
     def solve(c: np.ndarray) -> np.ndarray:
         res = milp(c, constraints=cons, integrality=integral, bounds=Bounds(lb, ub))
