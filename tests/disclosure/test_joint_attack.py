@@ -223,7 +223,9 @@ def test_status_counts_do_not_give_back_an_ending_total_survival_hides() -> None
 
 
 @pytest.mark.slow
-def test_a_skewed_consortium_run_end_to_end_gives_back_no_group(tmp_path, monkeypatch) -> None:
+def test_a_skewed_consortium_run_end_to_end_gives_back_only_documented_status_counts(
+    tmp_path, monkeypatch
+) -> None:
     # The real pipeline on programs of 1, 1, 16, 21, 42, 56, 66 and 1,003 matches; the attacker
     # reads the warehouse and the enrolled counts the protected cards print for "all".
     # Before this attack was run the same export gave back 107 hidden numbers
