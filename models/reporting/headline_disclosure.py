@@ -152,8 +152,9 @@ def _hidden_counts(
     """Each card count's flag, and whether a hidden count is left unprotected. With
     enrolled_printed every enrolled count is known to the attacker. A quarter's enrolled
     count of 1 to k − 1 stays printed either way (a program's intake in a quarter, as the cards
-    always printed it); a program's enrolled total under k is hidden: it would give back the
-    matches of a program the funnel hides."""
+    always printed it), except in a program whose enrolled total is under k: that total is
+    hidden (it would give back the matches of a program the funnel hides), and so are the
+    quarters that add up to it."""
     counts: list[float] = []
     # (row, kind) -> cell; a zero count has no cell (known to be 0).
     cell_of: dict[tuple[int, str], int] = {}
@@ -183,14 +184,20 @@ def _hidden_counts(
     equations.extend(_same_active(rows, cell_of))
     forced = np.zeros(n.size, dtype=bool)
     known = np.zeros(n.size, dtype=bool)
+    # Programs whose enrolled total is under k: their quarters add up to it, so they are
+    # hidden with it (printed, they would give it back).
+    small_total = {
+        rows[i]["program_id"]
+        for (i, kind), cell in cell_of.items()
+        if kind == "e" and rows[i]["period"] == ALL_PERIODS and n[cell] < k
+    }
     for (i, kind), cell in cell_of.items():
         program, period = rows[i]["program_id"], rows[i]["period"]
         owned = owners.hidden(program, kind) if period == ALL_PERIODS else None
+        intake = period != ALL_PERIODS and program not in small_total
         if owned:
             forced[cell] = True
-        elif owned is False or (
-            kind == "e" and (enrolled_printed or (n[cell] < k and period != ALL_PERIODS))
-        ):
+        elif owned is False or (kind == "e" and (enrolled_printed or (n[cell] < k and intake))):
             known[cell] = True
             equations.append(Equation.of([cell]))  # printed by its owner, or enrolled
     # Both counts of a card with a small group are hidden together (printed, one gives the
