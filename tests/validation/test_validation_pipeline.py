@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -13,52 +12,7 @@ import pytest
 from models.validation import latest_results
 from pipelines.runner import run_pipeline
 from pipelines.settings import RunSettings
-
-AS_OF = date(2025, 6, 30)
-N_MATCHES = 40
-
-
-def _write_export(folder: Path, meetings_kept: float = 1.0) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    pl.DataFrame(
-        {
-            "program_id": ["P1"],
-            "name": ["One"],
-            "setting": ["corporate"],
-            "start_date": ["2024-01-01"],
-        }
-    ).write_csv(folder / "programs.csv")
-    ids = [f"E{i}" for i in range(N_MATCHES)] + [f"R{i}" for i in range(N_MATCHES)]
-    pl.DataFrame(
-        {
-            "participant_id": ids,
-            "program_id": ["P1"] * len(ids),
-            "role": ["mentee"] * N_MATCHES + ["mentor"] * N_MATCHES,
-            "enrolled_on": ["2024-01-02"] * len(ids),
-            "gender": ["woman", "man"] * N_MATCHES,
-            "race_ethnicity": ["Black", "White"] * N_MATCHES,
-        }
-    ).write_csv(folder / "participants.csv")
-    pl.DataFrame(
-        {
-            "match_id": [f"M{i}" for i in range(N_MATCHES)],
-            "program_id": ["P1"] * N_MATCHES,
-            "mentor_id": [f"R{i}" for i in range(N_MATCHES)],
-            "mentee_id": [f"E{i}" for i in range(N_MATCHES)],
-            "matched_on": ["2024-02-01"] * N_MATCHES,
-        }
-    ).write_csv(folder / "matches.csv")
-    rows = [
-        {
-            "meeting_id": f"X{m}_{k}",
-            "match_id": f"M{m}",
-            "started_at": (date(2024, 3, 1) + timedelta(days=7 * k)).isoformat() + " 10:00",
-            "duration_min": 45,
-        }
-        for m in range(N_MATCHES)
-        for k in range(3)
-    ]
-    pl.DataFrame(rows[: int(len(rows) * meetings_kept)]).write_csv(folder / "meetings.csv")
+from tests.validation.small_export import AS_OF, write_export
 
 
 def _run(tmp_path: Path, export: Path) -> tuple:
@@ -76,9 +30,9 @@ def _run(tmp_path: Path, export: Path) -> tuple:
 def two_runs(tmp_path_factory):
     """A good run, then the same export with 60% of its meetings gone."""
     tmp = tmp_path_factory.mktemp("pipeline")
-    _write_export(tmp / "good")
+    write_export(tmp / "good")
     first, _ = _run(tmp, tmp / "good")
-    _write_export(tmp / "shrunk", meetings_kept=0.4)
+    write_export(tmp / "shrunk", meetings_kept=0.4)
     second, instance = _run(tmp, tmp / "shrunk")
     return tmp, first, second, instance
 

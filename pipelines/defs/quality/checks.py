@@ -3,10 +3,11 @@
 One multi-asset check per core table runs its whole validation once (Great Expectations,
 imported lazily by ``models.validation``) and reports one Dagster check per rule id. The
 table is validated where it lies, in batches (bounded memory; docs/validation.md), so the
-check holds its warehouse connection until the results are recorded. Rules
-of severity error are blocking: a failure stops the table's downstream assets and fails
-the run; warn rules are reported and the run goes on. Every result is appended to
-``metrics.expectation_results``.
+check holds its warehouse connection until the results are recorded. A table whose
+validation reads nothing changed since its last run takes those results again
+(``models.validation.reuse``). Rules of severity error are blocking: a failure stops the
+table's downstream assets and fails the run; warn rules are reported and the run goes on.
+Every result is appended to ``metrics.expectation_results``.
 """
 
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from models.validation import (
     Outcome,
     contract_rule_ids,
     record,
+    reuse,
     rules_for,
     validate_warehouse_table,
 )
@@ -88,7 +90,9 @@ def _metadata(outcomes: list[Outcome]) -> dict[str, dg.MetadataValue]:
     }
 
 
-def _result(table: str, rule: str, outcomes: list[Outcome]) -> dg.AssetCheckResult:
+def _result(
+    table: str, rule: str, outcomes: list[Outcome], reused_from: str | None
+) -> dg.AssetCheckResult:
     failed = [o for o in outcomes if not o.success]
     messages = [o.message for o in failed if o.message]
     description = " ".join(messages[:MESSAGES_SHOWN])
@@ -101,7 +105,10 @@ def _result(table: str, rule: str, outcomes: list[Outcome]) -> dg.AssetCheckResu
         passed=not failed,
         severity=dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN,
         description=description or None,
-        metadata=_metadata(outcomes),
+        metadata={
+            **_metadata(outcomes),
+            "reused_from_run": dg.MetadataValue.text(reused_from or "—"),
+        },
     )
 
 
@@ -119,14 +126,26 @@ def build_validation_check(table: str) -> dg.AssetChecksDefinition:
         context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource, export: RunConfig
     ) -> Iterator[dg.AssetCheckResult]:
         run_id = context.run.run_id
+        as_of = export.as_of_date
         with warehouse.get_connection() as con:
-            validation = validate_warehouse_table(con, table, run_id, export.as_of_date)
+            print_ = reuse.fingerprint(con, table, run_id)
+            reused = reuse.reusable(con, print_, as_of)
+            if reused is None:
+                validation = validate_warehouse_table(con, table, run_id, as_of)
+                reused_from = None
+            else:
+                reused_from, validation = reused
+                context.log.info(
+                    f"{table}: nothing the validation reads changed since run {reused_from}; "
+                    "its results stand and are recorded for this run"
+                )
             record(con, validation, run_id)
+            reuse.remember(con, print_, as_of, run_id)
         for failure in validation.failures():
             log = context.log.error if failure.severity == "error" else context.log.warning
             log(failure.message or failure.rule)
         for rule, outcomes in validation.by_rule().items():
-            yield _result(table, rule, outcomes)
+            yield _result(table, rule, outcomes, reused_from)
 
     return _validate
 
