@@ -9,6 +9,7 @@ survey responses or programs at a time, and give the same rows as one call on wh
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import duckdb
 import polars as pl
@@ -42,6 +43,16 @@ def program_sizes(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 def program_batches(con: duckdb.DuckDBPyConnection, max_rows: int = BATCH_ROWS) -> list[list[str]]:
     sizes = program_sizes(con)
     return size_batches(sorted(sizes), sizes, max_rows)
+
+
+def scores_sources() -> list[Path]:
+    """What core.construct_scores is computed by, besides the survey answers."""
+    models = Path(__file__).parents[1]
+    sources = [*sorted((models / "instruments").glob("*")), models / "sql" / "metrics"
+               / "survey_items_bucket.sql"]  # fmt: skip
+    sources += [Path(__file__), models / "metrics" / "constructs.py",
+                models / "metrics" / "frames.py", models / "metrics" / "batches.py"]  # fmt: skip
+    return [p for p in sources if p.is_file()]
 
 
 def write_construct_scores(

@@ -53,11 +53,19 @@ def compute_settings(con: duckdb.DuckDBPyConnection, s: MetricSettings) -> pl.Da
 
 
 def store_construct_scores(con: duckdb.DuckDBPyConnection, s: MetricSettings) -> int:
+    """core.construct_scores, kept when the survey answers' build and the scoring code are
+    those of its last computation (it reads neither the as-of date nor the settings)."""
     from models.instruments.codebook import load_codebook
-    from models.metrics.in_warehouse import write_construct_scores
+    from models.metrics import derived_builds
+    from models.metrics.in_warehouse import SCORES_TABLE, scores_sources, write_construct_scores
 
+    build = derived_builds.fingerprint(con, SCORES_TABLE, ["survey_responses"], scores_sources())
+    if derived_builds.still_current(con, build):
+        return con.sql(f"SELECT count(*) FROM {SCORES_TABLE}").fetchall()[0][0]
     with transaction(con):
-        return write_construct_scores(con, load_codebook())
+        rows = write_construct_scores(con, load_codebook())
+        derived_builds.record(con, build)
+        return rows
 
 
 def store_outcomes_by_match(con: duckdb.DuckDBPyConnection, s: MetricSettings) -> int:

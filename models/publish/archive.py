@@ -10,6 +10,7 @@ writes the labelled files and the codebook from the snapshot while it is still a
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,13 @@ ABOUT_FIELDS = (
     "lock_sha256",
     "python_version",
 )
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    try:
+        os.link(source, target)
+    except OSError:  # another file system
+        shutil.copy2(source, target)
 
 
 @dataclass
@@ -81,7 +89,12 @@ class Archive:
         if self.existed:
             return
         self.staging = versions.start(self.research_dir, self.version)
-        exports = write_labelled(con, database, catalog, self.staging, self.created)
+        last = versions.current_version(self.research_dir)
+        previous = versions.version_path(self.research_dir, last) if last else None
+        exports = write_labelled(
+            con, database, catalog, self.staging, self.created,
+            previous if previous is not None and previous.is_dir() else None,
+        )  # fmt: skip
         self.tables = {e.qualified: e.rows for e in exports}
         write_codebook(self.staging / "codebook", catalog, exports, self.about)
 
@@ -91,7 +104,9 @@ class Archive:
         if self.staging is None:
             return
         shutil.copyfile(snapshot_db, self.staging / "research.duckdb")
-        shutil.copytree(parquet_dir, self.staging / "parquet")
+        # Linked, not copied: the Parquet folder is written once per publish and never again
+        # (a later publish writes a new folder), and finish() makes its files read-only.
+        shutil.copytree(parquet_dir, self.staging / "parquet", copy_function=_link_or_copy)
         versions.finish(
             self.staging,
             self.research_dir,

@@ -11,7 +11,10 @@ missing text (an empty string), time stamps (milliseconds, UTC for time-zoned on
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import importlib
+import json
+import os
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -31,6 +34,7 @@ from models.publish.stata_file import DtaWriter
 from models.publish.variables import Variable, text_matrix
 
 EXPORTS_PATH = Path(__file__).with_name("exports.yaml")
+FINGERPRINTS = "labelled_fingerprints.json"  # per table: what its two files were written from
 STATA_DIR = "stata"
 SPSS_DIR = "spss"
 NAME_LIMIT = 32  # Stata; SPSS allows 64, one name per column across formats is simpler to use
@@ -416,18 +420,65 @@ def _write(
                 _write_with_pyreadstat(fmt, frame, variables, path, export.label)
 
 
+def _code_digest() -> str:
+    digest = hashlib.sha256()
+    here = Path(__file__).parent
+    for path in (Path(__file__), here / "stata_file.py", here / "spss_file.py",
+                 here / "variables.py", EXPORTS_PATH):  # fmt: skip
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _content(con: duckdb.DuckDBPyConnection, database: str, schema: str, table: str,
+             columns: list[str]) -> str:  # fmt: skip
+    """The table's rows in their order, as two sums of row hashes (one scan)."""
+    row = ", ".join(["rowid", *(_q(c) for c in columns)])
+    (sums,) = con.execute(
+        f"SELECT count(*), sum(hash({row})), bit_xor(hash({row}, 1)) "
+        f"FROM {_q(database)}.{_q(schema)}.{_q(table)}"
+    ).fetchall()
+    return repr(sums)
+
+
+def _link(previous: Path, folder: Path, export: ExportTable) -> bool:
+    """Hard-link the previous version's two files of the table; False if they cannot be."""
+    made: list[Path] = []
+    try:
+        for name in (export.stata_file, export.spss_file):
+            target = folder / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.link(previous / name, target)
+            made.append(target)
+    except OSError:
+        for path in made:
+            path.unlink(missing_ok=True)
+        return False
+    return True
+
+
+def previous_fingerprints(previous: Path | None) -> dict[str, str]:
+    if previous is None or not (previous / FINGERPRINTS).is_file():
+        return {}
+    return json.loads((previous / FINGERPRINTS).read_text(encoding="utf-8"))
+
+
 def write_labelled(
     con: duckdb.DuckDBPyConnection,
     database: str,
     catalog: Catalog,
     folder: Path,
     created: dt.datetime | None = None,
+    previous: Path | None = None,
 ) -> list[ExportTable]:
     """Write folder/stata/<schema>/<table>.dta and folder/spss/<schema>/<table>.sav for every
     table of the attached snapshot `database`; return what was written (for the codebook).
 
     Rows are streamed a chunk at a time into both files (memory: a chunk, not a table);
-    `created` is the files' time stamp (the snapshot's, so a table written again is the same)."""
+    `created` is the files' time stamp (the snapshot's, so a table written again is the same).
+    previous: the last version's folder. A table whose rows (in order), plan and writers' code
+    are those of a table there is hard-linked from it instead of written again: the same
+    bytes, with the time stamp of the version that first wrote them. Each table's fingerprint
+    goes to folder/labelled_fingerprints.json."""
     rules = load_rules()
     published = con.execute(
         "SELECT schema_name, table_name, column_name, data_type FROM duckdb_columns() "
@@ -438,6 +489,8 @@ def write_labelled(
     for schema, table, column, data_type in published:
         by_table.setdefault((schema, table), []).append((column, data_type))
     created = created or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    code, before = _code_digest(), previous_fingerprints(previous)
+    prints: dict[str, str] = {}
     written = []
     for (schema, table), columns in by_table.items():
         doc = catalog.table(schema, table)
@@ -454,6 +507,14 @@ def write_labelled(
         export = ExportTable(
             schema, table, short_label(doc.description), tuple(c for c, _ in finished), stats[0]
         )
-        _write(con, select, export, [v for _, v in finished], folder, created)
+        digest = hashlib.sha256(code.encode())
+        for part in (select, repr(export), _content(con, database, schema, table,
+                                                    [name for name, _ in columns])):  # fmt: skip
+            digest.update(part.encode())
+        prints[export.qualified] = digest.hexdigest()
+        same = before.get(export.qualified) == prints[export.qualified]
+        if not (same and previous is not None and _link(previous, folder, export)):
+            _write(con, select, export, [v for _, v in finished], folder, created)
         written.append(export)
+    (folder / FINGERPRINTS).write_text(json.dumps(prints, indent=1) + "\n", encoding="utf-8")
     return written

@@ -181,6 +181,35 @@ def test_the_same_table_written_twice_is_the_same_file(tmp_path):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
 
 
+def test_a_table_unchanged_since_the_previous_version_is_linked_and_a_changed_one_written(
+    tmp_path,
+):
+    rows = _rows(300, seed=5, note_width=10)
+    first, con = _write(tmp_path / "v1", rows)
+    prints = labelled.previous_fingerprints(tmp_path / "v1")
+    assert set(prints) == {"metrics.sample"}
+    later = CREATED + dt.timedelta(days=31)
+    (same,) = write_labelled(
+        con, "snap", _catalog(COLUMNS), tmp_path / "v2", later, tmp_path / "v1"
+    )
+    for name in (first.stata_file, first.spss_file):
+        assert (tmp_path / "v2" / name).samefile(tmp_path / "v1" / name)
+    assert same == first
+    # One value changed (the order of rows too would): written again, and reads back as is.
+    con.execute("UPDATE snap.metrics.sample SET id = id + 10000 WHERE rowid = 7")
+    changed = [r if i != 7 else (r[0] + 10000, *r[1:]) for i, r in enumerate(rows)]
+    (export,) = write_labelled(
+        con, "snap", _catalog(COLUMNS), tmp_path / "v3", later, tmp_path / "v2"
+    )
+    con.close()
+    for name, reader in ((export.stata_file, pyreadstat.read_dta),
+                         (export.spss_file, pyreadstat.read_sav)):  # fmt: skip
+        assert not (tmp_path / "v3" / name).samefile(tmp_path / "v2" / name)
+        frame, meta = reader(tmp_path / "v3" / name)
+        _check(frame, export, changed, meta.variable_value_labels)
+    assert labelled.previous_fingerprints(tmp_path / "v3") != prints
+
+
 @pytest.mark.parametrize("width", [300, 3000])
 def test_text_too_wide_for_the_streamed_writers_goes_through_readstat(tmp_path, width):
     """Over 255 bytes SPSS needs very long strings, over 2045 Stata needs strL: ReadStat

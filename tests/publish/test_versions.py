@@ -186,3 +186,23 @@ def test_keep_count_reads_the_environment():
     for bad in ("0", "many"):
         with pytest.raises(ValueError, match=versions.KEEP_ENV):
             keep_count({versions.KEEP_ENV: bad})
+
+
+def test_a_new_version_links_the_labelled_files_of_unchanged_tables(
+    published: Published, tmp_path, monkeypatch
+):
+    monkeypatch.setenv(versions.KEEP_ENV, "2")
+    out = tmp_path / "research"
+    first = publish(published.warehouse, out, KEY, {"as_of": AS_OF}).version_id
+    second = publish(_changed(published, tmp_path / "w", 3), out, KEY, {"as_of": AS_OF})
+    old, new = (versions.version_path(out, v) for v in (first, second.version_id))
+    # Fewer meetings: their files are written again; the programs' are the first version's.
+    for name in ("stata/core/meetings.dta", "spss/core/meetings.sav"):
+        assert not (new / name).samefile(old / name)
+    for name in ("stata/core/programs.dta", "spss/core/programs.sav"):
+        assert (new / name).samefile(old / name)
+    assert verify_version(out, first) == [] and verify_version(out, second.version_id) == []
+    # The version's Parquet files are the published folder's, read-only.
+    live = out / "parquet" / "core" / "meetings.parquet"
+    assert (new / "parquet" / "core" / "meetings.parquet").samefile(live)
+    assert not live.stat().st_mode & 0o222
