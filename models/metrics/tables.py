@@ -131,15 +131,19 @@ def compute_match_dyads(con: duckdb.DuckDBPyConnection, s: MetricSettings) -> pl
 
 def compute_breakdowns(con: duckdb.DuckDBPyConnection, s: MetricSettings) -> pl.DataFrame:
     from models.freed_memory import return_freed_memory
+    from models.metrics.funnel import period_label
     from models.metrics.patterns import load_patterns, save_patterns
-    from models.stats.breakdowns import breakdown_cells, protect_breakdowns
+    from models.stats.breakdowns import PERIOD, breakdown_cells, protect_breakdowns
 
     # The per-match tables are let go of before the audit: the step's peak is the audit's.
-    cells = breakdown_cells(
-        read_table(con, "metrics.match_steps"),
-        read_table(con, "metrics.match_dyads"),
-        read_table(con, "metrics.outcomes_by_match"),
+    # Each match's funnel period: the funnel's per-period matches are cells of the audit.
+    steps = read_table(con, "metrics.match_steps").with_columns(
+        period_label(pl.col("matched_on"), s.period).alias(PERIOD)
     )
+    cells = breakdown_cells(
+        steps, read_table(con, "metrics.match_dyads"), read_table(con, "metrics.outcomes_by_match")
+    )
+    del steps
     return_freed_memory()  # what building the cells freed is most of the step's memory
     # A family whose table is the same as in the last run takes its pattern back (the
     # disclosure audit is most of this step at 300 programs: docs/disclosure.md, "Scale").

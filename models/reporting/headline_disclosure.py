@@ -156,8 +156,12 @@ def _hidden_counts(
     hidden (it would give back the matches of a program the funnel hides), and so are the
     quarters that add up to it."""
     counts: list[float] = []
-    # (row, kind) -> cell; a zero count has no cell (known to be 0).
+    # (row, kind) -> cell; a zero count has no cell (known to be 0), except where another
+    # table hides the program's count of that kind: a printed 0 would give it back (0 active
+    # matches: every match ended, which the survival table hides).
     cell_of: dict[tuple[int, str], int] = {}
+    owned_hidden = {(row["program_id"], kind) for row in rows for kind in "umea"
+                    if owners.hidden(row["program_id"], kind)}  # fmt: skip
     for i, row in enumerate(rows):
         enrolled = int(row["enrolled"] or 0)
         matched = int(row["matched_mentees"] or 0)
@@ -165,7 +169,7 @@ def _hidden_counts(
         if "active_matches" in row:
             values["a"] = int(row["active_matches"] or 0)
         for kind, value in values.items():
-            if value > 0:
+            if value > 0 or (row["program_id"], kind) in owned_hidden:
                 cell_of[(i, kind)] = len(counts)
                 counts.append(float(value))
     out = {(i, kind): False for i in range(len(rows)) for kind in "umea"}
@@ -195,9 +199,13 @@ def _hidden_counts(
         program, period = rows[i]["program_id"], rows[i]["period"]
         owned = owners.hidden(program, kind) if period == ALL_PERIODS else None
         intake = period != ALL_PERIODS and program not in small_total
+        # A program's enrolled total under k is never printed, nor its quarters (their sum):
+        # printed, it pinned a small program's matches and mentees with the breakdowns'
+        # groups (docs/disclosure.md, "Headlines").
+        printed = enrolled_printed and program not in small_total
         if owned:
             forced[cell] = True
-        elif owned is False or (kind == "e" and (enrolled_printed or (n[cell] < k and intake))):
+        elif owned is False or (kind == "e" and (printed or (n[cell] < k and intake))):
             known[cell] = True
             equations.append(Equation.of([cell]))  # printed by its owner, or enrolled
     # Both counts of a card with a small group are hidden together (printed, one gives the

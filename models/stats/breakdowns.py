@@ -61,9 +61,16 @@ SAME_MENTORS: tuple[tuple[str, ...], ...] = (
     tuple(d for d, subject in DIMENSIONS.items() if subject == "mentor_id"),
 )
 MATCHES = "_matches"
+# The step funnel's period of each match (2025Q3, say), when match_steps carries it: the funnel
+# prints or hides each program's matches per period, and those add up to its matches. The
+# audit carries them as cells of their own, never printed here, owned like MATCHES: without
+# them a program's matches the funnel hides could be narrowed to one person by the funnel's
+# periods and the breakdowns' groups together (docs/disclosure.md, "A program's matches").
+PERIOD = "_period"
 MATCHES_TOTAL_OF: dict[str, str] = {
     **TOTAL_OF,
     **{d: MATCHES for d, subject in DIMENSIONS.items() if subject == "match_id"},
+    PERIOD: MATCHES,
 }
 
 
@@ -83,14 +90,19 @@ def breakdown_cells(
     dyads: pl.DataFrame,
     outcomes_by_match: pl.DataFrame | None = None,
 ) -> BreakdownCells:
-    """Each (program_id, dimension, group, metric) cell's n and summary, before suppression."""
+    """Each (program_id, dimension, group, metric) cell's n and summary, before suppression.
+
+    A PERIOD column in match_steps (the funnel's period of each match) adds PERIOD cells,
+    summarised on their own (they are not published, so they do not enter the published
+    cells' multiple-testing families) and used by protect_breakdowns with the funnel only."""
     hash_ = settings_hash(match_steps, outcomes_by_match)
     if match_steps.is_empty():
         return BreakdownCells(pl.DataFrame(), (), hash_)
     metrics = match_metrics(match_steps, outcomes_by_match)
-    ids = match_steps.select(
-        pl.col(c).cast(pl.String) for c in ("match_id", "program_id", "mentor_id", "mentee_id")
-    )
+    id_columns = ["match_id", "program_id", "mentor_id", "mentee_id"]
+    if PERIOD in match_steps.columns:
+        id_columns.append(PERIOD)
+    ids = match_steps.select(pl.col(c).cast(pl.String) for c in id_columns)
     groups = dyads.select(
         pl.col("match_id").cast(pl.String),
         *(pl.col(d).cast(pl.String) for d in DIMENSIONS if d != "all"),
@@ -109,7 +121,17 @@ def breakdown_cells(
         ],
         how="vertical",
     )
-    return BreakdownCells(summarise_cells(stats), tuple(metrics.columns), hash_)
+    cells = summarise_cells(stats)
+    if PERIOD in frame.columns:
+        periods = pl.concat(
+            [
+                aggregate_cells(frame, metrics, PERIOD, "match_id", by_program=by_program)
+                for by_program in (True, False)
+            ],
+            how="vertical",
+        )
+        cells = pl.concat([cells, summarise_cells(periods)], how="vertical")
+    return BreakdownCells(cells, tuple(metrics.columns), hash_)
 
 
 def protect_breakdowns(
@@ -125,16 +147,18 @@ def protect_breakdowns(
     Without it a program's matches are taken as known to the attacker."""
     if not cells.metrics:
         return pl.DataFrame(schema=BREAKDOWN_SCHEMA)
+    published = cells.cells.filter(pl.col("dimension") != PERIOD)
     if funnel is None:
-        suppressed = suppress_cells(cells.cells, k, total_of=TOTAL_OF, memo=memo)
+        suppressed = suppress_cells(published, k, total_of=TOTAL_OF, memo=memo)
     else:
         with_totals = pl.concat(
-            [cells.cells, matches_cells(cells.cells, funnel)], how="diagonal_relaxed"
+            [published, matches_cells(published, funnel), period_cells(cells.cells, funnel)],
+            how="diagonal_relaxed",
         )
         suppressed = suppress_cells(
             with_totals, k, total_of=MATCHES_TOTAL_OF, memo=memo, same_total=SAME_MENTORS
         )
-        suppressed = suppressed.filter(pl.col("dimension") != MATCHES).drop(
+        suppressed = suppressed.filter(~pl.col("dimension").is_in([MATCHES, PERIOD])).drop(
             "_forced", "_same_as_all"
         )
     protected = blank_suppressed_effects(suppressed)
@@ -212,4 +236,26 @@ def matches_cells(cells: pl.DataFrame, funnel: pl.DataFrame) -> pl.DataFrame:
             pl.col("_forced").fill_null(False),
             (pl.col("_all") == pl.col("n")).fill_null(False).alias("_same_as_all"),
         )
+    )
+
+
+def period_cells(cells: pl.DataFrame, funnel: pl.DataFrame) -> pl.DataFrame:
+    """The PERIOD cells of the steps every match has, owned by the funnel: `_forced` where it
+    hides the program's row of that period (or has none), known otherwise."""
+    from models.vocabulary import FUNNEL_STEPS, WINDOW_CLOSED
+
+    every = [m for m in FUNNEL_STEPS if m not in WINDOW_CLOSED]
+    hidden = (
+        funnel.filter(pl.col("period") != "all")
+        .select(
+            "program_id",
+            pl.col("period").alias("group"),
+            pl.col("suppressed").fill_null(False).alias("_forced"),
+        )
+        .unique(subset=["program_id", "group"], keep="first")
+    )
+    return (
+        cells.filter((pl.col("dimension") == PERIOD) & pl.col("metric").is_in(every))
+        .join(hidden, on=["program_id", "group"], how="left", nulls_equal=True)
+        .with_columns(pl.col("_forced").fill_null(True), pl.lit(False).alias("_same_as_all"))
     )

@@ -16,7 +16,7 @@ from models.metrics.funnel import period_label
 from models.metrics.funnel_disclosure import suppress_funnel
 from models.metrics.status import mentee_status_counts, printed_sums
 from models.reporting.headline_disclosure import ENROLLED_SUPPRESSED, protect_headlines
-from models.stats.breakdowns import DIMENSIONS, breakdown_cells, protect_breakdowns
+from models.stats.breakdowns import DIMENSIONS, PERIOD, breakdown_cells, protect_breakdowns
 from models.stats.dyads import dyad_composition
 from models.stats.survival import shared_counts, survival_frame, survival_table
 
@@ -157,14 +157,21 @@ def _cards(
 
 
 def consortium(
-    seed: int, programs: int, size: tuple[int, int], k: int = 10, first: int | None = None
+    seed: int,
+    programs: int,
+    size: tuple[int, int],
+    k: int = 10,
+    first: int | None = None,
+    periods: bool = True,
 ) -> Consortium:
-    """first: the mentees of program P0, instead of a draw from size."""
+    """first: the mentees of program P0, instead of a draw from size. periods: the breakdowns'
+    audit is given each match's funnel period, as the pipeline gives it (False: as before)."""
     rng = np.random.default_rng(seed)
     participants, matches = _people(rng, programs, size, first)
     steps = matches.select(
         "match_id", "program_id", "mentor_id", "mentee_id", "s3_calendar",
         pl.lit("h").alias("settings_hash"),
+        *([period_label(pl.col("matched_on"), "quarter").alias(PERIOD)] if periods else []),
     )  # fmt: skip
     dyads = dyad_composition(steps, participants)
     funnel = suppress_funnel(_funnel(matches), k)

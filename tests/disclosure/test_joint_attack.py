@@ -87,9 +87,14 @@ def test_nothing_is_recoverable_from_a_generated_consortium(
     assert problems(model, findings) == []
 
 
-# (seed, mentees of P0): a program with 2 to 8 matches beside two large ones. With 3 matches
-# one consortium (seed 2) still gives hidden numbers back (docs/disclosure.md, "Not covered").
-SMALL_PROGRAM = [(2, 5), (2, 6), (4, 6), (7, 6), (2, 8), (7, 2), (7, 3), (4, 3), (12, 7)]
+# (seed, mentees of P0): a program with 2 to 8 matches beside two large ones. (2, 3) gave 54
+# numbers back before the funnel's periods were cells of the breakdowns' audit; (0, 5),
+# (7, 5), (7, 7) and (8, 7) 36 to 52 (some exact) while the cards printed a program's enrolled
+# total under k. Found by scanning seeds 0-11 with P0 of 2, 3, 4, 5, 7 and 9 mentees.
+SMALL_PROGRAM = [
+    (2, 3), (2, 5), (2, 6), (4, 6), (7, 6), (2, 8), (7, 2), (7, 3), (4, 3), (12, 7),
+    (0, 5), (7, 5), (7, 7), (8, 7),
+]  # fmt: skip
 
 
 @pytest.mark.slow
@@ -146,6 +151,19 @@ def test_a_small_program_was_recoverable_when_the_breakdowns_took_its_matches_as
         model = build(before, c.survival, c.funnel, c.status, c.enrolled)
         found = problems(model, attack(model))
         assert any(f.key[0] == "matches" and f.key[1] == "P0" for f in found), (seed, found)
+
+
+@pytest.mark.slow
+def test_a_small_program_was_narrowed_to_one_person_without_the_funnel_s_periods() -> None:
+    # The breakdowns' audit knowing the funnel's pattern for each program's matches but not
+    # its periods: P0's 3 matches fall in two quarters the funnel hides, each quarter's
+    # all-programs total printed, and the breakdowns' groups of the complement program bound
+    # it from below; together they pinned P0's matches to 2-3 and its groups with them.
+    c = consortium(2, 3, (60, 250), k=K, first=3, periods=False)
+    model = build(c.breakdowns, c.survival, c.funnel, c.status, c.enrolled)
+    found = problems(model, attack(model))
+    assert any(f.key[:2] == ("matches", "P0") and f.high - f.low <= 1 for f in found), found
+    assert any(f.key[:2] == ("fmatches", "P0") for f in found), found
 
 
 def _breakdowns_without_funnel(seed: int, first: int) -> pl.DataFrame:

@@ -14,9 +14,10 @@ import pytest
 
 from models.disclosure.memo import Pattern, PatternMemo, pattern_key
 from models.disclosure.table import Outcome
+from models.metrics.funnel import period_label
 from models.metrics.patterns import forget_patterns, load_patterns, save_patterns
 from models.metrics.tables import read_table
-from models.stats.breakdowns import TOTAL_OF, breakdowns
+from models.stats.breakdowns import PERIOD, TOTAL_OF, breakdowns
 from models.stats.linkage import linked_equations
 from models.stats.suppression import Equation, protect
 
@@ -132,7 +133,10 @@ def test_breakdowns_with_kept_patterns_equal_a_fresh_computation(demo_run, tmp_p
         shutil.copy(wal, Path(f"{copy}.wal"))
     con = duckdb.connect(str(copy))
     try:
-        steps = read_table(con, "metrics.match_steps")
+        # Each match's funnel period, as the pipeline gives the breakdowns (compute_breakdowns).
+        steps = read_table(con, "metrics.match_steps").with_columns(
+            period_label(pl.col("matched_on"), "quarter").alias(PERIOD)
+        )
         dyads = read_table(con, "metrics.match_dyads")
         outcomes = read_table(con, "metrics.outcomes_by_match")
         published = read_table(con, "metrics.breakdowns")

@@ -299,3 +299,47 @@ def test_matched_follows_the_funnel_and_active_follows_survival() -> None:
     )
     html = headline_cards(values, prev, "all")
     assert html.count(">hidden<") == 1  # active matches; enrolled, matched and the rate shown
+
+
+def test_a_zero_active_count_survival_hides_is_hidden_too() -> None:
+    # P1's matches have all ended (0 active); the survival table hides P1's `all` row (and
+    # P2's, its complement). A printed 0 would say "every match ended" (a forced 100 %).
+    unmatched = {(p, t): 30 for p in ("P1", "P2", "P3") for t in PERIODS}
+    matched = {(p, t): 60 for p in ("P1", "P2", "P3") for t in PERIODS}
+    active = {"P1": 0, "P2": 25, "P3": 40}
+    raw = _cards(unmatched, matched).with_columns(
+        active_matches=pl.col("program_id").replace_strict(
+            active, default=65, return_dtype=pl.Int64
+        )
+    )
+    sums = pl.DataFrame(
+        {"program_id": ["P1", "P2", "P3", None], "sum": ["active"] * 4,
+         "suppressed": [True, True, False, False]},
+        schema_overrides={"program_id": pl.String},
+    )  # fmt: skip
+    protected = protect_headlines(raw, K, None, sums)
+    whole = protected.filter(pl.col("period") == "all")
+    hidden = dict(zip(whole["program_id"], whole[ACTIVE_SUPPRESSED], strict=True))
+    assert hidden == {"P1": True, "P2": True, "P3": False, None: False}
+    assert whole.filter(pl.col(ACTIVE_SUPPRESSED))["active_matches"].is_null().all()
+    # Where survival prints P1's row, its 0 is printed as before.
+    plain = protect_headlines(raw, K, None, sums.with_columns(suppressed=pl.lit(False)))
+    p1 = plain.filter(pl.col("program_id") == "P1", pl.col("period") == "all")
+    assert p1["active_matches"].item() == 0
+
+
+def test_a_program_with_fewer_than_k_enrolled_prints_no_enrolled_count() -> None:
+    # P1 has 6 mentees in all (2 per quarter, 1 of them matched each quarter): its total and
+    # its quarters (which add up to it) are hidden, and enough more that no sum gives them.
+    unmatched = {(p, t): 30 for p in ("P2", "P3") for t in PERIODS}
+    matched = {(p, t): 60 for p in ("P2", "P3") for t in PERIODS}
+    for t in PERIODS:
+        unmatched[("P1", t)], matched[("P1", t)] = 1, 1
+    raw = _cards(unmatched, matched)
+    protected = protect_headlines(raw, K)
+    p1 = protected.filter(pl.col("program_id") == "P1")
+    assert p1[ENROLLED_SUPPRESSED].all() and p1["enrolled"].is_null().all()
+    # The all-programs total is printed, so another program's "all" enrolled goes with it.
+    others = protected.filter(pl.col("program_id").is_in(["P2", "P3"]), pl.col("period") == "all")
+    assert others[ENROLLED_SUPPRESSED].any()
+    assert _attack(protected, raw) == []
