@@ -431,8 +431,10 @@ def _code_digest() -> str:
 
 def _content(con: duckdb.DuckDBPyConnection, database: str, schema: str, table: str,
              columns: list[str]) -> str:  # fmt: skip
-    """The table's rows in their order, as two sums of row hashes (one scan)."""
-    row = ", ".join(["rowid", *(_q(c) for c in columns)])
+    """The table's rows as a multiset, by two sums of row hashes (one scan). Not their order:
+    the snapshot's tables come from joins, whose row order differs between publishes of the
+    same rows (measured: every table of the consortium's snapshot)."""
+    row = ", ".join(_q(c) for c in columns)
     (sums,) = con.execute(
         f"SELECT count(*), sum(hash({row})), bit_xor(hash({row}, 1)) "
         f"FROM {_q(database)}.{_q(schema)}.{_q(table)}"
@@ -475,10 +477,10 @@ def write_labelled(
 
     Rows are streamed a chunk at a time into both files (memory: a chunk, not a table);
     `created` is the files' time stamp (the snapshot's, so a table written again is the same).
-    previous: the last version's folder. A table whose rows (in order), plan and writers' code
-    are those of a table there is hard-linked from it instead of written again: the same
-    bytes, with the time stamp of the version that first wrote them. Each table's fingerprint
-    goes to folder/labelled_fingerprints.json."""
+    previous: the last version's folder. A table whose rows, plan and writers' code are those
+    of a table there is hard-linked from it instead of written again: the same rows (in the
+    order that version wrote them) and the time stamp of the version that first wrote them.
+    Each table's fingerprint goes to folder/labelled_fingerprints.json."""
     rules = load_rules()
     published = con.execute(
         "SELECT schema_name, table_name, column_name, data_type FROM duckdb_columns() "
@@ -508,7 +510,9 @@ def write_labelled(
             schema, table, short_label(doc.description), tuple(c for c, _ in finished), stats[0]
         )
         digest = hashlib.sha256(code.encode())
-        for part in (select, repr(export), _content(con, database, schema, table,
+        # The plan, not the name the snapshot is attached under.
+        plan = _select("snapshot", schema, table, planned)
+        for part in (plan, repr(export), _content(con, database, schema, table,
                                                     [name for name, _ in columns])):  # fmt: skip
             digest.update(part.encode())
         prints[export.qualified] = digest.hexdigest()

@@ -195,7 +195,16 @@ def test_a_table_unchanged_since_the_previous_version_is_linked_and_a_changed_on
     for name in (first.stata_file, first.spss_file):
         assert (tmp_path / "v2" / name).samefile(tmp_path / "v1" / name)
     assert same == first
-    # One value changed (the order of rows too would): written again, and reads back as is.
+    # Rows in another order are the same rows: linked. One value changed: written again.
+    con.execute("ATTACH ':memory:' AS shuffled")
+    con.execute("CREATE SCHEMA shuffled.metrics")
+    con.execute("CREATE TABLE shuffled.metrics.sample AS SELECT * FROM snap.metrics.sample "
+                "ORDER BY hash(id)")  # fmt: skip
+    assert con.execute("SELECT id FROM shuffled.metrics.sample LIMIT 3").fetchall() != [
+        (r[0],) for r in rows[:3]
+    ]
+    write_labelled(con, "shuffled", _catalog(COLUMNS), tmp_path / "v2b", later, tmp_path / "v1")
+    assert (tmp_path / "v2b" / first.stata_file).samefile(tmp_path / "v1" / first.stata_file)
     con.execute("UPDATE snap.metrics.sample SET id = id + 10000 WHERE rowid = 7")
     changed = [r if i != 7 else (r[0] + 10000, *r[1:]) for i, r in enumerate(rows)]
     (export,) = write_labelled(
