@@ -442,11 +442,34 @@ def _content(con: duckdb.DuckDBPyConnection, database: str, schema: str, table: 
     return repr(sums)
 
 
+def _intact(previous: Path, names: tuple[str, ...]) -> bool:
+    """Whether the previous version's files still hold what its manifest says (a damaged file
+    is written again, not passed on to a new version whose manifest would vouch for it)."""
+    manifest = previous / "manifest.json"
+    if not manifest.is_file():
+        return False
+    files = json.loads(manifest.read_text(encoding="utf-8")).get("files", {})
+    for name in names:
+        entry, path = files.get(name), previous / name
+        if entry is None or not path.is_file() or path.stat().st_size != entry.get("bytes"):
+            return False
+        digest = hashlib.sha256()
+        with open(path, "rb") as fh:
+            for block in iter(lambda fh=fh: fh.read(1 << 20), b""):
+                digest.update(block)
+        if digest.hexdigest() != entry.get("sha256"):
+            return False
+    return True
+
+
 def _link(previous: Path, folder: Path, export: ExportTable) -> bool:
     """Hard-link the previous version's two files of the table; False if they cannot be."""
+    names = (export.stata_file, export.spss_file)
+    if not _intact(previous, names):
+        return False
     made: list[Path] = []
     try:
-        for name in (export.stata_file, export.spss_file):
+        for name in names:
             target = folder / name
             target.parent.mkdir(parents=True, exist_ok=True)
             os.link(previous / name, target)

@@ -7,6 +7,8 @@ values in every type, and the text too wide for them (written by ReadStat instea
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import math
 import random
 from pathlib import Path
@@ -186,6 +188,7 @@ def test_a_table_unchanged_since_the_previous_version_is_linked_and_a_changed_on
 ):
     rows = _rows(300, seed=5, note_width=10)
     first, con = _write(tmp_path / "v1", rows)
+    _file_as_version(tmp_path / "v1")
     prints = labelled.previous_fingerprints(tmp_path / "v1")
     assert set(prints) == {"metrics.sample"}
     later = CREATED + dt.timedelta(days=31)
@@ -195,6 +198,7 @@ def test_a_table_unchanged_since_the_previous_version_is_linked_and_a_changed_on
     for name in (first.stata_file, first.spss_file):
         assert (tmp_path / "v2" / name).samefile(tmp_path / "v1" / name)
     assert same == first
+    _file_as_version(tmp_path / "v2")
     # Rows in another order are the same rows: linked. One value changed: written again.
     con.execute("ATTACH ':memory:' AS shuffled")
     con.execute("CREATE SCHEMA shuffled.metrics")
@@ -217,6 +221,35 @@ def test_a_table_unchanged_since_the_previous_version_is_linked_and_a_changed_on
         frame, meta = reader(tmp_path / "v3" / name)
         _check(frame, export, changed, meta.variable_value_labels)
     assert labelled.previous_fingerprints(tmp_path / "v3") != prints
+
+
+def _file_as_version(folder: Path) -> None:
+    """The manifest a filed version has (models.publish.versions.finish): every file's hash."""
+    files = {
+        p.relative_to(folder).as_posix(): {
+            "sha256": hashlib.sha256(p.read_bytes()).hexdigest(),
+            "bytes": p.stat().st_size,
+        }
+        for p in folder.rglob("*")
+        if p.is_file()
+    }
+    (folder / "manifest.json").write_text(json.dumps({"files": files}), encoding="utf-8")
+
+
+def test_a_damaged_file_of_the_previous_version_is_written_again_not_linked(tmp_path):
+    rows = _rows(50, seed=8, note_width=10)
+    first, con = _write(tmp_path / "v1", rows)
+    _file_as_version(tmp_path / "v1")
+    damaged = tmp_path / "v1" / first.spss_file
+    data = bytearray(damaged.read_bytes())
+    data[-1] ^= 0xFF  # same size, other bytes
+    damaged.write_bytes(bytes(data))
+    later = CREATED + dt.timedelta(days=31)
+    write_labelled(con, "snap", _catalog(COLUMNS), tmp_path / "v2", later, tmp_path / "v1")
+    con.close()
+    assert not (tmp_path / "v2" / first.spss_file).samefile(damaged)
+    frame, meta = pyreadstat.read_sav(tmp_path / "v2" / first.spss_file)
+    _check(frame, first, rows, meta.variable_value_labels)
 
 
 @pytest.mark.parametrize("width", [300, 3000])
