@@ -51,16 +51,22 @@ def protect_table(
     width: float = PROTECTION_WIDTH,
     prune: bool = True,
     forced: NDArray[np.bool_] | None = None,
+    small_is_primary: bool = True,
+    judged: NDArray[np.bool_] | None = None,
 ) -> Protection:
     """Suppression flags for the table: n < k, plus complements until the audit passes.
 
     forced: cells hidden whatever their size and never released, because another table of
     the aggregate tier hides the same count (one pattern for every table that shares it;
-    models.disclosure.joint). They are protected like primary cells."""
-    counts = table.n
+    models.disclosure.joint). They are protected like primary cells. small_is_primary=False:
+    only the forced cells are primary (a second count of rows whose pattern is chosen on
+    another count: the survival table's open matches). judged: the hidden cells that must
+    pass the audit (default all); others may stay exposed in this count (the open matches of
+    a group no other table counts)."""
+    counts = table.n if small_is_primary else table.n + k
     if forced is not None and forced.any():
         # The linear step hides cells under k: a forced cell enters it as a count of 0.
-        counts = np.where(forced, 0.0, table.n)
+        counts = np.where(forced, 0.0, counts)
     linear = protect_linear(counts, k, table.equations)
     hidden = linear.suppressed.copy()
     primary = linear.primary
@@ -68,6 +74,7 @@ def protect_table(
         return linear
     known = table.known
     stuck = hidden & known
+    must = np.ones(hidden.size, dtype=bool) if judged is None else np.asarray(judged, dtype=bool)
     linked = _Changes(table)
     failing = np.zeros(hidden.size, dtype=bool)
     memory = Memory()
@@ -78,7 +85,7 @@ def protect_table(
     hopeless = np.zeros(hidden.size, dtype=bool)
     for _ in range(ROUNDS):
         result = audit(table, hidden, width, memory=memory, thorough=nothing_new)
-        failing = result.exposed & hidden & ~stuck
+        failing = result.exposed & hidden & ~stuck & must
         linked.refresh(hidden)
         if not (failing & ~hopeless).any():
             break
@@ -87,7 +94,7 @@ def protect_table(
         touched = np.zeros(hidden.size, dtype=bool)
         empty = np.zeros(hidden.size, dtype=bool)
         for cell in np.flatnonzero(failing)[np.argsort(table.n[failing], kind="stable")]:
-            if touched[_near(table, np.array([cell]))].any():
+            if touched[table.near(np.array([cell]))].any():
                 empty[cell] = nothing_new[cell]  # waits, and keeps what it learned
                 continue
             whole = bool(nothing_new[cell])
@@ -104,7 +111,9 @@ def protect_table(
                 hopeless[cell] = whole
         nothing_new = empty
     else:
-        stuck |= audit(table, hidden, width, memory=memory, thorough=nothing_new).exposed & hidden
+        stuck |= (
+            audit(table, hidden, width, memory=memory, thorough=nothing_new).exposed & hidden & must
+        )
     # A table audited in windows is not pruned: every release re-proves the windows whose
     # solutions moved the released cell, and on a 300-program breakdown none of the first
     # releases stood (measured: 14.6 s of 37 s for nothing; docs/disclosure.md, "Scale").
@@ -112,7 +121,7 @@ def protect_table(
         small = table.n < PRUNE_MIN_K * k
         hidden = _prune(table, hidden, primary | stuck | small, known, linked, width, memory)
     final = audit(table, hidden, width, memory=memory, thorough=nothing_new | hopeless)
-    stuck |= final.exposed & hidden
+    stuck |= final.exposed & hidden & must
     return Protection(suppressed=hidden, primary=primary, unprotectable=stuck)
 
 
@@ -357,14 +366,6 @@ def _change(
     return touched[touched != at], x[:size] - x[size:]
 
 
-def _near(table: LinkedTable, cells: NDArray[np.int64]) -> NDArray[np.int64]:
-    """Cells sharing an equation with any of `cells`."""
-    rows = np.unique(table.columns[:, cells].indices)
-    if rows.size == 0:
-        return np.asarray(cells, dtype=np.int64)
-    return np.unique(table.matrix[rows].tocoo().col).astype(np.int64)
-
-
 def _prune(
     table: LinkedTable,
     hidden: NDArray[np.bool_],
@@ -398,7 +399,7 @@ def _prune(
         spent = 0.0
         changed = np.array([cell], dtype=np.int64)
         for _ in range(ROUNDS):
-            near = _near(table, changed)
+            near = table.near(changed)
             near = near[trial[near]]
             if near.size == 0:
                 hidden = trial

@@ -85,6 +85,13 @@ class LinkedTable:
             self._columns = self.matrix.tocsc()
         return self._columns
 
+    def near(self, cells: NDArray[np.int64]) -> NDArray[np.int64]:
+        """Cells sharing an equation with any of `cells` (`cells` themselves where none)."""
+        rows = np.unique(self.columns[:, cells].indices)
+        if rows.size == 0:
+            return np.asarray(cells, dtype=np.int64)
+        return np.unique(self.matrix[rows].tocoo().col).astype(np.int64)
+
     @property
     def known(self) -> NDArray[np.bool_]:
         """Cells alone in an equation: known whatever is hidden."""

@@ -10,10 +10,11 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from models.disclosure.table import LinkedTable
 from models.metrics.frames import core_lazy
 from models.metrics.settings import MetricSettings, settings_hash
 from models.stats.cells import program_blocks
-from models.stats.suppression import Equation, protect
+from models.stats.suppression import Equation
 
 YEAR_DAYS = 365
 STATUSES: tuple[str, ...] = (
@@ -154,22 +155,13 @@ def mentee_status_counts(
     )
     if cells.is_empty():
         return pl.DataFrame(schema=COUNT_SCHEMA)
-    program = cells["program_id"].to_list()
-    kind = cells["status"].to_list()
-    index = np.arange(cells.height)
-    equations = []
-    for p in set(program):  # each program's (and the overall) total is known
-        equations.append(Equation.of([i for i in index if program[i] == p]))
-    for s in set(kind):  # the all-programs cell of a status is the sum of its programs
-        members = [i for i in index if kind[i] == s and program[i] is not None]
-        overall_cell = [i for i in index if kind[i] == s and program[i] is None]
-        equations.append(Equation.of(members + overall_cell, [1.0] * len(members) + [-1.0]))
-    n = cells["n"].to_numpy().astype(float)
-    if sums is None or sums.is_empty():
-        blocks = program_blocks(cells["program_id"])
-        hidden = protect(n, k, equations, blocks=blocks).suppressed
-    else:
-        hidden = _protect_with_sums(n, k, equations, program, kind, sums)
+    hidden = _pattern(
+        cells["n"].to_numpy().astype(float),
+        k,
+        cells["program_id"].to_list(),
+        cells["status"].to_list(),
+        sums if sums is not None else pl.DataFrame(),
+    )
     return cells.with_columns(
         n=pl.when(pl.Series(hidden)).then(None).otherwise(pl.col("n")),
         suppressed=pl.Series(hidden),
@@ -198,25 +190,65 @@ def _rows_of_hidden_sums(per_program: pl.DataFrame, sums: pl.DataFrame | None) -
     return pl.DataFrame(rows, schema=per_program.schema, orient="row")
 
 
-def _protect_with_sums(
+def _pattern(
+    n: np.ndarray, k: int, program: list[str | None], kind: list[str], sums: pl.DataFrame
+) -> np.ndarray:
+    """The suppression flags. First with each program's total of mentees known (the cards may
+    print it: the cautious reading). A cell that reading leaves unprotectable is often pinned
+    only by those totals, and the cards print a total only where the never-matched and
+    matched counts they derive from it are protected: so the pattern is sought again with
+    the totals as cells of the audit (hidden last, like margins). The never-matched counts it
+    then hides, the cards hide too, and with them the totals that would give them back
+    (models.reporting.headline_disclosure). A program of 4 mentees beside two large ones had
+    its never-matched count pinned to 1-2 otherwise (docs/disclosure.md, "Headlines")."""
+    from models.disclosure.protection import protect_table
+
+    table, forced = _status_table(n, program, kind, sums, totals_known=True)
+    first = protect_table(table, k, forced=forced)
+    hidden = first.suppressed[: n.size]
+    if not first.unprotectable[: n.size].any():
+        return hidden
+    table, forced = _status_table(n, program, kind, sums, totals_known=False)
+    forced[: n.size] |= hidden
+    return protect_table(table, k, forced=forced).suppressed[: n.size] | hidden
+
+
+def _status_table(
     n: np.ndarray,
-    k: int,
-    equations: list[Equation],
     program: list[str | None],
     kind: list[str],
     sums: pl.DataFrame,
-) -> np.ndarray:
-    """The pattern with the other tables' sums as extra cells: each equals the sum of its
-    statuses; a printed one is known, a hidden one is forced hidden (never a complement)."""
-    from models.disclosure.protection import protect_table
-    from models.disclosure.table import LinkedTable
+    totals_known: bool,
+) -> tuple[LinkedTable, np.ndarray]:
+    """The status counts as the attacker sees them, and the cells other tables hide.
 
+    Statuses of a program add up to its total of mentees (known, or a cell of its own, a
+    margin); a status's programs add up to its all-programs cell. sums (printed_sums): the
+    other tables' sums of statuses as extra cells, each equal to the sum of its statuses; a
+    printed one is known, a hidden one is forced hidden (never a complement)."""
+    index = np.arange(n.size)
     counts = list(n)
     forced = [False] * len(counts)
     may_be_zero = np.zeros(n.size, dtype=bool)
     owners = list(program)
-    equations = list(equations)
-    for p, name, suppressed in sums.iter_rows():
+    margin = [p is None for p in program]
+    equations: list[Equation] = []
+    for p in dict.fromkeys(program):
+        members = [int(i) for i in index if program[i] == p]
+        if totals_known:
+            equations.append(Equation.of(members))
+            continue
+        cell = len(counts)
+        counts.append(float(sum(n[i] for i in members)))
+        forced.append(False)
+        owners.append(p)
+        margin.append(True)
+        equations.append(Equation.of([*members, cell], [1.0] * len(members) + [-1.0]))
+    for s in dict.fromkeys(kind):  # the all-programs cell of a status is the sum of its programs
+        members = [int(i) for i in index if kind[i] == s and program[i] is not None]
+        overall_cell = [int(i) for i in index if kind[i] == s and program[i] is None]
+        equations.append(Equation.of(members + overall_cell, [1.0] * len(members) + [-1.0]))
+    for p, name, suppressed in sums.iter_rows() if not sums.is_empty() else ():
         own = [i for i, q in enumerate(program) if q == p]
         if not own or (name != "matched" and any(kind[i] == "rematched" for i in own)):
             continue
@@ -225,21 +257,28 @@ def _protect_with_sums(
             continue
         if suppressed and name != "matched":
             may_be_zero[members] = True
+        if not suppressed and len(members) == 1:
+            # A printed sum of one status prints that status: known, never a complement (a
+            # program's only ended status, hidden, was given back by the survival table).
+            equations.append(Equation.of(members))
+            continue
         cell = len(counts)
         counts.append(float(sum(n[i] for i in members)))
         forced.append(bool(suppressed))
         owners.append(p)
+        margin.append(False)
         equations.append(Equation.of([*members, cell], [1.0] * len(members) + [-1.0]))
         if not suppressed:
             equations.append(Equation.of([cell]))
-    # Each cell's program (a sum cell is its program's): at hundreds of programs the audit
-    # goes a few programs at a time (models.disclosure.windows).
+    extra = len(counts) - n.size
     table = LinkedTable(
         n=np.asarray(counts),
         equations=equations,
         # A printed row has a mentee, except the statuses of a sum hidden by its owner.
-        lower=np.concatenate([np.where(may_be_zero, 0.0, 1.0), np.zeros(len(counts) - n.size)]),
+        lower=np.concatenate([np.where(may_be_zero, 0.0, 1.0), np.zeros(extra)]),
+        margin=np.asarray(margin, dtype=bool),
+        # Each cell's program (a sum cell is its program's): at hundreds of programs the
+        # audit goes a few programs at a time (models.disclosure.windows).
         blocks=program_blocks(pl.Series(owners, dtype=pl.String)),
     )
-    flags = protect_table(table, k, forced=np.asarray(forced, dtype=bool)).suppressed
-    return flags[: n.size]
+    return table, np.asarray(forced, dtype=bool)

@@ -102,6 +102,9 @@ class _Owners:
 
     def __init__(self) -> None:
         self.facts: dict[tuple[str | None, str], bool] = {}  # (program, kind) -> hidden
+        # (program, kind) of an "all" count another table shows a row for, printed or hidden:
+        # the row says the count is at least 1 (a status row exists only with a mentee).
+        self.present: set[tuple[str | None, str]] = set()
 
     @classmethod
     def read(
@@ -115,6 +118,7 @@ class _Owners:
             never = status_counts.filter(pl.col("status") == "never_matched")
             for program, suppressed in never.select("program_id", "suppressed").iter_rows():
                 owners.facts[(program, "u")] = bool(suppressed)
+                owners.present.add((program, "u"))
         if sums is not None and not sums.is_empty():
             for program, name, suppressed in sums.select("program_id", "sum", "suppressed").rows():
                 kind = {"matched": "m", "active": "a"}.get(name)
@@ -227,9 +231,13 @@ def _hidden_counts(
     # Each cell's program: at hundreds of programs the audit goes a few programs at a time
     # (models.disclosure.windows).
     blocks = program_blocks(pl.Series(owner, dtype=pl.String))
-    table = LinkedTable(
-        n=n, equations=equations, lower=np.zeros(n.size), margin=margin, blocks=blocks
-    )
+    # A never-matched row of the status table, even hidden, says its program has such a
+    # mentee: with the cards' sums it bounded two hidden programs' counts to 1-2 people.
+    lower = np.zeros(n.size)
+    for (i, kind), cell in cell_of.items():
+        if rows[i]["period"] == ALL_PERIODS and (rows[i]["program_id"], kind) in owners.present:
+            lower[cell] = min(1.0, n[cell])
+    table = LinkedTable(n=n, equations=equations, lower=lower, margin=margin, blocks=blocks)
     result = protect_table(table, k, forced=forced)
     for key, cell in cell_of.items():
         # A known count is never hidden: the attacker has it (hiding an enrolled count under

@@ -85,6 +85,11 @@ def survival_at(
     return rows, {"value": median, "ci_low": low, "ci_high": high}
 
 
+# Rounds of the two passes of _protected; each adds rows, so they end; in the scanned
+# consortia the second round hid nothing new.
+PASSES = 4
+
+
 def _cells(frame: pl.DataFrame, dimensions: Sequence[str]) -> pl.DataFrame:
     """n (matches) and events per program (and all programs) x dimension x group."""
     parts = []
@@ -118,10 +123,20 @@ def _protected(cells: pl.DataFrame, k: int, shared: Sequence[pl.DataFrame] = ())
     1. Match counts: hidden where n < k or endings < k, where the shared pattern hides them,
        then complements until the attacker's audit passes, also on the endings as an outcome
        (no hidden group shown all ended or none ended).
+       A cell hidden because the shared pattern hides it, and which its neighbours' endings
+       still pin, gets those neighbours hidden where their counts are printed elsewhere
+       (models.disclosure.joint.open_outcomes).
     2. Ending counts (the same sums): every row hidden in 1., then complements until their
-       audit passes. A row hidden in either is hidden whole; hiding more never narrows what
-       the attacker can say of a cell hidden in 1."""
-    from models.disclosure.joint import shared_cells
+       audit passes.
+    3. Open counts (n - endings, the same sums) of the programs' `all` rows (the status
+       table's active mentees and the cards' active matches count them): every row hidden
+       so far, then complements until a hidden `all` row's open count passes the audit (no
+       new primary cells: a group with few open matches is printed, as before).
+    A row hidden in any pass is hidden whole, so a row hidden in 2. or 3. hides a count
+    too: 1. runs again with it forced (its count is then protected as well), until 2. and 3.
+    hide nothing new."""
+    from models.disclosure.audit import audit
+    from models.disclosure.joint import open_outcomes, shared_cells
     from models.disclosure.protection import protect_table
     from models.disclosure.table import LinkedTable, Outcome
     from models.stats.cells import program_blocks
@@ -146,12 +161,35 @@ def _protected(cells: pl.DataFrame, k: int, shared: Sequence[pl.DataFrame] = ())
         margin=margin,
         blocks=blocks,
     )
-    hidden = protect_table(matches, k, forced=joint.forced | (events < k)).suppressed
     endings = LinkedTable(
         n=events, equations=equations, lower=np.zeros(n.size), margin=margin, blocks=blocks
     )
-    hidden = protect_table(endings, k, forced=hidden).suppressed | hidden
-    return frame.with_columns(suppressed=pl.Series(hidden))
+    # Open matches (n - endings) add up like both: the status table counts a program's (its
+    # active mentees), so a hidden `all` row's open count is protected like its two counts.
+    still_open = LinkedTable(
+        n=n - events, equations=equations, lower=np.zeros(n.size), margin=margin, blocks=blocks
+    )
+    # Only a program's open matches are counted elsewhere (its active statuses and cards).
+    whole = (frame["dimension"] == "all").to_numpy()
+    hidden = joint.forced | (events < k)
+    # Rows the later passes' complements hide have their counts hidden too: the counts' audit
+    # runs again with them forced, until no pass hides a row the first has not seen.
+    for _ in range(PASSES):
+        counted = protect_table(matches, k, forced=hidden)
+        counts = open_outcomes(matches, counted.suppressed, joint, counted.unprotectable)
+        ended = protect_table(endings, k, forced=counts).suppressed | counts
+        opened = protect_table(
+            still_open, k, forced=ended, small_is_primary=False, judged=whole
+        ).suppressed
+        opened |= ended
+        added = opened & ~counts
+        # Most rows the later passes add are protected by the counts' pattern as it stands:
+        # the counts are chosen again only if the audit finds one of them exposed.
+        if not added.any() or not (audit(matches, opened, cells=np.flatnonzero(added)).exposed
+                                   & added & ~joint.known).any():  # fmt: skip
+            break
+        hidden = opened
+    return frame.with_columns(suppressed=pl.Series(opened))
 
 
 def survival_table(
@@ -217,6 +255,7 @@ def shared_counts(
     (program_id, dimension, group, n, suppressed): the breakdowns of a step every match has
     (its dyad groups count matches, its mentee groups mentees, the same number where each
     has one match), and the funnel's 'all' rows (a program's matches) as dimension 'all'."""
+    from models.stats.breakdowns import DIMENSIONS
     from models.vocabulary import FUNNEL_STEPS, WINDOW_CLOSED
 
     owners = []
@@ -224,9 +263,15 @@ def shared_counts(
         every = [s for s in FUNNEL_STEPS if s not in WINDOW_CLOSED]
         present = [s for s in every if s in set(breakdowns["metric"].unique().to_list())]
         if present:
+            mentors = [d for d, subject in DIMENSIONS.items() if subject == "mentor_id"]
             owners.append(
                 breakdowns.filter(pl.col("metric") == present[0]).select(
-                    "program_id", "dimension", "group", "n", "suppressed"
+                    "program_id",
+                    "dimension",
+                    "group",
+                    "n",
+                    "suppressed",
+                    (~pl.col("dimension").is_in(mentors)).alias("same_subjects"),
                 )
             )
     if funnel is not None and not funnel.is_empty():
