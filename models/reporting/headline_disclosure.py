@@ -154,11 +154,8 @@ def _hidden_counts(
     rows: list[dict], k: int, owners: _Owners, enrolled_printed: bool
 ) -> tuple[dict[tuple[int, str], bool], bool]:
     """Each card count's flag, and whether a hidden count is left unprotected. With
-    enrolled_printed every enrolled count is known to the attacker. A quarter's enrolled
-    count of 1 to k − 1 stays printed either way (a program's intake in a quarter, as the cards
-    always printed it), except in a program whose enrolled total is under k: that total is
-    hidden (it would give back the matches of a program the funnel hides), and so are the
-    quarters that add up to it."""
+    enrolled_printed every enrolled count of k or more is known to the attacker. An enrolled
+    count under k (a program's total or a quarter's intake) is a primary cell either way."""
     counts: list[float] = []
     # (row, kind) -> cell; a zero count has no cell (known to be 0), except where another
     # table hides the program's count of that kind: a printed 0 would give it back (0 active
@@ -192,24 +189,17 @@ def _hidden_counts(
     equations.extend(_same_active(rows, cell_of))
     forced = np.zeros(n.size, dtype=bool)
     known = np.zeros(n.size, dtype=bool)
-    # Programs whose enrolled total is under k: their quarters add up to it, so they are
-    # hidden with it (printed, they would give it back).
-    small_total = {
-        rows[i]["program_id"]
-        for (i, kind), cell in cell_of.items()
-        if kind == "e" and rows[i]["period"] == ALL_PERIODS and n[cell] < k
-    }
     for (i, kind), cell in cell_of.items():
         program, period = rows[i]["program_id"], rows[i]["period"]
         owned = owners.hidden(program, kind) if period == ALL_PERIODS else None
-        intake = period != ALL_PERIODS and program not in small_total
-        # A program's enrolled total under k is never printed, nor its quarters (their sum):
-        # printed, it pinned a small program's matches and mentees with the breakdowns'
-        # groups (docs/disclosure.md, "Headlines").
-        printed = enrolled_printed and program not in small_total
+        # No enrolled count under k is printed: not a program's total (printed, it pinned a
+        # small program's matches and mentees with the breakdowns' groups: docs/disclosure.md,
+        # "Headlines"), nor its quarters (no more than it), nor a quarter's intake of 1 to
+        # k - 1 mentees in a larger program (a small group like any other).
+        printed = enrolled_printed and n[cell] >= k
         if owned:
             forced[cell] = True
-        elif owned is False or (kind == "e" and (printed or (n[cell] < k and intake))):
+        elif owned is False or (kind == "e" and printed):
             known[cell] = True
             equations.append(Equation.of([cell]))  # printed by its owner, or enrolled
     # Both counts of a card with a small group are hidden together (printed, one gives the

@@ -41,13 +41,17 @@ def _cards(unmatched: dict[tuple[str, str], int], matched: dict[tuple[str, str],
 
 
 def _attack(
-    cards: pl.DataFrame, truth: pl.DataFrame | None = None, matched_known: dict | None = None
+    cards: pl.DataFrame,
+    truth: pl.DataFrame | None = None,
+    matched_known: dict | None = None,
+    count: str = "unmatched",
 ) -> list[str]:
     """Min and max of every hidden card's unmatched count given everything printed: enrolled
     where printed, matched where printed, quarters summing to 'all', programs to all.
     matched_known: program -> its matched mentees for 'all', printed by another table (the
     breakdowns' `all` row). truth: the unprotected cards (the enrolled count of a card that
-    hides it, for the width rule)."""
+    hides it, for the width rule). count="enrolled": the same for every hidden enrolled count
+    (unmatched + matched)."""
     rows = cards.to_dicts()
     truth_rows = (truth if truth is not None else cards).to_dicts()
     matched_known = matched_known or {}
@@ -86,23 +90,26 @@ def _attack(
             eq(coefs, 0.0)
     constraint = LinearConstraint(np.array(a), lo, hi)
     problems = []
+    enrolled = count == "enrolled"
     for i, r in enumerate(rows):
-        if not r[SUPPRESSED]:
+        if not r[ENROLLED_SUPPRESSED if enrolled else SUPPRESSED]:
             continue
         ends = []
         for sign in (1.0, -1.0):
             c = np.zeros(2 * n)
             c[i] = sign
+            if enrolled:
+                c[n + i] = sign
             res = milp(
                 c, constraints=[constraint], integrality=np.ones(2 * n), bounds=Bounds(0, 1e6)
             )  # fmt: skip  (a hidden enrolled: unbounded)
             assert res.status == 0
-            ends.append(res.x[i])
+            ends.append(res.x[i] + (res.x[n + i] if enrolled else 0.0))
         low, high = ends
         # With 0 or 1 enrolled the card's enrolled count is all there is to know, and the
         # attacker's interval is all of it: nothing more to ask of the matched count.
         if high - low < min(2, truth_rows[i]["enrolled"]):
-            problems.append(f"{r['program_id']} {r['period']}: unmatched in [{low}, {high}]")
+            problems.append(f"{r['program_id']} {r['period']}: {count} in [{low}, {high}]")
     return problems
 
 
@@ -343,3 +350,21 @@ def test_a_program_with_fewer_than_k_enrolled_prints_no_enrolled_count() -> None
     others = protected.filter(pl.col("program_id").is_in(["P2", "P3"]), pl.col("period") == "all")
     assert others[ENROLLED_SUPPRESSED].any()
     assert _attack(protected, raw) == []
+
+
+def test_a_quarter_s_intake_under_k_is_hidden_and_cannot_be_recovered() -> None:
+    # P1 enrols 60 mentees a quarter but 3 in 2025Q2 (2 of them matched): a group of 3. The
+    # cards used to print it as a program's intake; now it is hidden, with the fewest others
+    # that keep it from coming back, and the all-programs total stays printed.
+    unmatched = {(p, t): 20 for p in ("P1", "P2", "P3") for t in PERIODS}
+    matched = {(p, t): 40 for p in ("P1", "P2", "P3") for t in PERIODS}
+    unmatched[("P1", "2025Q2")], matched[("P1", "2025Q2")] = 1, 2
+    raw = _cards(unmatched, matched)
+    protected = protect_headlines(raw, K)
+    card = protected.filter(pl.col("program_id") == "P1", pl.col("period") == "2025Q2")
+    assert card[ENROLLED_SUPPRESSED].item() and card["enrolled"].item() is None
+    assert _attack(protected, raw, count="enrolled") == []
+    assert _attack(protected, raw) == []
+    total = protected.filter(pl.col("program_id").is_null(), pl.col("period") == "all")
+    assert total["enrolled"].item() == raw["enrolled"].max()
+    assert protected[ENROLLED_SUPPRESSED].sum() <= 6  # a cycle of cards, not every card
