@@ -113,7 +113,9 @@ def open_outcomes(
         if not stuck.any():
             break
         near = table.near(np.flatnonzero(stuck))
-        near = near[shared.known[near] & ~hidden[near]]
+        # Never a margin (a program's or all programs' row): hiding one takes a curve every
+        # reader looks at, and the demo lost its all-programs survival curve that way.
+        near = near[shared.known[near] & ~hidden[near] & ~table.margin[near]]
         if near.size == 0:
             break
         hidden[near] = True
