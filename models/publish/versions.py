@@ -56,6 +56,9 @@ class VersionError(ValueError):
     """No such version, or a version whose files no longer match its manifest."""
 
 
+_CREATED = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
 @dataclass(frozen=True)
 class VersionRow:
     """One archived version, as `list_versions` reports it."""
@@ -217,7 +220,8 @@ def finish(
     (staging / CITATION).write_text(citation(version, created, about), encoding="utf-8")
     manifest = {
         "version_id": version,
-        "created": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        # Microseconds: versions published within one second must still sort newest first.
+        "created": created.strftime(_CREATED),
         **{k: v for k, v in about.items() if k != "version_id"},
         "provenance": dict(prov),
         "tables": dict(sorted(tables.items())),
@@ -257,6 +261,13 @@ def _manifest(folder: Path) -> dict[str, Any]:
     return json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
 
 
+def _created(manifest: Mapping[str, Any]) -> dt.datetime:
+    """The manifest's UTC creation time; versions filed before 2026-12-05 carry whole seconds."""
+    text = manifest["created"]
+    form = _CREATED if "." in text else "%Y-%m-%dT%H:%M:%SZ"
+    return dt.datetime.strptime(text, form).replace(tzinfo=dt.UTC)
+
+
 def _kept_marker(research_dir: Path, version: str) -> Path:
     return versions_dir(research_dir) / f"{_check_id(version)}{KEPT_SUFFIX}"
 
@@ -279,9 +290,7 @@ def list_versions(research_dir: Path) -> list[VersionRow]:
         rows.append(
             VersionRow(
                 id=path.name,
-                created=dt.datetime.strptime(manifest["created"], "%Y-%m-%dT%H:%M:%SZ").replace(
-                    tzinfo=dt.UTC
-                ),
+                created=_created(manifest),
                 as_of=str(manifest.get("as_of")),
                 tables=len(manifest.get("tables", {})),
                 kept=_kept_marker(research_dir, path.name).is_file(),
@@ -358,7 +367,7 @@ def export_version(research_dir: Path, version: str, out_dir: Path) -> Path:
     problems = verify_version(research_dir, version)
     if problems:
         raise VersionError(f"version {version} is damaged: {'; '.join(problems[:5])}")
-    created = dt.datetime.strptime(_manifest(path)["created"], "%Y-%m-%dT%H:%M:%SZ")
+    created = _created(_manifest(path))
     stamp = (max(created.year, 1980), created.month, created.day, created.hour, created.minute, 0)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

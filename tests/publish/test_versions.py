@@ -206,3 +206,21 @@ def test_a_new_version_links_the_labelled_files_of_unchanged_tables(
     live = out / "parquet" / "core" / "meetings.parquet"
     assert (new / "parquet" / "core" / "meetings.parquet").samefile(live)
     assert not live.stat().st_mode & 0o222
+
+
+def _filed(research: Path, version: str, created: dt.datetime) -> None:
+    staging = versions.start(research, version)
+    (staging / "research.duckdb").write_bytes(b"x")
+    versions.finish(staging, research, version, created, {"as_of": str(AS_OF)}, {}, {})
+
+
+def test_versions_published_within_one_second_prune_the_older(tmp_path):
+    """Two publishes in one second: the newer stays (CI once pruned the wrong one, as the
+    manifest's time had whole seconds and the ids broke the tie)."""
+    research = tmp_path / "research"
+    second = dt.datetime(2026, 6, 30, 12, 0, 0, tzinfo=dt.UTC)
+    ids = ["v20260630-ffffffffffff", "v20260630-000000000000"]  # the newer sorts first by id
+    for i, version in enumerate(ids):
+        _filed(research, version, second + dt.timedelta(microseconds=10 * (i + 1)))
+    assert [r.id for r in list_versions(research)] == ids[::-1]
+    assert versions.prune(research, keep=1) == [ids[0]]
