@@ -365,6 +365,8 @@ def audit(
         if stop_early and pinned.any():
             break
         for j, outcome in enumerate(table.outcomes):
+            if not outcome.edges:
+                continue
             plain = _said_by_a_published_whole(table, outcome, hidden)
             shown, used = _forced(outcome, vs, sub, stop_early, plain[vs], memory, j, hidden)
             forced[vs] |= shown
@@ -431,6 +433,8 @@ def _in_windows(
         low[vs], high[vs] = lo, hi
     shown = np.zeros(vs.size, dtype=bool)
     for j, outcome in enumerate(table.outcomes):
+        if not outcome.edges:
+            continue
         s, d = outcome.successes, outcome.denominator
         valued = ~np.isnan(s) & (d > 0) & hidden
         valued &= ~_said_by_a_published_whole(table, outcome, hidden)

@@ -78,7 +78,7 @@ def pattern_key(
         if values is not None:
             _array(digest, values, dtype)
     for outcome in outcomes:
-        digest.update(b"outcome")
+        digest.update(b"outcome" if getattr(outcome, "edges", True) else b"bound")
         _array(digest, outcome.successes, np.float64)  # type: ignore[attr-defined]
         _array(digest, outcome.denominator, np.float64)  # type: ignore[attr-defined]
     return digest.hexdigest()

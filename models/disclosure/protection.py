@@ -262,6 +262,8 @@ def _complement_in(
             memory.record("n", cells, table.n[cells], table.n[cells] + np.round(step))
     if result.forced[cell]:
         for outcome in table.outcomes:
+            if not outcome.edges:
+                continue
             s = outcome.successes[cells]
             d = outcome.denominator[cells]
             valued = ~np.isnan(s) & (d > 0)
@@ -302,6 +304,7 @@ def _count_change(
     whole = [
         (np.where(valued, o.successes[cells], 0.0), valued)
         for o in table.outcomes
+        if o.edges  # bounds alone (too-early counts) rarely decide; the re-audit checks them
         for valued in [~np.isnan(o.successes[cells]) & (o.denominator[cells] > 0)]
         if valued.any() and np.allclose(o.denominator[cells][valued], table.n[cells][valued])
     ]

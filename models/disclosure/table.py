@@ -30,6 +30,10 @@ class Outcome:
     successes: NDArray[np.float64]
     denominator: NDArray[np.float64]
     name: str = ""
+    # False: the successes bound the counts (the audit carries them along) but a hidden cell
+    # shown all-yes or all-no on them is not a disclosure (the funnel's matches too early to
+    # judge: when a match met, not who its people are; docs/disclosure.md).
+    edges: bool = True
 
 
 @dataclass

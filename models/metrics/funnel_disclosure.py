@@ -10,10 +10,10 @@ subtract with, for `matches` and for every count column (`<step>_n`, `<step>_jud
 Complementary rows are chosen by models.stats.suppression.protect on the `matches` column and
 audited as the attacker would (models.disclosure): no suppressed row's `matches` is pinned to
 within one match, and no suppressed row is shown all-yes or all-no on a step, with whole
-counts, rows known to hold a match, and successes between 0 and their judged matches. Because
-every
-count column obeys the same equations, the same pattern protects them all; shares, conversions
-and medians of a hidden row are hidden with it. Whether a cell can be solved depends only on
+counts, rows known to hold a match, successes between 0 and their judged matches, and each
+timed step's too-early matches between 0 and the row's matches. Because every count column
+obeys the same equations, the same pattern protects them all; shares, conversions and
+medians of a hidden row are hidden with it. Whether a cell can be solved depends only on
 which cells are hidden, not on their values.
 """
 
@@ -78,6 +78,12 @@ def outcome_pairs(columns: Sequence[str]) -> list[tuple[str, str]]:
     return pairs
 
 
+def too_early_pairs(columns: Sequence[str]) -> list[tuple[str, str]]:
+    """(count, denominator) of each timed step's matches too early to judge: `<step>_too_early`
+    over `matches`. Counts of the same matches, bounded by them like a step's successes."""
+    return [(c, "matches") for c in columns if c.endswith("_too_early")]
+
+
 def uniform_exposures(
     funnel: pl.DataFrame, hidden: NDArray[np.bool_], equations: Sequence[Equation]
 ) -> list[Equation]:
@@ -117,7 +123,10 @@ def protect_funnel(funnel: pl.DataFrame, k: int) -> Protection:
     """Which rows to hide: `matches` < k, plus complementary rows chosen and audited by
     models.stats.suppression.protect: no hidden row's `matches` is pinned to within one match,
     and no hidden row is shown all-yes or all-no on a step (each step count over its judged
-    matches, or over all matches for an untimed step)."""
+    matches, or over all matches for an untimed step). A timed step's too-early counts are
+    carried along as the attacker would use them (between 0 and the row's matches, adding up
+    like them), so they cannot narrow a hidden row's matches; a hidden row shown to have all
+    or none of its matches too early is not counted as exposed (docs/disclosure.md)."""
     from models.disclosure.table import Outcome
 
     counts = funnel["matches"].to_numpy().astype(float)
@@ -126,13 +135,15 @@ def protect_funnel(funnel: pl.DataFrame, k: int) -> Protection:
         none = np.zeros(funnel.height, dtype=bool)
         return Protection(suppressed=none, primary=none, unprotectable=none.copy())
     equations = funnel_equations(funnel)
+    timing = too_early_pairs(funnel.columns)
     outcomes = [
         Outcome(
             successes=funnel[count].to_numpy().astype(float),
             denominator=funnel[judged].to_numpy().astype(float),
             name=count,
+            edges=(count, judged) not in timing,
         )
-        for count, judged in outcome_pairs(funnel.columns)
+        for count, judged in [*outcome_pairs(funnel.columns), *timing]
     ]
     # group_by makes a row only for a program and period with a match.
     margin = (funnel["program_id"].is_null() | (funnel["period"] == ALL_PERIODS)).to_numpy()

@@ -10,11 +10,13 @@ in the survival table. Sums tie the rest: groups to their program, programs to a
 gender x race to both margins, periods to the 'all' row, the statuses of matched mentees to
 the program's mentees in the breakdowns, the statuses to the program's enrolled mentees
 (published on the dashboards), survival endings to the ended statuses (one match each).
-Counts are whole, a printed row has at least one member, endings and step successes lie
-between 0 and their matches, matches of a group are at least its mentees (or mentors).
+Counts are whole, a printed row has at least one member, endings, step successes and the
+funnel's matches too early to judge on a timed step lie between 0 and their matches,
+matches of a group are at least its mentees (or mentors).
 
 For every hidden unknown: its interval (min and max over whole-number tables consistent with
-all of it), and for step successes whether a hidden group is forced to 0 % or 100 %.
+all of it), and for step successes, endings and too-early matches whether a hidden group is
+forced to 0 % or 100 %.
 """
 
 from __future__ import annotations
@@ -34,6 +36,9 @@ CROSSED = {"mentee_gender_race": ("mentee_gender", "mentee_race")}
 MATCHED = ("rematched", "active_lt_12m", "active_12m_plus", "ended_lt_12m", "ended_12m_plus")
 ENDED = ("ended_lt_12m", "ended_12m_plus")
 ACTIVE = ("active_lt_12m", "active_12m_plus")
+# Funnel successes per period, by kind, and the kind of their program's 'all' row (the 'all'
+# rows are the breakdowns'/survival's matches of the program: one unknown).
+FUNNEL_TOTALS = {"fstep": "matches:{step}", "ftoo": "matches:too_early"}
 
 
 @dataclass
@@ -56,6 +61,7 @@ class _Model:
         self.twins: dict[tuple, set[tuple]] = defaultdict(set)  # the same count, two tables
         self.may_be_zero: set[tuple] = set()  # hidden rows that may count nobody
         self.fractional: set[tuple] = set()  # sums of per-mentor means: not whole numbers
+        self.step = ""  # the untimed step the model reads
 
     def see(self, key: tuple, value: float | None, table: str) -> None:
         """A printed row: its number, or None when suppressed."""
@@ -117,6 +123,7 @@ def build(
     enrolled: dict[str | None, int] | None = None,
     mentors: dict[tuple, int] | None = None,
     step: str = "s3_calendar",
+    timed: str = "s5_thanks",
 ) -> _Model:
     """The attacker's model. breakdown_step: metrics.breakdowns rows of one step every match
     has (n, value, suppressed); survival: one row per group (n, events, suppressed); funnel:
@@ -125,6 +132,7 @@ def build(
     distinct mentors per (program, mentor dimension), taken as known as the production audit
     takes them."""
     m = _Model()
+    m.step = step
     mentors = mentors or {}
     rematched = {
         r["program_id"] for r in status.iter_rows(named=True) if r["status"] == "rematched"
@@ -156,13 +164,19 @@ def build(
         p, d, g = r["program_id"], r["dimension"], r["group"]
         m.see(_key("matches", p, d, g), r["n"], "survival")
         m.see(_key("ended", p, d, g), r["events"], "survival")
-    # Funnel: matches and step reached per period.
+    # Funnel: matches, step reached and, for a timed step, matches too early to judge per
+    # period (within the row's matches like a success).
+    funnel_kinds = [("fstep", f"{step}_n")]
+    if f"{timed}_too_early" in funnel.columns:
+        funnel_kinds.append(("ftoo", f"{timed}_too_early"))
     for r in funnel.iter_rows(named=True):
         p, period = r["program_id"], r["period"]
         key = ("fmatches", p, period) if period != "all" else _key("matches", p, "all", "all")
         m.see(key, r["matches"], "step_funnel")
-        skey = ("fstep", p, period) if period != "all" else _key(f"matches:{step}", p, "all", "all")
-        m.see(skey, r[f"{step}_n"], "step_funnel")
+        for kind, column in funnel_kinds:
+            total = FUNNEL_TOTALS[kind].format(step=step)
+            skey = (kind, p, period) if period != "all" else _key(total, p, "all", "all")
+            m.see(skey, r[column], "step_funnel")
     for r in status.iter_rows(named=True):
         m.see(("status", r["program_id"], r["status"]), r["n"], "mentee_status_counts")
     # docs/disclosure.md: where the survival table hides a program's `all` row (and no mentee
@@ -219,7 +233,10 @@ def build(
                     if present(whole):
                         m.equal({**{k: 1.0 for k in members}, whole: -1.0})
     # Funnel: periods to 'all', programs to all programs.
-    for kind, total_kind in (("fmatches", "matches"), ("fstep", f"matches:{step}")):
+    for kind, total_kind in (
+        ("fmatches", "matches"),
+        *((k, FUNNEL_TOTALS[k].format(step=step)) for k, _ in funnel_kinds),
+    ):
         periods: dict[object, list[tuple]] = defaultdict(list)
         across: dict[object, list[tuple]] = defaultdict(list)
         for key in printed:
@@ -292,7 +309,7 @@ def build(
             base = _key(key[0].split(":")[0], *key[1:])
             if present(base):
                 m.at_least({base: 1.0, key: -1.0})
-        if key[0] == "fstep":
+        if key[0] in FUNNEL_TOTALS:
             base = ("fmatches", key[1], key[2])
             if present(base):
                 m.at_least({base: 1.0, key: -1.0})
@@ -301,7 +318,7 @@ def build(
 
 def _base(key: tuple) -> tuple | None:
     """The count a success total lies within (None for a count)."""
-    if key[0] == "fstep":
+    if key[0] in FUNNEL_TOTALS:
         return ("fmatches", key[1], key[2])
     if key[0] == "ended":
         return _key("matches", *key[1:])
@@ -369,15 +386,16 @@ def excused(model: _Model, finding: JointFinding) -> bool:
     base = _base(finding.key)
     if base is None or not finding.forced:
         return False
-    if kind == "fstep":
-        wholes = [(kind, rest[0], "all"), (kind, None, rest[1])]
+    if kind in FUNNEL_TOTALS:
+        total = FUNNEL_TOTALS[kind].format(step=model.step)
+        wholes = [_key(total, rest[0], "all", "all"), (kind, None, rest[1])]
     else:
         p, d, g = rest
         wholes = [_key(kind, p, "all", "all"), _key(kind, None, d, g)]
         if d in CROSSED:
             for position, parent in enumerate(CROSSED[d]):
                 wholes.append(_key(kind, p, parent, g.split("|")[position]))
-    if kind != "fstep" and rest[0] is None:
+    if kind not in FUNNEL_TOTALS and rest[0] is None:
         # The all-programs group is the sum of the programs that print it; if each of them is
         # said all-no (all-yes) by its program's published 'all' row, so is the sum.
         parts = [k for k in model.printed if k[0] == kind and k[1] is not None
@@ -402,11 +420,21 @@ def public(model: _Model, key: tuple) -> bool:
     return any(model.value.get(t) is not None for t in model.twins.get(key, ()))
 
 
-def problems(model: _Model, findings: list[JointFinding], width: float = 2.0) -> list:
-    """Counts pinned to within one person; successes forced to 0 % / 100 % (not excused)."""
+def timing(finding: JointFinding) -> bool:
+    """A finding on the funnel's matches too early to judge (when matches met)."""
+    return finding.key[0] == "ftoo" or finding.key[0] == FUNNEL_TOTALS["ftoo"]
+
+
+def problems(
+    model: _Model, findings: list[JointFinding], width: float = 2.0, *, timing_edges: bool = False
+) -> list:
+    """Counts pinned to within one person; successes forced to 0 % / 100 % (not excused).
+    Too-early counts forced to none or all of a hidden row's matches only with timing_edges
+    (docs/disclosure.md: they bound the counts, their edges are not protected)."""
     out = []
     for f in findings:
         pinned = _base(f.key) is None and f.high - f.low < width and not public(model, f.key)
-        if pinned or (f.forced and not excused(model, f)):
+        edge = f.forced and not excused(model, f) and (timing_edges or not timing(f))
+        if pinned or edge:
             out.append(f)
     return out

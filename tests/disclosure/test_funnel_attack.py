@@ -1,6 +1,6 @@
 """An independent integer-programming attack on the suppressed step funnel finds nothing:
 programs × quarters with tiny quarters, a step over all matches and a timed step over the
-matches whose window closed."""
+matches whose window closed (its judged and too-early counts, which bound the matches)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,13 @@ def _funnel(rng: np.random.Generator, programs: int) -> pl.DataFrame:
         rows, schema=["program_id", "period", "matches", "s3_calendar_n", "lasting_n",
                       "lasting_judged"], orient="row"
     )  # fmt: skip
-    counts = ["matches", "s3_calendar_n", "lasting_n", "lasting_judged"]
+    frame = frame.with_columns(lasting_too_early=pl.col("matches") - pl.col("lasting_judged"))
+    return _with_margins(frame)
+
+
+def _with_margins(frame: pl.DataFrame) -> pl.DataFrame:
+    """Program rows plus each program's 'all' row and each period's all-programs row."""
+    counts = [c for c in frame.columns if c not in ("program_id", "period")]
     every = (
         frame.group_by("program_id").agg(pl.col(counts).sum()).with_columns(period=pl.lit("all"))
     )
@@ -172,3 +178,33 @@ def test_the_attack_finds_what_linear_suppression_leaves() -> None:
         if found:
             break
     assert found > 0
+
+
+def _timed_quarters() -> pl.DataFrame:
+    """P has 2 matches in Q1 and 13 in Q2; every Q2 match is too early for `lasting`, no Q1
+    match is. P's 'all' row prints 13 too early: all in Q2, so P's Q2 holds at least 13 and
+    its Q1 at most 2, unless the audit knows the too-early counts bound the matches."""
+    rows = [  # program, period, matches, s3, lasting reached, lasting judged
+        ("P", "Q1", 2, 1, 1, 2), ("P", "Q2", 13, 6, 0, 0),
+        ("R", "Q1", 38, 30, 20, 38), ("R", "Q2", 37, 20, 0, 0),
+        ("S", "Q1", 100, 80, 50, 100), ("S", "Q2", 100, 60, 0, 0),
+    ]  # fmt: skip
+    frame = pl.DataFrame(
+        rows, schema=["program_id", "period", "matches", "s3_calendar_n", "lasting_n",
+                      "lasting_judged"], orient="row"
+    )  # fmt: skip
+    frame = frame.with_columns(lasting_too_early=pl.col("matches") - pl.col("lasting_judged"))
+    return _with_margins(frame)
+
+
+def test_too_early_counts_do_not_narrow_a_hidden_row() -> None:
+    truth = _timed_quarters()
+    published = suppress_funnel(truth, K)
+    p_q1 = published.filter(pl.col("program_id") == "P", pl.col("period") == "Q1")
+    assert p_q1["suppressed"].item()
+    assert _attack(published, truth) == []
+    # Control: the audit without the too-early counts (as before 2026-12-05) left P's Q1 within
+    # 1-2 matches, which the attacker reads off through the judged counts.
+    blind = suppress_funnel(truth.drop("lasting_too_early"), K)
+    found = _attack(blind.with_columns(truth["lasting_too_early"]), truth)
+    assert "P Q1: matches pinned" in found, found

@@ -13,7 +13,7 @@ from models.stats.breakdowns import DIMENSIONS
 from models.stats.survival import survival_table
 
 from .consortium import consortium, groups
-from .joint_attack import attack, build, problems
+from .joint_attack import attack, build, problems, timing
 
 K = 10
 
@@ -286,4 +286,5 @@ def test_a_skewed_consortium_run_end_to_end_gives_nothing_back(tmp_path, monkeyp
     assert small.height >= 2  # the programs of one match are hidden by the funnel
     findings = attack(model)
     assert len(findings) > 100  # every table hides groups of the small programs: all attacked
+    assert any(timing(f) for f in findings)  # the too-early counts are in the attack
     assert problems(model, findings) == []
