@@ -1,8 +1,8 @@
 """A generated consortium for the joint attack: every table of the aggregate tier built by the
 production code from one set of matches, with skewed gender and race (so gender x race cells
 of one or two mentees are common), one match per mentee (the attacker's strongest case: a
-mentee group's matches are its mentees), mentors with several matches, endings, quarters and
-mentees never matched."""
+mentee group's matches are its mentees), mentors with several matches, endings, quarters, matches
+too early to judge on a timed step and mentees never matched."""
 
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ RACES = (
 R_P = (0.42, 0.2, 0.14, 0.12, 0.05, 0.04, 0.03)
 AS_OF = dt.date(2026, 6, 30)
 START = dt.date(2024, 7, 1)
+THANKS_WINDOW_DAYS = 45
 
 
 @dataclass
@@ -92,15 +93,18 @@ def _people(
 
 def _funnel(matches: pl.DataFrame) -> pl.DataFrame:
     steps = matches.with_columns(period=period_label(pl.col("matched_on"), "quarter"))
+    # A timed step whose window (counted from matched_on here) had not closed by AS_OF.
+    early = (pl.lit(AS_OF) - pl.col("matched_on")).dt.total_days() < THANKS_WINDOW_DAYS
     agg = [pl.len().cast(pl.Int64).alias("matches"),
-           pl.col("s3_calendar").sum().cast(pl.Int64).alias("s3_calendar_n")]  # fmt: skip
+           pl.col("s3_calendar").sum().cast(pl.Int64).alias("s3_calendar_n"),
+           early.sum().cast(pl.Int64).alias("s5_thanks_too_early")]  # fmt: skip
     parts = [
         steps.group_by("program_id", "period").agg(agg),
         steps.group_by("program_id").agg(agg).with_columns(period=pl.lit("all")),
         steps.group_by("period").agg(agg).with_columns(program_id=pl.lit(None, pl.String)),
         steps.select(agg).with_columns(program_id=pl.lit(None, pl.String), period=pl.lit("all")),
     ]
-    columns = ["program_id", "period", "matches", "s3_calendar_n"]
+    columns = ["program_id", "period", "matches", "s3_calendar_n", "s5_thanks_too_early"]
     funnel = pl.concat([part.select(columns) for part in parts]).sort(
         ["program_id", "period"], nulls_last=True
     )
