@@ -55,6 +55,16 @@ def scores_sources() -> list[Path]:
     return [p for p in sources if p.is_file()]
 
 
+def reliability_sources() -> list[Path]:
+    """What metrics.construct_reliability is computed by, besides the survey answers and the
+    participants' programs (the scores' sources, its own code and SQL)."""
+    models = Path(__file__).parents[1]
+    sql = models / "sql" / "metrics"
+    queries = ("items", "people", "orphan_items")
+    own = [models / "metrics" / "reliability.py", *(sql / f"reliability_{q}.sql" for q in queries)]
+    return [*scores_sources(), *(p for p in own if p.is_file())]
+
+
 def write_construct_scores(
     con: duckdb.DuckDBPyConnection, codebook: Codebook, max_rows: int = BATCH_ROWS
 ) -> int:

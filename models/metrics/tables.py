@@ -91,13 +91,29 @@ def compute_step_funnel(con: duckdb.DuckDBPyConnection, s: MetricSettings) -> pl
     return step_funnel(steps, s.period, k=s.suppression_k)
 
 
-def compute_construct_reliability(
-    con: duckdb.DuckDBPyConnection, s: MetricSettings
-) -> pl.DataFrame:
-    from models.instruments.codebook import load_codebook
-    from models.metrics.in_warehouse import reliability_by_program
+RELIABILITY_TABLE = "metrics.construct_reliability"
 
-    return reliability_by_program(con, load_codebook(), s)
+
+def store_construct_reliability(con: duckdb.DuckDBPyConnection, s: MetricSettings) -> int:
+    """metrics.construct_reliability, kept when the survey answers' and participants' builds
+    and its code are those of its last computation: it reads neither the as-of date nor any
+    setting, so a new month changes only its settings_hash column (updated in place)."""
+    from models.instruments.codebook import load_codebook
+    from models.metrics import derived_builds
+    from models.metrics.in_warehouse import reliability_by_program, reliability_sources
+    from models.metrics.settings import settings_hash
+    from models.warehouse import replace_table
+
+    build = derived_builds.fingerprint(
+        con, RELIABILITY_TABLE, ["survey_responses", "participants"], reliability_sources()
+    )
+    with transaction(con):
+        if derived_builds.still_current(con, build):
+            con.execute(f"UPDATE {RELIABILITY_TABLE} SET settings_hash = ?", [settings_hash(s)])
+        else:
+            replace_table(con, RELIABILITY_TABLE, reliability_by_program(con, load_codebook(), s))
+            derived_builds.record(con, build)
+        return con.sql(f"SELECT count(*) FROM {RELIABILITY_TABLE}").fetchall()[0][0]
 
 
 def compute_stalled_matches(con: duckdb.DuckDBPyConnection, s: MetricSettings) -> pl.DataFrame:

@@ -1,9 +1,11 @@
-"""Construct scores are kept exactly when their answers' build and the scoring code stand."""
+"""Construct scores and reliability are kept exactly when their inputs' builds and their code
+stand."""
 
 from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
+from polars.testing import assert_frame_equal
 
 from models.contract import load_contract
 from models.demo.generator import generate
@@ -70,3 +72,41 @@ def test_scores_are_computed_again_without_a_recorded_build(tmp_path):
     assert con.execute(
         "SELECT count(*) FROM core.construct_scores WHERE score = -99"
     ).fetchall() == [(0,)]
+
+
+RELIABILITY = "SELECT * EXCLUDE (settings_hash) FROM metrics.construct_reliability ORDER BY ALL"
+
+
+def test_reliability_is_kept_across_months_and_then_equals_a_fresh_computation(tmp_path):
+    from models.metrics.settings import settings_hash
+    from models.metrics.tables import store_construct_reliability
+
+    export = tmp_path / "export"
+    con = _warehouse(export, seed=5)
+    rows = store_construct_reliability(con, load_settings(as_of=AS_OF))
+    assert rows > 5
+    # A planted alpha survives a later month only if the table was kept; its settings hash
+    # is the new run's.
+    con.execute("UPDATE metrics.construct_reliability SET alpha = -99 WHERE rowid = 0")
+    later = load_settings(as_of=date(2026, 7, 31))
+    _load(con, export, datetime(2026, 7, 2), "r2")
+    assert store_construct_reliability(con, later) == rows
+    planted = "SELECT count(*) FROM metrics.construct_reliability WHERE alpha = -99"
+    assert con.execute(planted).fetchall() == [(1,)]
+    hashes = con.execute("SELECT DISTINCT settings_hash FROM metrics.construct_reliability")
+    assert hashes.fetchall() == [(settings_hash(later),)]
+
+    # A participant moved to another program: participants is rebuilt, alpha computed again.
+    people = export / "participants.csv"
+    lines = people.read_text(encoding="utf-8").splitlines(keepends=True)
+    people.write_text("".join(lines[:-1]), encoding="utf-8")
+    _load(con, export, datetime(2026, 7, 3), "r3")
+    store_construct_reliability(con, later)
+    assert con.execute(planted).fetchall() == [(0,)]
+    fresh = duckdb.connect()
+    apply_schema(fresh)
+    _load(fresh, export, datetime(2026, 7, 3), "x")
+    store_construct_reliability(fresh, later)
+    # Equal to the last digits a sum in another order moves (alpha is not bit-for-bit stable
+    # between two computations of the same data).
+    assert_frame_equal(con.sql(RELIABILITY).pl(), fresh.sql(RELIABILITY).pl(), rel_tol=1e-12)

@@ -139,8 +139,9 @@ funnel = metric_asset(
 reliability = metric_asset(
     "construct_reliability",
     [CONSTRUCT_SCORES, core_key("participants")],
-    "Cronbach's alpha with n (complete cases) per construct, program and survey wave.",
-    tables.compute_construct_reliability,
+    "Cronbach's alpha with n (complete cases) per construct, program and survey wave. "
+    "Kept when the survey answers, the participants and its code are unchanged.",
+    store=tables.store_construct_reliability,
 )
 
 outcomes = metric_asset(
