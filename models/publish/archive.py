@@ -56,6 +56,9 @@ class Archive:
     existed: bool
     staging: Path | None = None
     tables: dict[str, int] = field(default_factory=dict)
+    # The manifest's `created`, to the microsecond: `created` (the snapshot's built_at) has
+    # whole seconds, and two publishes within one second must still prune the older version.
+    filed: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
     @classmethod
     def plan(
@@ -111,7 +114,7 @@ class Archive:
             self.staging,
             self.research_dir,
             self.version,
-            self.created,
+            self.filed,
             self.about,
             self.provenance,
             self.tables,

@@ -9,6 +9,7 @@ import json
 import shutil
 import zipfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import duckdb
 import pytest
@@ -81,6 +82,16 @@ def test_kept_version_survives_later_publishes_byte_for_byte(
     published: Published, tmp_path, monkeypatch
 ):
     monkeypatch.setenv(versions.KEEP_ENV, "1")
+    # Every snapshot built in the same second (its built_at has whole seconds), as when CI's
+    # publishes were fast: the versions must still be filed and pruned in order.
+    second = dt.datetime(2026, 7, 1, 12, 0, 0, tzinfo=dt.UTC)
+
+    class _SameSecond(dt.datetime):
+        @classmethod
+        def now(cls, tz: dt.tzinfo | None = None) -> dt.datetime:  # type: ignore[override]
+            return second
+
+    monkeypatch.setattr(snapshot_module, "dt", SimpleNamespace(datetime=_SameSecond, UTC=dt.UTC))
     out = tmp_path / "research"
     kept = publish(published.warehouse, out, KEY, {"as_of": AS_OF}).version_id
     keep_version(out, kept, reason="cited in a preregistration")
@@ -94,6 +105,7 @@ def test_kept_version_survives_later_publishes_byte_for_byte(
     # Keep 1: the newest (current) and the kept one stay; the one in between is pruned.
     assert set(rows) == {kept, later[-1]}
     assert rows[kept].kept and not rows[kept].current and rows[later[-1]].current
+    assert rows[kept].created < rows[later[-1]].created  # filed in order, to the microsecond
     assert _tree(versions.version_path(out, kept)) == before
     assert verify_version(out, kept) == []
     # Released, it is pruned by the next publish like any other.
@@ -215,8 +227,8 @@ def _filed(research: Path, version: str, created: dt.datetime) -> None:
 
 
 def test_versions_published_within_one_second_prune_the_older(tmp_path):
-    """Two publishes in one second: the newer stays (CI once pruned the wrong one, as the
-    manifest's time had whole seconds and the ids broke the tie)."""
+    """Two versions filed within one second: the newer stays (the manifest's time had whole
+    seconds, and the ids broke the tie)."""
     research = tmp_path / "research"
     second = dt.datetime(2026, 6, 30, 12, 0, 0, tzinfo=dt.UTC)
     ids = ["v20260630-ffffffffffff", "v20260630-000000000000"]  # the newer sorts first by id
