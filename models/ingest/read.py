@@ -38,6 +38,16 @@ MAX_COLUMNS = 2_000
 MAX_LINE_BYTES = 1 << 20
 UTF8_NAMES = ("", "utf-8", "utf8", "utf-8-sig")
 _PRINTABLE = bytes(range(0x20, 0x7F))
+# Code pages that spreadsheet and survey tools write, Windows' Western default first (it wins
+# ties). charset-normalizer proposes rarer ones, and on a few legacy bytes it often proposes
+# none of these; with a few bytes a rare one can also fit by chance (a lone cp1252 "Å" is HP
+# Roman-8's "é"), so the rare ones are tried only when none of these reads as the same alphabet.
+COMMON_CODE_PAGES = (
+    "cp1252", "cp1250", "cp1251", "cp1253", "cp1254", "cp1257", "cp1255", "cp1256", "cp1258",
+    "iso8859_15", "iso8859_2", "iso8859_5", "iso8859_7", "iso8859_9", "iso8859_13",
+    "iso8859_16", "koi8_r", "koi8_u", "mac_roman", "mac_latin2", "cp850", "cp437", "cp852",
+    "cp866",
+)  # fmt: skip
 _UTF8_MULTIBYTE = re.compile(
     rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
 )
@@ -135,24 +145,29 @@ def _legacy_encoding(legacy: bytes, utf8_text: str) -> str:
     alphabets = _scripts(seen) or {"LATIN"}
     from charset_normalizer import from_bytes
 
-    candidates = ["cp1252", *(m.encoding for m in from_bytes(legacy))]
+    proposed = [m.encoding for m in from_bytes(legacy)]
     high = bytes(sorted({b for b in legacy if b > 127}))
-    decoded = {}
-    for encoding in dict.fromkeys(candidates):
-        try:
-            ascii_same = _PRINTABLE.decode(encoding) == _PRINTABLE.decode("ascii")
-            chars = set(high.decode(encoding))
-        except (UnicodeDecodeError, LookupError):
-            continue
-        # Code pages that move ASCII (EBCDIC) or map high bytes onto it cannot be the one.
-        if ascii_same and all(ord(c) > 127 for c in chars):
-            decoded[encoding] = chars
-    for encoding, chars in decoded.items():
-        if chars <= seen:
-            return encoding
-    for encoding, chars in decoded.items():
-        if _scripts(chars) <= alphabets:
-            return encoding
+    for pages in (COMMON_CODE_PAGES, [e for e in proposed if e not in COMMON_CODE_PAGES]):
+        best, shared = None, -1
+        for encoding in pages:
+            try:
+                ascii_same = _PRINTABLE.decode(encoding) == _PRINTABLE.decode("ascii")
+                chars = set(high.decode(encoding))
+            except (UnicodeDecodeError, LookupError):
+                continue
+            # Code pages that move ASCII (EBCDIC) or map high bytes onto it cannot be the one,
+            # nor one that reads the bytes as another alphabet than the UTF-8 lines'.
+            if not ascii_same or any(ord(c) <= 127 for c in chars):
+                continue
+            if not _scripts(chars) <= alphabets:
+                continue
+            # The characters the UTF-8 lines use too (exactly: case-folded, mac_roman's "Ë"
+            # would pass for a cp1252 "è" beside a UTF-8 "ë"); the first page wins a tie.
+            letters = len(chars & seen)
+            if letters > shared:
+                best, shared = encoding, letters
+        if best is not None:
+            return best
     guess = detect_encoding(legacy)
     return "cp1252" if guess.replace("_", "-").lower() in UTF8_NAMES else guess
 

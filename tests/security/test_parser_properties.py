@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 
 import polars as pl
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -78,6 +79,22 @@ def test_lines_in_utf8_and_cp1252_decode_to_the_same_text(lines):
     if not (True in accented and False in accented):
         return  # not a mixed file (a whole-file legacy guess is charset-normalizer's job)
     assert decode_mixed(data) == text
+
+
+@pytest.mark.parametrize(
+    ("legacy", "encoding", "utf8"),
+    [
+        # A lone cp1252 "Å" is HP Roman-8's "é", a letter the UTF-8 line has: found by the
+        # property above, which decoded it as "é" (a rare code page beat Windows' default).
+        ("Å", "cp1252", "é"),
+        ("Анна, Москва", "cp1251", "Ольга"),
+        ("Łódź, Kraków", "cp1250", "Łask, Gdańsk"),
+        ("Ålesund", "mac_roman", "Tromsø, Ålesund"),
+    ],
+)
+def test_a_mixed_file_s_legacy_lines_take_a_common_code_page(legacy, encoding, utf8):
+    data = legacy.encode(encoding) + b"\n" + utf8.encode("utf-8")
+    assert decode_mixed(data) == legacy + "\n" + utf8
 
 
 NUMBERS = st.one_of(
