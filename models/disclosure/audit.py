@@ -310,13 +310,16 @@ def audit(
     stop_early: bool = False,
     memory: Memory | None = None,
     thorough: NDArray[np.bool_] | None = None,
+    judged: NDArray[np.bool_] | None = None,
 ) -> Audit:
     """Audit the suppressed cells (all, or the components holding `cells`); with stop_early,
     return at the first failing cell (enough to reject a pattern). `thorough`: cells that,
     if windows leave them open, are solved in their whole component (up to LEFTOVER_CELLS
-    per component; models.disclosure.windows)."""
+    per component; models.disclosure.windows). `judged`: the cells the rule applies to
+    (default all); the others move with them but are not proved, and never fail."""
     hidden = np.asarray(hidden, dtype=bool)
     size = table.n.size
+    judged = np.ones(size, dtype=bool) if judged is None else np.asarray(judged, dtype=bool)
     low = table.n.copy()
     high = table.n.copy()
     exact = np.zeros(size, dtype=bool)
@@ -326,9 +329,13 @@ def audit(
     # No count exceeds the whole table: an upper bound that keeps every program bounded.
     ceiling = float(table.n.sum()) + 1.0
     for vs, es in hidden_components(table, hidden, cells):
+        if not judged[vs].any():
+            continue  # nothing here needs proof: its cells stay at their true counts
         if table.blocks is not None and vs.size > WINDOW_CELLS:
             again = np.zeros(vs.size, dtype=bool) if thorough is None else thorough[vs]
-            lo, hi, used, shown = _in_windows(table, hidden, vs, width, ceiling, memory, again)
+            lo, hi, used, shown = _in_windows(
+                table, hidden, vs, width, ceiling, memory, again & judged[vs], judged
+            )
             low[vs], high[vs] = lo, hi
             pinned[vs] = (hi - lo) < width - _TOL
             forced[vs] |= shown
@@ -348,7 +355,7 @@ def audit(
         seeds = memory.seeds("n", hidden, vs, truth) if memory else None
         lo, hi, ex = _prove(
             program,
-            np.concatenate([np.ones(m, dtype=bool), np.zeros(extra, dtype=bool)]),
+            np.concatenate([judged[vs], np.zeros(extra, dtype=bool)]),
             lambda a, b: (b - a) >= width - _TOL,
             np.concatenate([np.where(room, -1.0, 1.0), np.zeros(extra)]),
             stop_early,
@@ -368,12 +375,21 @@ def audit(
             if not outcome.edges:
                 continue
             plain = _said_by_a_published_whole(table, outcome, hidden)
-            shown, used = _forced(outcome, vs, sub, stop_early, plain[vs], memory, j, hidden)
+            shown, used = _forced(
+                outcome, vs, sub, stop_early, plain[vs], memory, j, hidden, only=judged[vs]
+            )
             forced[vs] |= shown
             solves += used
         if stop_early and forced.any():
             break
-    return Audit(low=low, high=high, exact=exact, pinned=pinned, forced=forced, solves=solves)
+    return Audit(
+        low=low,
+        high=high,
+        exact=exact & judged,
+        pinned=pinned & judged,
+        forced=forced & judged,
+        solves=solves,
+    )
 
 
 def _in_windows(
@@ -384,6 +400,7 @@ def _in_windows(
     ceiling: float,
     memory: Memory | None,
     thorough: NDArray[np.bool_],
+    judged: NDArray[np.bool_],
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], int, NDArray[np.bool_]]:
     """A large component proved program by program (models.disclosure.windows): the counts'
     proved low and high, the solves, and the cells some outcome may show all-yes or all-no.
@@ -391,7 +408,8 @@ def _in_windows(
     the windows of a 300-program breakdown took 72 s instead of 24 s; docs/disclosure.md).
     What no window proves counts as exposed and is never exact, so the caller hides more
     rather than trust a guess; `thorough` cells (over vs) left open are solved in the whole
-    component, a few at most (about a second each on 8,000 hidden cells)."""
+    component, a few at most (about a second each on 8,000 hidden cells). Only `judged`
+    cells (over the table) are proved."""
     assert table.blocks is not None
     wins = windows(table.columns, table.blocks, vs)
     low, high = table.n.copy(), table.n.copy()
@@ -399,6 +417,7 @@ def _in_windows(
         memory.widen("n", hidden, low, high)
     target = np.zeros(table.n.size, dtype=bool)
     target[vs] = True
+    target &= judged
 
     def counts(window: NDArray[np.int64]) -> _Program:
         sub = table.matrix[rows_of(table.columns, window)][:, window]
@@ -436,7 +455,7 @@ def _in_windows(
         if not outcome.edges:
             continue
         s, d = outcome.successes, outcome.denominator
-        valued = ~np.isnan(s) & (d > 0) & hidden
+        valued = ~np.isnan(s) & (d > 0) & hidden & judged
         valued &= ~_said_by_a_published_whole(table, outcome, hidden)
         zero = valued & (s <= _TOL)
         full = valued & (s >= d - _TOL)

@@ -84,7 +84,7 @@ def protect_table(
     nothing_new = np.zeros(hidden.size, dtype=bool)
     hopeless = np.zeros(hidden.size, dtype=bool)
     for _ in range(ROUNDS):
-        result = audit(table, hidden, width, memory=memory, thorough=nothing_new)
+        result = audit(table, hidden, width, memory=memory, thorough=nothing_new, judged=must)
         failing = result.exposed & hidden & ~stuck & must
         linked.refresh(hidden)
         if not (failing & ~hopeless).any():
@@ -111,16 +111,15 @@ def protect_table(
                 hopeless[cell] = whole
         nothing_new = empty
     else:
-        stuck |= (
-            audit(table, hidden, width, memory=memory, thorough=nothing_new).exposed & hidden & must
-        )
+        again = audit(table, hidden, width, memory=memory, thorough=nothing_new, judged=must)
+        stuck |= again.exposed & hidden & must
     # A table audited in windows is not pruned: every release re-proves the windows whose
     # solutions moved the released cell, and on a 300-program breakdown none of the first
     # releases stood (measured: 14.6 s of 37 s for nothing; docs/disclosure.md, "Scale").
     if prune and not linked.windowed:
         small = table.n < PRUNE_MIN_K * k
-        hidden = _prune(table, hidden, primary | stuck | small, known, linked, width, memory)
-    final = audit(table, hidden, width, memory=memory, thorough=nothing_new | hopeless)
+        hidden = _prune(table, hidden, primary | stuck | small, known, linked, width, memory, must)
+    final = audit(table, hidden, width, memory=memory, thorough=nothing_new | hopeless, judged=must)
     stuck |= final.exposed & hidden & must
     return Protection(suppressed=hidden, primary=primary, unprotectable=stuck)
 
@@ -377,9 +376,11 @@ def _prune(
     linked: _Changes,
     width: float,
     memory: Memory,
+    judged: NDArray[np.bool_],
 ) -> NDArray[np.bool_]:
-    """Release complements, the costliest (margins first) down, where the audit still passes,
-    if need be by hiding cheaper cells in their place (a swap that lowers the cost)."""
+    """Release complements, the costliest (margins first) down, where the audit of the
+    `judged` cells still passes, if need be by hiding cheaper cells in their place (a swap
+    that lowers the cost)."""
     hidden = hidden.copy()
     candidates = np.flatnonzero(hidden & ~keep)
     if candidates.size == 0:
@@ -407,7 +408,7 @@ def _prune(
             if near.size == 0:
                 hidden = trial
                 break
-            result = audit(table, trial, width, cells=near, memory=memory)
+            result = audit(table, trial, width, cells=near, memory=memory, judged=judged)
             failing = result.exposed & trial
             if not failing.any():
                 hidden = trial

@@ -401,8 +401,7 @@ def _protect_family(
         | first["dimension"].is_in(sorted(parents))
         | first["dimension"].is_in(sorted(wholes))
     ).to_numpy()
-    equations = linked_equations(first, crossed, total_of, same_total)
-    forced = _owned_totals(first, equations)
+    equations, forced = family_equations(first, crossed, total_of, same_total)
     # Rows exist only for groups with a member (aggregate_cells keeps n > 0): a reader knows a
     # printed suppressed group has at least one.
     lower = np.ones(n.size)
@@ -420,6 +419,18 @@ def _protect_family(
     ).suppressed
     return_freed_memory()  # a family's integer programs leave freed pages in the heaps
     return hidden
+
+
+def family_equations(
+    first: pl.DataFrame,
+    crossed: Mapping[str, Sequence[tuple[str, int]]],
+    total_of: Mapping[str, str] | None,
+    same_total: Sequence[Sequence[str]] = (),
+) -> tuple[list[Equation], np.ndarray | None]:
+    """A family's equations (its cells: program_id, dimension, group, and `_forced` /
+    `_same_as_all` where another table owns a count) and the cells that owner hides."""
+    equations = linked_equations(first, crossed, total_of, same_total)
+    return equations, _owned_totals(first, equations)
 
 
 def _owned_totals(first: pl.DataFrame, equations: list[Equation]) -> np.ndarray | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from models.disclosure.audit import audit
 from models.disclosure.joint import shared_cells
 from models.disclosure.protection import protect_table
 from models.disclosure.table import LinkedTable
@@ -51,3 +52,19 @@ def test_without_small_primaries_only_the_forced_cells_and_their_complements_hid
     assert alone[:3].all()
     assert second[2] and not second[4]
     assert second.sum() == 2 and second[0]  # the 30 hides with the 2, the smallest that will do
+
+
+def test_only_judged_cells_are_proved_and_only_they_can_fail() -> None:
+    # A group of 3 beside one of 40 under a printed total of 43, and a group of 2 that an
+    # equation of its own makes known. Audited whole, the known group fails; judged on the
+    # first two only, it is not proved (fewer solves) and nothing fails.
+    table = LinkedTable(
+        n=np.array([3.0, 40.0, 43.0, 2.0]),
+        equations=[Equation.of([0, 1, 2], [1, 1, -1]), Equation.of([2]), Equation.of([3])],
+    )
+    hidden = np.array([True, True, False, True])
+    whole = audit(table, hidden)
+    some = audit(table, hidden, judged=np.array([True, True, False, False]))
+    assert whole.exposed.tolist() == [False, False, False, True]
+    assert not some.exposed.any()
+    assert some.solves < whole.solves

@@ -1,0 +1,152 @@
+"""python -m benchmarks.joint_audit [--warehouse FILE] [--metrics M,M,...] [--windows]
+
+The audit of metrics.breakdowns' families together, as a reader of all of them sees them
+(docs/disclosure.md, "Metrics of the same subjects"): a metric's n in a group is at most the
+step flags' n there. Each family is protected as its own table; this builds one table of
+every family's cells (the run's own patterns, read from metrics.breakdowns) and a slack cell
+per group and metric where either count is hidden (step n − metric n − slack = 0, slack ≥ 0,
+proved never: it needs no protection), then audits it once and prints its size, time,
+solves and the hidden cells it finds exposed, per metric. A measurement, not a check: what a
+joint protection would cost and find. Default warehouse: the demo's (`mentorscope demo`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import polars as pl
+
+from models.disclosure.audit import audit
+from models.disclosure.table import LinkedTable
+from models.metrics.funnel import period_label
+from models.stats.breakdowns import (
+    MATCHES_TOTAL_OF,
+    PERIOD,
+    SAME_MENTORS,
+    breakdown_cells,
+    matches_cells,
+    period_cells,
+)
+from models.stats.cells import family_equations, program_blocks
+from models.stats.linkage import CROSSED_DIMENSIONS
+from models.stats.suppression import Equation
+from models.vocabulary import FUNNEL_STEPS, WINDOW_CLOSED
+
+KEYS = ["program_id", "dimension", "group"]
+DEMO = Path("data/warehouse/mentorscope.duckdb")
+
+
+def family_cells(con: duckdb.DuckDBPyConnection, period: str = "quarter") -> pl.DataFrame:
+    """What protect_breakdowns audits (with the funnel's counts), with the run's pattern."""
+    steps = con.sql("SELECT * FROM metrics.match_steps").pl()
+    steps = steps.with_columns(period_label(pl.col("matched_on"), period).alias(PERIOD))
+    cells = breakdown_cells(
+        steps,
+        con.sql("SELECT * FROM metrics.match_dyads").pl(),
+        con.sql("SELECT * FROM metrics.outcomes_by_match").pl(),
+    ).cells
+    funnel = con.sql("SELECT * FROM metrics.step_funnel").pl()
+    published = cells.filter(pl.col("dimension") != PERIOD)
+    every = pl.concat(
+        [published, matches_cells(published, funnel), period_cells(cells, funnel)],
+        how="diagonal_relaxed",
+    )
+    pattern = con.sql(
+        'SELECT program_id, dimension, "group", metric, suppressed FROM metrics.breakdowns'
+    ).pl()
+    return (
+        every.join(pattern, on=[*KEYS, "metric"], how="left", nulls_equal=True)
+        # The funnel's counts: hidden where the funnel hides them, known otherwise.
+        .with_columns(pl.coalesce("suppressed", pl.col("_forced").fill_null(False)))
+        .sort(["metric", *KEYS], nulls_last=False)
+    )
+
+
+def joint_table(
+    cells: pl.DataFrame, metrics: list[str] | None
+) -> tuple[LinkedTable, np.ndarray, np.ndarray, list[str]]:
+    """The families' cells and the slack cells: table, hidden, judged, each cell's metric."""
+    every = [m for m in FUNNEL_STEPS if m not in WINDOW_CLOSED]
+    families: dict[tuple, list[str]] = {}
+    for (metric,), part in cells.group_by(["metric"], maintain_order=True):
+        signature = tuple(part.select(*KEYS, "n").iter_rows())
+        families.setdefault(signature, []).append(str(metric))
+    chosen = [
+        names
+        for names in families.values()
+        if metrics is None or set(names) & set(metrics) or set(names) & set(every)
+    ]
+    n: list[np.ndarray] = []
+    hidden: list[np.ndarray] = []
+    blocks: list[np.ndarray] = []
+    equations: list[Equation] = []
+    owner: list[str] = []
+    position: dict[str, dict[tuple, int]] = {}
+    offset = 0
+    for names in chosen:
+        first = cells.filter(pl.col("metric") == names[0])
+        found, _ = family_equations(first, CROSSED_DIMENSIONS, MATCHES_TOTAL_OF, SAME_MENTORS)
+        equations += [Equation(e.cells + offset, e.coefs) for e in found]
+        n.append(first["n"].to_numpy().astype(float))
+        hidden.append(first["suppressed"].fill_null(False).to_numpy())
+        blocks.append(program_blocks(first["program_id"]))
+        owner += [names[0]] * first.height
+        position[names[0]] = {k: offset + i for i, k in enumerate(first.select(KEYS).iter_rows())}
+        offset += first.height
+    step = next(names[0] for names in chosen if set(names) & set(every))
+    counts, hid, block = np.concatenate(n), np.concatenate(hidden), np.concatenate(blocks)
+    slack_n: list[float] = []
+    slack_block: list[int] = []
+    for names in chosen:
+        if names[0] == step:
+            continue
+        for key, cell in position[names[0]].items():
+            base = position[step].get(key)
+            if base is None or not (hid[base] or hid[cell]):
+                continue
+            equations.append(Equation.of([base, cell, offset + len(slack_n)], [1.0, -1.0, -1.0]))
+            slack_n.append(counts[base] - counts[cell])
+            slack_block.append(int(block[base]))
+    size = offset + len(slack_n)
+    table = LinkedTable(
+        n=np.concatenate([counts, slack_n]),
+        equations=equations,
+        lower=np.concatenate([np.ones(offset), np.zeros(len(slack_n))]),
+        blocks=np.concatenate([block, np.asarray(slack_block, dtype=np.int64)]),
+    )
+    judged = np.arange(size) < offset
+    return table, np.concatenate([hid, np.ones(len(slack_n), dtype=bool)]), judged, owner
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.joint_audit", description=__doc__)
+    parser.add_argument("--warehouse", type=Path, default=DEMO)
+    parser.add_argument("--metrics", help="comma-separated: these families and the step flags")
+    parser.add_argument("--windows", action="store_true", help="audit a few programs at a time")
+    args = parser.parse_args(argv)
+    con = duckdb.connect(str(args.warehouse), read_only=True)
+    cells = family_cells(con)
+    metrics = args.metrics.split(",") if args.metrics else None
+    table, hidden, judged, owner = joint_table(cells, metrics)
+    if not args.windows:
+        table.blocks = None
+    started = time.perf_counter()
+    result = audit(table, hidden, judged=judged)
+    seconds = time.perf_counter() - started
+    exposed = result.exposed & hidden & judged
+    print(
+        f"cells {judged.sum():,} + slack {(~judged).sum():,}, hidden {(hidden & judged).sum():,}, "
+        f"equations {len(table.equations):,}: {seconds:.1f} s, {result.solves:,} solves, "
+        f"{exposed.sum():,} exposed"
+    )
+    per_metric = pl.DataFrame({"family": owner, "exposed": exposed[judged.nonzero()[0]]})
+    print(per_metric.group_by("family").agg(pl.col("exposed").sum()).sort("family"))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
