@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -66,10 +67,20 @@ def family_cells(con: duckdb.DuckDBPyConnection, period: str = "quarter") -> pl.
     )
 
 
-def joint_table(
-    cells: pl.DataFrame, metrics: list[str] | None
-) -> tuple[LinkedTable, np.ndarray, np.ndarray, list[str]]:
-    """The families' cells and the slack cells: table, hidden, judged, each cell's metric."""
+@dataclass(frozen=True)
+class JointTable:
+    """The families' cells, then the slack cells: what is hidden, what needs proof (not the
+    slack cells), and per family cell its family's metrics and its key."""
+
+    table: LinkedTable
+    hidden: np.ndarray
+    judged: np.ndarray
+    family: list[tuple[str, ...]]
+    keys: list[tuple]
+
+
+def joint_table(cells: pl.DataFrame, metrics: list[str] | None) -> JointTable:
+    """The families of `metrics` (all: None) and the step flags' family, audited together."""
     every = [m for m in FUNNEL_STEPS if m not in WINDOW_CLOSED]
     families: dict[tuple, list[str]] = {}
     for (metric,), part in cells.group_by(["metric"], maintain_order=True):
@@ -84,7 +95,8 @@ def joint_table(
     hidden: list[np.ndarray] = []
     blocks: list[np.ndarray] = []
     equations: list[Equation] = []
-    owner: list[str] = []
+    owner: list[tuple[str, ...]] = []
+    keys: list[tuple] = []
     position: dict[str, dict[tuple, int]] = {}
     offset = 0
     for names in chosen:
@@ -94,7 +106,8 @@ def joint_table(
         n.append(first["n"].to_numpy().astype(float))
         hidden.append(first["suppressed"].fill_null(False).to_numpy())
         blocks.append(program_blocks(first["program_id"]))
-        owner += [names[0]] * first.height
+        owner += [tuple(names)] * first.height
+        keys += list(first.select(KEYS).iter_rows())
         position[names[0]] = {k: offset + i for i, k in enumerate(first.select(KEYS).iter_rows())}
         offset += first.height
     step = next(names[0] for names in chosen if set(names) & set(every))
@@ -118,8 +131,17 @@ def joint_table(
         lower=np.concatenate([np.ones(offset), np.zeros(len(slack_n))]),
         blocks=np.concatenate([block, np.asarray(slack_block, dtype=np.int64)]),
     )
-    judged = np.arange(size) < offset
-    return table, np.concatenate([hid, np.ones(len(slack_n), dtype=bool)]), judged, owner
+    hidden = np.concatenate([hid, np.ones(len(slack_n), dtype=bool)])
+    return JointTable(table, hidden, np.arange(size) < offset, owner, keys)
+
+
+def exposed_cells(joint: JointTable) -> tuple[list[tuple], float, int]:
+    """(family, key) of every hidden cell the joint audit finds exposed; seconds; solves."""
+    started = time.perf_counter()
+    result = audit(joint.table, joint.hidden, judged=joint.judged)
+    seconds = time.perf_counter() - started
+    exposed = np.flatnonzero(result.exposed & joint.hidden & joint.judged)
+    return [(joint.family[i], joint.keys[i]) for i in exposed], seconds, result.solves
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -131,20 +153,19 @@ def main(argv: list[str] | None = None) -> int:
     con = duckdb.connect(str(args.warehouse), read_only=True)
     cells = family_cells(con)
     metrics = args.metrics.split(",") if args.metrics else None
-    table, hidden, judged, owner = joint_table(cells, metrics)
+    joint = joint_table(cells, metrics)
     if not args.windows:
-        table.blocks = None
-    started = time.perf_counter()
-    result = audit(table, hidden, judged=judged)
-    seconds = time.perf_counter() - started
-    exposed = result.exposed & hidden & judged
+        joint.table.blocks = None
+    exposed, seconds, solves = exposed_cells(joint)
+    judged, hidden = joint.judged, joint.hidden
     print(
         f"cells {judged.sum():,} + slack {(~judged).sum():,}, hidden {(hidden & judged).sum():,}, "
-        f"equations {len(table.equations):,}: {seconds:.1f} s, {result.solves:,} solves, "
-        f"{exposed.sum():,} exposed"
+        f"equations {len(joint.table.equations):,}: {seconds:.1f} s, {solves:,} solves, "
+        f"{len(exposed):,} exposed"
     )
-    per_metric = pl.DataFrame({"family": owner, "exposed": exposed[judged.nonzero()[0]]})
-    print(per_metric.group_by("family").agg(pl.col("exposed").sum()).sort("family"))
+    families = sorted(set(joint.family))
+    for family in families:
+        print(f"  {', '.join(family)}: {sum(1 for f, _ in exposed if f == family)}")
     return 0
 
 
