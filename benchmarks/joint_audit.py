@@ -1,22 +1,25 @@
-"""python -m benchmarks.joint_audit [--warehouse FILE] [--metrics M,M,...] [--windows]
+"""python -m benchmarks.joint_audit [--warehouse FILE] [--metrics M,...] [--windows] [--protect]
 
 The audit of metrics.breakdowns' families together, as a reader of all of them sees them
 (docs/disclosure.md, "Metrics of the same subjects"): a metric's n in a group is at most the
 step flags' n there. Each family is protected as its own table; this builds one table of
 every family's cells (the run's own patterns, read from metrics.breakdowns) and a slack cell
-per group and metric where either count is hidden (step n − metric n − slack = 0, slack ≥ 0,
-proved never: it needs no protection; one for every group both print too, so that a
-protection over the table cannot hide a count without it), then audits it once and prints
-its size, time,
-solves and the hidden cells it finds exposed, per metric. A measurement, not a check: what a
-joint protection would cost and find. Default warehouse: the demo's (`mentorscope demo`).
+per group the step flags and a metric both have (step n − metric n − slack = 0, slack ≥ 0;
+never printed and never proved: it needs no protection), then audits it once and prints its
+size, time, solves and the hidden cells it finds exposed, per family. A measurement, not a
+check: what a joint audit would cost and find. Default warehouse: the demo's (`mentorscope
+demo`).
+
+--protect first protects the joint table (models.disclosure.protection.protect_table,
+starting from the run's patterns, no linear step, the slack cells never judged) and prints
+what more it hides and how long it took; the audit then runs on that pattern.
 """
 
 from __future__ import annotations
 
 import argparse
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import duckdb
@@ -24,6 +27,7 @@ import numpy as np
 import polars as pl
 
 from models.disclosure.audit import audit
+from models.disclosure.protection import protect_table
 from models.disclosure.table import LinkedTable
 from models.metrics.funnel import period_label
 from models.stats.breakdowns import (
@@ -146,11 +150,39 @@ def exposed_cells(joint: JointTable) -> tuple[list[tuple], float, int]:
     return [(joint.family[i], joint.keys[i]) for i in exposed], seconds, result.solves
 
 
+def hidden_rows(joint: JointTable) -> pl.DataFrame:
+    """metric, program_id, dimension, group of every hidden cell of the families."""
+    rows = [
+        (metric, *joint.keys[i])
+        for i in np.flatnonzero(joint.hidden & joint.judged)
+        for metric in joint.family[i]
+    ]
+    return pl.DataFrame(rows, schema=["metric", *KEYS], orient="row")
+
+
+def protected(joint: JointTable, k: int) -> JointTable:
+    """The joint table with the pattern a protection of all its families together chooses."""
+    started = time.perf_counter()
+    result = protect_table(joint.table, k, forced=joint.hidden, judged=joint.judged, linear=False)
+    seconds = time.perf_counter() - started
+    before = joint.hidden & joint.judged
+    after = result.suppressed & joint.judged
+    n = joint.table.n
+    print(
+        f"protected together: {seconds:.1f} s, cells hidden {before.sum():,} -> "
+        f"{after.sum():,}, people hidden {n[before].sum():,.0f} -> {n[after].sum():,.0f}, "
+        f"unprotectable {(result.unprotectable & joint.judged).sum():,}"
+    )
+    return replace(joint, hidden=result.suppressed | ~joint.judged)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.joint_audit", description=__doc__)
     parser.add_argument("--warehouse", type=Path, default=DEMO)
     parser.add_argument("--metrics", help="comma-separated: these families and the step flags")
     parser.add_argument("--windows", action="store_true", help="audit a few programs at a time")
+    parser.add_argument("--protect", action="store_true", help="protect the families together")
+    parser.add_argument("--k", type=int, default=10, help="suppression threshold (default 10)")
     args = parser.parse_args(argv)
     con = duckdb.connect(str(args.warehouse), read_only=True)
     cells = family_cells(con)
@@ -158,6 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     joint = joint_table(cells, metrics)
     if not args.windows:
         joint.table.blocks = None
+    if args.protect:
+        joint = protected(joint, args.k)
     exposed, seconds, solves = exposed_cells(joint)
     judged, hidden = joint.judged, joint.hidden
     print(

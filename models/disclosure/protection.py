@@ -53,6 +53,7 @@ def protect_table(
     forced: NDArray[np.bool_] | None = None,
     small_is_primary: bool = True,
     judged: NDArray[np.bool_] | None = None,
+    linear: bool = True,
 ) -> Protection:
     """Suppression flags for the table: n < k, plus complements until the audit passes.
 
@@ -62,16 +63,23 @@ def protect_table(
     only the forced cells are primary (a second count of rows whose pattern is chosen on
     another count: the survival table's open matches). judged: the hidden cells that must
     pass the audit (default all); others may stay exposed in this count (the open matches of
-    a group no other table counts)."""
+    a group no other table counts). linear=False: no linear step; the audit starts from the
+    forced and small cells (for a table whose parts have passed one each, and whose
+    not-judged cells the linear step would protect like counts: benchmarks.joint_audit's
+    slack cells)."""
     counts = table.n if small_is_primary else table.n + k
     if forced is not None and forced.any():
         # The linear step hides cells under k: a forced cell enters it as a count of 0.
         counts = np.where(forced, 0.0, counts)
-    linear = protect_linear(counts, k, table.equations)
-    hidden = linear.suppressed.copy()
-    primary = linear.primary
+    if linear:
+        start = protect_linear(counts, k, table.equations)
+    else:
+        small = counts < k
+        start = Protection(suppressed=small, primary=small.copy(), unprotectable=small & False)
+    hidden = start.suppressed.copy()
+    primary = start.primary
     if not hidden.any():
-        return linear
+        return start
     known = table.known
     stuck = hidden & known
     must = np.ones(hidden.size, dtype=bool) if judged is None else np.asarray(judged, dtype=bool)
