@@ -1,5 +1,6 @@
 """python -m benchmarks [--scales 1 10 ... | --consortium [F ...] | --consortium-growth]
-[--programs N] [--meetings-per-match F] [--generate-only] [--incremental] [--cli] [--markdown FILE]
+[--programs N] [--meetings-per-match F] [--skew S] [--seed N] [--generate-only] [--incremental]
+[--cli] [--markdown FILE]
 
 Generates (or reuses from benchmarks/.cache) the demo program at each scale, loads it with
 DuckDB alone (the floor), runs the whole pipeline, and prints one table: stage, rows, wall
@@ -40,6 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--programs", type=int, help="generator: fixed number of programs")
     parser.add_argument(
         "--meetings-per-match", type=float, help="generator: mean meetings per match"
+    )
+    parser.add_argument(
+        "--skew", type=float, help="generator: lognormal sigma of program sizes (e.g. 1.5)"
     )
     parser.add_argument(
         "--generate-only", action="store_true", help="generate into the cache, print the shape"
@@ -106,9 +110,11 @@ def _scales_and_shape(parser: argparse.ArgumentParser, args: argparse.Namespace)
     if args.consortium_growth:
         fractions = sorted({*fractions, *CONSORTIUM_GROWTH})
     if not fractions:
-        shape = Shape(args.programs, args.meetings_per_match)
+        shape = Shape(args.programs, args.meetings_per_match, args.skew)
         return args.scales or [1.0, 10.0], shape
-    if args.scales or args.programs is not None or args.meetings_per_match is not None:
+    if args.scales or any(
+        v is not None for v in (args.programs, args.meetings_per_match, args.skew)
+    ):
         parser.error("a consortium preset sets scale, programs and meetings per match itself")
     return [consortium_scale(f) for f in fractions], CONSORTIUM
 

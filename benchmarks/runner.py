@@ -47,6 +47,7 @@ class Shape:
 
     programs: int | None = None
     meetings_per_match: float | None = None
+    skew: float | None = None  # lognormal sigma of program sizes (issue 20's skewed shape)
 
     @property
     def tag(self) -> str:
@@ -54,18 +55,24 @@ class Shape:
         tag = "" if self.programs is None else f"-programs-{self.programs}"
         if self.meetings_per_match is not None:
             tag += f"-mpm-{self.meetings_per_match:g}"
+        if self.skew is not None:
+            tag += f"-skew-{self.skew:g}"
         return tag
 
     def describe(self) -> str:
         parts = [] if self.programs is None else [f"{self.programs} programs"]
         if self.meetings_per_match is not None:
             parts.append(f"{self.meetings_per_match:g} meetings per match")
+        if self.skew is not None:
+            parts.append(f"program sizes skewed (sigma {self.skew:g})")
         return ", ".join(parts)
 
     def generator_args(self) -> list[str]:
         args = [] if self.programs is None else ["--programs", str(self.programs)]
         if self.meetings_per_match is not None:
             args += ["--meetings-per-match", f"{self.meetings_per_match:g}"]
+        if self.skew is not None:
+            args += ["--skew", f"{self.skew:g}"]
         return args
 
 
