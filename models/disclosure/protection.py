@@ -19,6 +19,8 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 import numpy as np
 from numpy.typing import NDArray
 from scipy.sparse import csr_matrix, hstack
@@ -43,6 +45,13 @@ PRUNE_MIN_K = 3
 PRUNE_LARGE = 1000
 PRUNE_PATIENCE = 5
 _FLOW = 1e-7
+# Window models kept for the cheapest changes, the most recently used. Each holds about 1 MB
+# of HiGHS state at 300 programs; kept all, one per program and kind, they made a 600-program
+# consortium's breakdowns step peak at 6.0 GB with two families at a time. Measured on one
+# family of the tenth of the consortium: all (632 models) 1,115 MB peak, 16 or 4 kept 735-757
+# MB, the same time (31-32 s) and 4 of 19,301 cells hidden differently (a model built again
+# starts from another basis; docs/performance.md, "2026-12-06, session 15").
+KEPT_WINDOWS = 16
 
 
 def protect_table(
@@ -158,6 +167,8 @@ class _Changes:
         self.label = _linked_tables(table)
         self.sizes = np.bincount(self.label)
         self.kept: dict[object, tuple[NDArray[np.int64], LinearModel]] = {}
+        # Window models, most recently used last: at most KEPT_WINDOWS stay alive.
+        self.windows: OrderedDict[tuple, tuple[NDArray[np.int64], LinearModel]] = OrderedDict()
         self._ties: Partners | None = None
 
     @property
@@ -192,11 +203,16 @@ class _Changes:
             assert self._ties is not None
             chosen, _ = self._ties.of(block, PARTNERS)
             key = (label, whole, block, tuple(chosen))
-            if key not in self.kept:
-                same = self.label == label
-                inside = np.isin(blocks, [block, LINKING, *chosen])
-                self.kept[key] = self._model(np.flatnonzero(same & inside), whole)
-        elif key not in self.kept:
+            if key in self.windows:
+                self.windows.move_to_end(key)
+                return self.windows[key]
+            same = self.label == label
+            inside = np.isin(blocks, [block, LINKING, *chosen])
+            self.windows[key] = self._model(np.flatnonzero(same & inside), whole)
+            if len(self.windows) > KEPT_WINDOWS:
+                self.windows.popitem(last=False)
+            return self.windows[key]
+        if key not in self.kept:
             self.kept[key] = self._model(np.flatnonzero(self.label == label), whole)
         return self.kept[key]
 
