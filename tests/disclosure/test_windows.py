@@ -126,3 +126,27 @@ def test_windows_cover_every_program_and_stay_small() -> None:
 def test_program_blocks_number_programs_and_mark_all_programs() -> None:
     ids = pl.Series(["b", None, "a", "b", None])
     assert program_blocks(ids).tolist() == [1, -1, 0, 1, -1]
+
+
+def test_at_most_kept_windows_models_stay_alive_and_a_recent_one_is_reused(
+    small_windows: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One HiGHS model per program window, all kept, made a 600-program breakdowns step peak at
+    # 6.0 GB: only the most recently used stay.
+    monkeypatch.setattr(protection_module, "KEPT_WINDOWS", 3)
+    table, hidden = _table(3, 12)
+    changes = protection_module._Changes(table)
+    assert changes.windowed
+    firsts = [
+        int(np.flatnonzero((table.blocks == block) & hidden)[0])
+        for block in range(12)
+        if ((table.blocks == block) & hidden).any()
+    ]
+    assert len(firsts) > 3
+    models = [changes.of(cell, hidden)[1] for cell in firsts]
+    assert len(changes.windows) == 3
+    assert changes.of(firsts[-1], hidden)[1] is models[-1]  # still kept: reused
+    cells, again = changes.of(firsts[0], hidden)  # dropped: built again, the same window
+    assert again is not models[0]
+    assert np.isin(firsts[0], cells)
+    assert len(changes.windows) == 3
