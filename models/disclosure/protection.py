@@ -29,7 +29,7 @@ from scipy.sparse.csgraph import connected_components
 from models.disclosure.audit import Memory, audit
 from models.disclosure.solver import LinearModel
 from models.disclosure.table import PROTECTION_WIDTH, SHARE_MARGIN, LinkedTable
-from models.disclosure.windows import LINKING, PARTNERS, WINDOW_TABLE, Partners
+from models.disclosure.windows import LINKING, PARTNERS, WIDE_PARTNERS, WINDOW_TABLE, Partners
 from models.stats.suppression import Protection, protect_linear
 
 ROUNDS = 20
@@ -184,14 +184,20 @@ class _Changes:
             self._ties = Partners(self.table.columns, self.table.blocks, hidden)
 
     def of(
-        self, cell: int, hidden: NDArray[np.bool_], whole: bool = False, window: bool = True
+        self,
+        cell: int,
+        hidden: NDArray[np.bool_],
+        whole: bool = False,
+        window: bool = True,
+        partners: int | None = None,
     ) -> tuple[NDArray[np.int64], LinearModel]:
         """Cells and model for changes around `cell`: its whole linked table, or on a large
         table with programs the window of the cell's program (models.disclosure.windows:
         the program, the partners sharing most of its hidden all-programs equations, and
         the all-programs cells), outside which the change is zero. `whole`: a model whose
         changes are whole numbers (an integer program, for the cells a linear change
-        cannot help). `window=False`: the whole linked table in any case."""
+        cannot help). `window=False`: the whole linked table in any case. `partners`: how
+        many partner programs the window takes (default PARTNERS)."""
         label = int(self.label[cell])
         blocks = self.table.blocks
         key: tuple = (label, whole)
@@ -201,7 +207,7 @@ class _Changes:
             if self._ties is None:
                 self.refresh(hidden)
             assert self._ties is not None
-            chosen, _ = self._ties.of(block, PARTNERS)
+            chosen, _ = self._ties.of(block, PARTNERS if partners is None else partners)
             key = (label, whole, block, tuple(chosen))
             if key in self.windows:
                 self.windows.move_to_end(key)
@@ -256,7 +262,12 @@ def _complements(
         table, hidden, known, changes.of(cell, hidden, whole), cell, result, width, memory
     )
     if chosen is None and changes.in_window(cell):
-        # No change within the program's window: look in the whole linked table.
+        # No change within the program's window: a wider one, then the whole linked table
+        # (measured: the survival table of the tenth of the consortium 86.7 s -> 56.3 s, the
+        # same pattern; docs/performance.md, "2026-12-06, session 15").
+        wide = changes.of(cell, hidden, whole, partners=WIDE_PARTNERS)
+        chosen = _complement_in(table, hidden, known, wide, cell, result, width, memory)
+    if chosen is None and changes.in_window(cell):
         whole_table = changes.of(cell, hidden, whole, window=False)
         chosen = _complement_in(table, hidden, known, whole_table, cell, result, width, memory)
     return chosen

@@ -150,3 +150,39 @@ def test_at_most_kept_windows_models_stay_alive_and_a_recent_one_is_reused(
     assert again is not models[0]
     assert np.isin(firsts[0], cells)
     assert len(changes.windows) == 3
+
+
+def test_where_a_program_s_window_holds_no_change_a_wider_one_is_sought_first(
+    small_windows: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The wider window (WIDE_PARTNERS programs) before the whole table, which costs far more
+    # per change on hundreds of programs. Here every program's own
+    # window is made to hold no change, and what the wider ones give must still resist the
+    # independent attacker.
+    monkeypatch.setattr(protection_module, "WIDE_PARTNERS", 4)
+    asked: list[str] = []
+    real_of = protection_module._Changes.of
+    narrow: set[int] = set()
+
+    def of(self, cell, hidden, whole=False, window=True, partners=None):  # noqa: ANN001, ANN202
+        found = real_of(self, cell, hidden, whole, window, partners)
+        kind = "whole" if not window else ("narrow" if partners is None else "wide")
+        asked.append(kind)
+        if kind == "narrow" and self.in_window(cell):
+            narrow.add(id(found[1]))
+        return found
+
+    real_in = protection_module._complement_in
+
+    def complement_in(table, hidden, known, where, *rest):  # noqa: ANN001, ANN002, ANN202
+        if id(where[1]) in narrow:
+            return None
+        return real_in(table, hidden, known, where, *rest)
+
+    monkeypatch.setattr(protection_module._Changes, "of", of)
+    monkeypatch.setattr(protection_module, "_complement_in", complement_in)
+    truth = truth_cells(people(np.random.default_rng(11), 10, (15, 70)))
+    assert _check(truth) == []
+    assert small_windows, "the table did not take the windowed path"
+    assert asked.count("wide") > 0
+    assert asked.count("whole") < asked.count("wide")  # most found a change in the wider one
