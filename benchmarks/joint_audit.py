@@ -160,6 +160,26 @@ def hidden_rows(joint: JointTable) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=["metric", *KEYS], orient="row")
 
 
+def shared_pattern(joint: JointTable, metrics: list[str]) -> JointTable:
+    """The families of `metrics` and the step flags hide every group any of them hides."""
+    every = {m for m in FUNNEL_STEPS if m not in WINDOW_CLOSED}
+    tied = [
+        i
+        for i, family in enumerate(joint.family)
+        if joint.judged[i] and set(family) & (set(metrics) | every)
+    ]
+    hidden_keys = {joint.keys[i] for i in tied if joint.hidden[i]}
+    hidden = joint.hidden.copy()
+    for i in tied:
+        if joint.keys[i] in hidden_keys:
+            hidden[i] = True
+    print(
+        f"shared pattern: cells hidden {(joint.hidden & joint.judged).sum():,} -> "
+        f"{(hidden & joint.judged).sum():,}"
+    )
+    return replace(joint, hidden=hidden)
+
+
 def protected(joint: JointTable, k: int) -> JointTable:
     """The joint table with the pattern a protection of all its families together chooses."""
     started = time.perf_counter()
@@ -182,6 +202,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--metrics", help="comma-separated: these families and the step flags")
     parser.add_argument("--windows", action="store_true", help="audit a few programs at a time")
     parser.add_argument("--protect", action="store_true", help="protect the families together")
+    parser.add_argument(
+        "--shared", help="comma-separated: these families share the step flags' pattern first"
+    )
     parser.add_argument("--k", type=int, default=10, help="suppression threshold (default 10)")
     args = parser.parse_args(argv)
     con = duckdb.connect(str(args.warehouse), read_only=True)
@@ -190,6 +213,8 @@ def main(argv: list[str] | None = None) -> int:
     joint = joint_table(cells, metrics)
     if not args.windows:
         joint.table.blocks = None
+    if args.shared:
+        joint = shared_pattern(joint, args.shared.split(","))
     if args.protect:
         joint = protected(joint, args.k)
     exposed, seconds, solves = exposed_cells(joint)

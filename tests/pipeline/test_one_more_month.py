@@ -73,7 +73,7 @@ def _run(data: Path, place: Place, as_of, monkeypatch: pytest.MonkeyPatch) -> st
 def month(tmp_path_factory: pytest.TempPathFactory) -> dict:
     root = tmp_path_factory.mktemp("month")
     export = root / "export"
-    generate(export, seed=11, scale=0.3, as_of=DEMO_AS_OF, bad_rows=True)
+    generate(export, seed=11, scale=0.1, as_of=DEMO_AS_OF, bad_rows=True)
     loaded = Place(root / "loaded" / "mentorscope.duckdb", root / "loaded" / "research")
     fresh = Place(root / "fresh" / "mentorscope.duckdb", root / "fresh" / "research")
     with pytest.MonkeyPatch.context() as mp:
