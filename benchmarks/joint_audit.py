@@ -1,4 +1,5 @@
-"""python -m benchmarks.joint_audit [--warehouse FILE] [--metrics M,...] [--windows] [--protect]
+"""python -m benchmarks.joint_audit [--warehouse FILE] [--metrics M,...] [--shared M,...]
+[--windows] [--protect]
 
 The audit of metrics.breakdowns' families together, as a reader of all of them sees them
 (docs/disclosure.md, "Metrics of the same subjects"): a metric's n in a group is at most the
@@ -10,9 +11,11 @@ size, time, solves and the hidden cells it finds exposed, per family. A measurem
 check: what a joint audit would cost and find. Default warehouse: the demo's (`mentorscope
 demo`).
 
---protect first protects the joint table (models.disclosure.protection.protect_table,
-starting from the run's patterns, no linear step, the slack cells never judged) and prints
-what more it hides and how long it took; the audit then runs on that pattern.
+--shared first gives the named families and the step flags one pattern (each hides every group
+any of them hides). --protect first protects the joint table
+(models.disclosure.protection.protect_table, starting from the run's patterns, no linear step,
+the slack cells never judged) and prints what more it hides and how long it took; the audit
+then runs on that pattern (exactly, without windows).
 """
 
 from __future__ import annotations
@@ -47,8 +50,11 @@ KEYS = ["program_id", "dimension", "group"]
 DEMO = Path("data/warehouse/mentorscope.duckdb")
 
 
-def family_cells(con: duckdb.DuckDBPyConnection, period: str = "quarter") -> pl.DataFrame:
-    """What protect_breakdowns audits (with the funnel's counts), with the run's pattern."""
+def family_cells(
+    con: duckdb.DuckDBPyConnection, period: str = "quarter", pattern: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """What protect_breakdowns audits (with the funnel's counts), with the run's pattern (or
+    `pattern`: program_id, dimension, group, metric, suppressed)."""
     steps = con.sql("SELECT * FROM metrics.match_steps").pl()
     steps = steps.with_columns(period_label(pl.col("matched_on"), period).alias(PERIOD))
     cells = breakdown_cells(
@@ -62,9 +68,11 @@ def family_cells(con: duckdb.DuckDBPyConnection, period: str = "quarter") -> pl.
         [published, matches_cells(published, funnel), period_cells(cells, funnel)],
         how="diagonal_relaxed",
     )
-    pattern = con.sql(
-        'SELECT program_id, dimension, "group", metric, suppressed FROM metrics.breakdowns'
-    ).pl()
+    if pattern is None:
+        pattern = con.sql(
+            'SELECT program_id, dimension, "group", metric, suppressed FROM metrics.breakdowns'
+        ).pl()
+    pattern = pattern.select(*KEYS, "metric", "suppressed")
     return (
         every.join(pattern, on=[*KEYS, "metric"], how="left", nulls_equal=True)
         # The funnel's counts: hidden where the funnel hides them, known otherwise.
@@ -101,6 +109,7 @@ def joint_table(cells: pl.DataFrame, metrics: list[str] | None) -> JointTable:
     hidden: list[np.ndarray] = []
     blocks: list[np.ndarray] = []
     equations: list[Equation] = []
+    needs: list[np.ndarray] = []
     owner: list[tuple[str, ...]] = []
     keys: list[tuple] = []
     position: dict[str, dict[tuple, int]] = {}
@@ -112,6 +121,14 @@ def joint_table(cells: pl.DataFrame, metrics: list[str] | None) -> JointTable:
         n.append(first["n"].to_numpy().astype(float))
         hidden.append(first["suppressed"].fill_null(False).to_numpy())
         blocks.append(program_blocks(first["program_id"]))
+        # Counts no table prints (a metric's matches, where the funnel does not count them)
+        # move but need no protection.
+        unprinted = first["_unprinted"] if "_unprinted" in first.columns else None
+        needs.append(
+            np.ones(first.height, dtype=bool)
+            if unprinted is None
+            else ~unprinted.fill_null(False).to_numpy()
+        )
         owner += [tuple(names)] * first.height
         keys += list(first.select(KEYS).iter_rows())
         position[names[0]] = {k: offset + i for i, k in enumerate(first.select(KEYS).iter_rows())}
@@ -130,7 +147,6 @@ def joint_table(cells: pl.DataFrame, metrics: list[str] | None) -> JointTable:
             equations.append(Equation.of([base, cell, offset + len(slack_n)], [1.0, -1.0, -1.0]))
             slack_n.append(counts[base] - counts[cell])
             slack_block.append(int(block[base]))
-    size = offset + len(slack_n)
     table = LinkedTable(
         n=np.concatenate([counts, slack_n]),
         equations=equations,
@@ -138,7 +154,8 @@ def joint_table(cells: pl.DataFrame, metrics: list[str] | None) -> JointTable:
         blocks=np.concatenate([block, np.asarray(slack_block, dtype=np.int64)]),
     )
     hidden = np.concatenate([hid, np.ones(len(slack_n), dtype=bool)])
-    return JointTable(table, hidden, np.arange(size) < offset, owner, keys)
+    judged = np.concatenate([*needs, np.zeros(len(slack_n), dtype=bool)])
+    return JointTable(table, hidden, judged, owner, keys)
 
 
 def exposed_cells(joint: JointTable) -> tuple[list[tuple], float, int]:
@@ -217,6 +234,8 @@ def main(argv: list[str] | None = None) -> int:
         joint = shared_pattern(joint, args.shared.split(","))
     if args.protect:
         joint = protected(joint, args.k)
+        # The judge of a protection is the exact audit: windows may leave cells unproven.
+        joint.table.blocks = None
     exposed, seconds, solves = exposed_cells(joint)
     judged, hidden = joint.judged, joint.hidden
     print(

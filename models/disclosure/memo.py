@@ -60,6 +60,8 @@ def pattern_key(
     margin: NDArray | None,
     blocks: NDArray | None,
     forced: NDArray | None = None,
+    judged: NDArray | None = None,
+    linear: bool = True,
 ) -> str:
     """The key of one call of models.stats.suppression.protect: its every argument, the
     equations in the one order the audit puts them in (callers build them in any order)."""
@@ -71,8 +73,11 @@ def pattern_key(
     for equation in canonical(equations):  # type: ignore[arg-type]
         _array(digest, equation.cells, np.int64)  # type: ignore[attr-defined]
         _array(digest, equation.coefs, np.float64)  # type: ignore[attr-defined]
+    if not linear:
+        digest.update(b"no linear step")
     arrays = (("lower", lower, np.float64), ("margin", margin, np.bool_),
-              ("blocks", blocks, np.int64), ("forced", forced, np.bool_))  # fmt: skip
+              ("blocks", blocks, np.int64), ("forced", forced, np.bool_),
+              ("judged", judged, np.bool_))  # fmt: skip
     for name, values, dtype in arrays:
         digest.update(name.encode())
         if values is not None:

@@ -43,12 +43,13 @@ can be worked out from everything in these tables together: not exactly, not to 
 person, and no suppressed group can be shown to be all-yes or all-no on an outcome. Empty is
 not zero: a suppressed cell may hold any number the published ones allow.
 
-Known gap (open): each metric of `metrics.breakdowns` is protected as its own table, but one
-metric's count in a group bounds another's (the mentees with an outcome recorded are some of
-the group's mentees). Read together with that bound, a few suppressed counts can be narrowed to
-within one person (on the demo program: groups of one). Until this is closed, share
-`metrics.breakdowns` beyond the evaluation team only after review; see "Metrics of the same
-subjects" in docs/disclosure.md.
+Known gap (narrowed): one metric's count in a group bounds another's (the mentees with an
+outcome recorded are some of the group's mentees). The step flags and the timed outcomes of
+`metrics.breakdowns` are protected together against that bound where they hold at most 3,000
+cells (a few programs). Above that each metric is protected as its own table and, read
+together with that bound, a few suppressed counts can be narrowed to within one person; the
+run then logs a warning. In that case share `metrics.breakdowns` beyond the evaluation team
+only after review; see "Metrics of the same subjects" in docs/disclosure.md.
 
 What is here may be given to HR and, where the programs agree, published. The row-level
 research tier (per-match and per-person tables) is a different product, for approved

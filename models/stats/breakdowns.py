@@ -3,6 +3,7 @@ control applied here so that every consumer inherits it."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -16,6 +17,8 @@ from models.stats.cells import (
     suppress_cells,
 )
 from models.stats.observations import match_metrics, settings_hash
+from models.stats.same_subjects import TIED_METRICS
+from models.vocabulary import FUNNEL_STEPS
 
 if TYPE_CHECKING:
     from models.disclosure.memo import PatternMemo
@@ -67,6 +70,10 @@ MATCHES = "_matches"
 # them a program's matches the funnel hides could be narrowed to one person by the funnel's
 # periods and the breakdowns' groups together (docs/disclosure.md, "A program's matches").
 PERIOD = "_period"
+# Metrics whose matches per program the step funnel prints (its `all` rows): `matches` for
+# the steps every match has, `<step>_judged` for the timed steps, and `s3_calendar_n`, the
+# matches that met, for the days to a first meeting.
+FUNNEL_COUNTED: tuple[str, ...] = (*FUNNEL_STEPS, "days_to_first_meeting")
 MATCHES_TOTAL_OF: dict[str, str] = {
     **TOTAL_OF,
     **{d: MATCHES for d, subject in DIMENSIONS.items() if subject == "match_id"},
@@ -139,27 +146,35 @@ def protect_breakdowns(
     k: int = 10,
     memo: PatternMemo | None = None,
     funnel: pl.DataFrame | None = None,
+    tied: Sequence[str] = TIED_METRICS,
 ) -> pl.DataFrame:
     """metrics.breakdowns from its cells: groups with n < k suppressed, with complementary
     suppression across groups, programs and the gender × race crossing.
 
     funnel (metrics.step_funnel, its `all` rows are read): which programs' matches it hides.
-    Without it a program's matches are taken as known to the attacker."""
+    Without it a program's matches are taken as known to the attacker. tied: the metrics
+    protected together with the step flags (models.stats.same_subjects; () only to show what
+    each family's own pattern leaves)."""
     if not cells.metrics:
         return pl.DataFrame(schema=BREAKDOWN_SCHEMA)
     published = cells.cells.filter(pl.col("dimension") != PERIOD)
     if funnel is None:
-        suppressed = suppress_cells(published, k, total_of=TOTAL_OF, memo=memo)
+        suppressed = suppress_cells(published, k, total_of=TOTAL_OF, memo=memo, tied=tied)
     else:
         with_totals = pl.concat(
             [published, matches_cells(published, funnel), period_cells(cells.cells, funnel)],
             how="diagonal_relaxed",
         )
         suppressed = suppress_cells(
-            with_totals, k, total_of=MATCHES_TOTAL_OF, memo=memo, same_total=SAME_MENTORS
+            with_totals,
+            k,
+            total_of=MATCHES_TOTAL_OF,
+            memo=memo,
+            same_total=SAME_MENTORS,
+            tied=tied,
         )
         suppressed = suppressed.filter(~pl.col("dimension").is_in([MATCHES, PERIOD])).drop(
-            "_forced", "_same_as_all"
+            "_forced", "_same_as_all", "_unprinted"
         )
     protected = blank_suppressed_effects(suppressed)
     order = {d: i for i, d in enumerate(DIMENSIONS)}
@@ -198,17 +213,22 @@ def breakdowns(
 
 
 def matches_cells(cells: pl.DataFrame, funnel: pl.DataFrame) -> pl.DataFrame:
-    """One MATCHES cell per program (and all programs) for each step every match has: n, the
-    sum of its dyad_gender groups; `_forced` where the funnel hides the program's `all` row
-    (known otherwise); `_same_as_all` where the program's `all` row (mentees) has the same n,
-    every mentee having one match (the status table lets an attacker know that much)."""
-    from models.vocabulary import FUNNEL_STEPS, WINDOW_CLOSED
+    """One MATCHES cell per program (and all programs) for each metric: n, the sum of its
+    dyad_gender groups (the program's matches with a value for it); `_same_as_all` where the
+    program's `all` row (mentees) has the same n, every mentee having one match (the status
+    table lets an attacker know that much).
 
-    every = [m for m in FUNNEL_STEPS if m not in WINDOW_CLOSED]
+    Who prints that count: for the metrics of FUNNEL_COUNTED the funnel does (matches, a
+    timed step's judged matches, the matches that met), so the cell is known where the
+    funnel prints the program and hidden (`_forced`) where it hides it. For any other metric
+    nobody prints it: hidden everywhere and `_unprinted` (a cell the audit moves but need not
+    protect). Taken as known (before 2026-12-06), such totals fixed the dyad cells of a
+    program of one match and, through the step flags' counts they bound
+    (models.stats.same_subjects), left counts no complement could protect."""
     dyad = next(d for d, subject in DIMENSIONS.items() if subject == "match_id")
     keys = ["program_id", "metric"]
     totals = (
-        cells.filter(pl.col("metric").is_in(every) & (pl.col("dimension") == dyad))
+        cells.filter(pl.col("dimension") == dyad)
         .group_by(keys)
         .agg(
             # The share of all the program's matches: the dyad groups' successes over their n.
@@ -220,9 +240,10 @@ def matches_cells(cells: pl.DataFrame, funnel: pl.DataFrame) -> pl.DataFrame:
     mentees = cells.filter(pl.col("dimension") == "all").select(*keys, pl.col("n").alias("_all"))
     hidden = (
         funnel.filter(pl.col("period") == "all")
-        .select("program_id", pl.col("suppressed").fill_null(False).alias("_forced"))
+        .select("program_id", pl.col("suppressed").fill_null(False).alias("_hidden"))
         .unique(subset="program_id", keep="first")
     )
+    printed = pl.col("metric").is_in(FUNNEL_COUNTED)
     return (
         totals.join(mentees, on=keys, how="left", nulls_equal=True)
         .join(hidden, on="program_id", how="left", nulls_equal=True)
@@ -233,8 +254,9 @@ def matches_cells(cells: pl.DataFrame, funnel: pl.DataFrame) -> pl.DataFrame:
             pl.col("n").cast(cells.schema["n"]),
             pl.col("value").cast(cells.schema["value"]),
             "value_type",
-            pl.col("_forced").fill_null(False),
+            (~printed | pl.col("_hidden").fill_null(False)).alias("_forced"),
             (pl.col("_all") == pl.col("n")).fill_null(False).alias("_same_as_all"),
+            (~printed).alias("_unprinted"),
         )
     )
 

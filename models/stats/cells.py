@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -29,6 +30,7 @@ from models.stats.intervals import (
 from models.stats.linkage import CROSSED_DIMENSIONS, linked_equations
 from models.stats.multiplicity import benjamini_hochberg
 from models.stats.observations import MatchMetrics
+from models.stats.same_subjects import protect_same_subjects
 from models.stats.suppression import Equation, protect
 
 if TYPE_CHECKING:
@@ -310,6 +312,7 @@ def suppress_cells(
     memo: PatternMemo | None = None,
     threads: int | None = None,
     same_total: Sequence[Sequence[str]] = (),
+    tied: Sequence[str] = (),
 ) -> pl.DataFrame:
     """Add `suppressed` and blank n, value, interval and gap of suppressed cells.
 
@@ -324,6 +327,10 @@ def suppress_cells(
     which every match has) share one suppression pattern: one metric's published n would give
     away another's hidden one. That pattern is audited on all of their shares together, so no
     hidden group is shown all-yes or all-no on any of them (models.disclosure).
+
+    tied: metrics whose n is at most the step flags' n in every group (the same subjects, some
+    without a value): their families and the step flags' are then protected together as well
+    (models.stats.same_subjects), so that no reader of several of them pins a hidden count.
     """
     if cells.is_empty():
         return cells.with_columns(pl.lit(None, dtype=pl.Boolean).alias("suppressed"))
@@ -340,13 +347,25 @@ def suppress_cells(
     # costliest start first (each share metric adds an audit pass), so that a long family
     # does not run alone at the end.
     every = list(families.values())
+    facts = [_family(parts, crossed, total_of, same_total) for parts in every]
     costliest = sorted(range(len(every)), key=lambda i: -_family_cost(every[i]))
     with ThreadPoolExecutor(max_workers=threads or family_threads()) as pool:
-        futures = {
-            i: pool.submit(_protect_family, every[i], k, crossed, total_of, memo, same_total)
-            for i in costliest
-        }
+        futures = {i: pool.submit(_protect_family, facts[i], k, memo) for i in costliest}
         patterns = [futures[i].result() for i in range(len(every))]
+        if tied:
+            together = protect_same_subjects(
+                every,
+                patterns,
+                k,
+                [(f.equations, f.margin, f.blocks, f.judged) for f in facts],
+                tied,
+                memo,
+            )
+            # A family that hides more for the others has its shares audited again on its
+            # own table (models.stats.same_subjects: the joint audit carries counts only).
+            grown = [i for i in range(len(every)) if (together[i] & ~patterns[i]).any()]
+            again = {i: pool.submit(_protect_family, facts[i], k, memo, together[i]) for i in grown}
+            patterns = [again[i].result() if i in again else together[i] for i in range(len(every))]
     for parts, hidden in zip(every, patterns, strict=True):
         for part in parts:
             flags[part["_row"].to_numpy()] = hidden
@@ -371,20 +390,32 @@ def _family_cost(parts: list[pl.DataFrame]) -> int:
     return parts[0].height * (1 + shares)
 
 
-def _protect_family(
+@dataclass(frozen=True)
+class _Family:
+    """What the audit of one family knows: its counts, equations, share outcomes, margins,
+    program blocks and the cells another table hides."""
+
+    n: np.ndarray
+    equations: list[Equation]
+    outcomes: list[object]
+    margin: np.ndarray
+    blocks: np.ndarray
+    forced: np.ndarray | None
+    # Cells the audit moves but need not protect: counts nobody prints (`_unprinted`).
+    judged: np.ndarray | None = None
+
+
+def _family(
     parts: list[pl.DataFrame],
-    k: int,
     crossed: Mapping[str, Sequence[tuple[str, int]]],
     total_of: Mapping[str, str] | None,
-    memo: PatternMemo | None = None,
     same_total: Sequence[Sequence[str]] = (),
-) -> np.ndarray:
-    """One suppression pattern for metrics that share their cells and counts."""
+) -> _Family:
     from models.disclosure.table import Outcome
 
     first = parts[0]
     n = first["n"].to_numpy().astype(float)
-    outcomes = []
+    outcomes: list[object] = []
     for part in parts:
         if "value_type" not in part.columns or "value" not in part.columns:
             continue
@@ -402,20 +433,35 @@ def _protect_family(
         | first["dimension"].is_in(sorted(wholes))
     ).to_numpy()
     equations, forced = family_equations(first, crossed, total_of, same_total)
+    blocks = program_blocks(first["program_id"])
+    judged = None
+    if "_unprinted" in first.columns:
+        judged = ~first["_unprinted"].fill_null(False).to_numpy()
+    return _Family(n, equations, outcomes, margin, blocks, forced, judged)
+
+
+def _protect_family(
+    family: _Family, k: int, memo: PatternMemo | None = None, also: np.ndarray | None = None
+) -> np.ndarray:
+    """One suppression pattern for metrics that share their cells and counts; `also`: cells
+    hidden whatever the audit finds (a pattern chosen with other tables)."""
+    forced = family.forced
+    if also is not None:
+        forced = also if forced is None else forced | also
     # Rows exist only for groups with a member (aggregate_cells keeps n > 0): a reader knows a
     # printed suppressed group has at least one.
-    lower = np.ones(n.size)
-    blocks = program_blocks(first["program_id"])
+    lower = np.ones(family.n.size)
     hidden = protect(
-        n,
+        family.n,
         k,
-        equations,
+        family.equations,
         lower=lower,
-        outcomes=outcomes,
-        margin=margin,
-        blocks=blocks,
+        outcomes=family.outcomes,
+        margin=family.margin,
+        blocks=family.blocks,
         memo=memo,
         forced=forced,
+        judged=family.judged,
     ).suppressed
     return_freed_memory()  # a family's integer programs leave freed pages in the heaps
     return hidden

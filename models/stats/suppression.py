@@ -404,6 +404,8 @@ def protect(
     blocks: ArrayLike | None = None,
     memo: PatternMemo | None = None,
     forced: ArrayLike | None = None,
+    judged: ArrayLike | None = None,
+    linear: bool = True,
 ) -> Protection:
     """Disclosure control of a linked table: the linear pattern (protect_linear), then the
     attacker's audit and least-people complements until it passes (models.disclosure).
@@ -414,7 +416,9 @@ def protect(
     so that a large table is audited a few programs at a time (models.disclosure.windows);
     memo: patterns kept from an earlier run, the same table's is returned instead of choosing
     again (models.disclosure.memo), and the one chosen now is added to it; forced: cells
-    another table hides (protected like primary cells, never released)."""
+    another table hides (protected like primary cells, never released); judged and linear:
+    as models.disclosure.protection.protect_table (cells that move but need no proof; no
+    linear step)."""
     from models.disclosure.memo import Pattern, pattern_key
     from models.disclosure.protection import protect_table
     from models.disclosure.table import LinkedTable
@@ -424,9 +428,12 @@ def protect(
     margin_ = None if margin is None else np.asarray(margin, dtype=bool)
     blocks_ = None if blocks is None else np.asarray(blocks, dtype=np.int64)
     forced_ = None if forced is None else np.asarray(forced, dtype=bool)
+    judged_ = None if judged is None else np.asarray(judged, dtype=bool)
     key = ""
     if memo is not None:
-        key = pattern_key(counts, k, equations, lower_, outcomes, margin_, blocks_, forced_)
+        key = pattern_key(
+            counts, k, equations, lower_, outcomes, margin_, blocks_, forced_, judged_, linear
+        )
         kept = memo.get(key, counts.size)
         if kept is not None:
             return Protection(kept.suppressed, kept.primary, kept.unprotectable)
@@ -438,7 +445,7 @@ def protect(
         margin=margin_,
         blocks=blocks_,
     )
-    result = protect_table(table, k, forced=forced_)
+    result = protect_table(table, k, forced=forced_, judged=judged_, linear=linear)
     if memo is not None:
         memo.put(key, Pattern(result.suppressed, result.primary, result.unprotectable))
     return result

@@ -1,6 +1,9 @@
 """Two metrics of `metrics.breakdowns` read together (cross_metric_attack.py): a metric's n in
-a group is at most the step flags' n there. Each metric is protected as its own table, and
-that inequality is in no audit yet (docs/disclosure.md, "Metrics of the same subjects")."""
+a group is at most the step flags' n there. The breakdowns protect the step flags' family and
+the tied metrics' families together (models.stats.same_subjects; docs/disclosure.md, "Metrics
+of the same subjects"). On the demo the independent attacker reading any metric with the step
+flags pins nothing; on the patterns each family chooses alone it pins hidden counts, groups of
+one among them, so the attack can fail."""
 
 from __future__ import annotations
 
@@ -8,77 +11,88 @@ import duckdb
 import polars as pl
 import pytest
 
-from benchmarks.joint_audit import (
-    KEYS,
-    exposed_cells,
-    family_cells,
-    hidden_rows,
-    joint_table,
-    protected,
-)
+from benchmarks.joint_audit import exposed_cells, family_cells, joint_table
+from models.metrics.funnel import period_label
+from models.stats.breakdowns import PERIOD, breakdown_cells, protect_breakdowns
+from models.stats.same_subjects import EVERY_MATCH, TIED_METRICS
 
 from .cross_metric_attack import BASE, MENTEE_DIMENSIONS, pinned_counts
 
+KEYS = ["program_id", "dimension", "group", "metric"]
+
+
+def _protected(warehouse, tied: tuple[str, ...]) -> pl.DataFrame:
+    """The demo's breakdowns protected again from its per-match tables, with `tied` metrics."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        steps = con.sql("SELECT * FROM metrics.match_steps").pl()
+        steps = steps.with_columns(period_label(pl.col("matched_on"), "quarter").alias(PERIOD))
+        cells = breakdown_cells(
+            steps,
+            con.sql("SELECT * FROM metrics.match_dyads").pl(),
+            con.sql("SELECT * FROM metrics.outcomes_by_match").pl(),
+        )
+        funnel = con.sql("SELECT * FROM metrics.step_funnel").pl()
+    finally:
+        con.close()
+    return protect_breakdowns(cells, k=10, funnel=funnel, tied=tied)
+
+
+@pytest.fixture(scope="module")
+def alone(demo_run) -> pl.DataFrame:
+    """The demo's breakdowns with each family's own pattern, as before the tie."""
+    return _protected(demo_run.warehouse, ())
+
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 15, open: the breakdowns' audits do not know that one metric's n bounds "
-    "another's (docs/disclosure.md, 'Metrics of the same subjects')",
-)
 def test_no_hidden_count_is_pinned_by_another_metric_s_n(demo_run) -> None:
-    # On the demo: 21 hidden counts through `retained` alone, among them a group of one
-    # (self-described Black mentees, all programs), through its n printed beside the hidden
-    # step n; every metric is read with the step flags, so that a fix for one metric alone
-    # does not pass.
+    # Every metric is read with the step flags, so that a fix for one metric alone does not
+    # pass (the survey and construct metrics are not tied and must hold on their own).
     breakdowns = demo_run.frame("SELECT * FROM metrics.breakdowns")
     metrics = sorted(set(breakdowns["metric"].to_list()) - {BASE})
+    assert set(TIED_METRICS) < set(metrics)
     found = {metric: pinned_counts(breakdowns, metric) for metric in metrics}
     assert {metric: pins for metric, pins in found.items() if pins} == {}
 
 
 @pytest.mark.slow
-def test_the_joint_audit_finds_the_counts_the_attacker_pins(demo_run) -> None:
-    # Two independent readings of the step flags and `retained` together: the production
-    # audit over one table of both families, with a slack cell per group for the inequality
-    # (benchmarks.joint_audit, what a joint protection would audit), and this folder's
-    # attacker. They must name the same hidden counts: on the demo 21 while the leak stands,
-    # none once it is closed.
-    con = duckdb.connect(str(demo_run.warehouse), read_only=True)
-    try:
-        joint = joint_table(family_cells(con), ["retained"])
-    finally:
-        con.close()
-    joint.table.blocks = None  # exact, as the attacker
-    exposed, _, _ = exposed_cells(joint)
-    audited = {(BASE in family, key) for family, key in exposed if key[1] in MENTEE_DIMENSIONS}
-    breakdowns = demo_run.frame("SELECT * FROM metrics.breakdowns")
-    pinned = {
-        (metric == BASE, (program, dimension, group))
-        for (metric, program, dimension, group), _, _ in pinned_counts(breakdowns, "retained")
-    }
-    assert pinned  # the leak the xfail above holds; if closed, drop this line with its mark
-    assert audited == pinned
+def test_each_family_s_own_pattern_was_pinned_and_the_tie_only_hides_more(
+    demo_run, alone: pl.DataFrame
+) -> None:
+    pins = pinned_counts(alone, "retained")
+    # Through `retained` alone: 21 hidden counts on 2026-12-05, among them groups of one.
+    assert len(pins) >= 10
+    assert any(low == high for _, low, high in pins)
+    run = demo_run.frame("SELECT * FROM metrics.breakdowns")
+    both = alone.select(*KEYS, pl.col("suppressed").alias("alone")).join(
+        run.select(*KEYS, "suppressed"), on=KEYS, how="full", nulls_equal=True
+    )
+    assert both.height == run.height == alone.height
+    assert both.filter(pl.col("alone") & ~pl.col("suppressed")).is_empty()
+    tied = both.filter(pl.col("suppressed") & ~pl.col("alone"))
+    assert tied.height > 0
+    # Only the tied families and the step flags hide more; the others keep their pattern.
+    assert set(tied["metric"].to_list()) <= {*TIED_METRICS, *EVERY_MATCH}
 
 
 @pytest.mark.slow
-def test_the_step_flags_and_retained_protected_together_leave_nothing_pinned(demo_run) -> None:
-    # What closing the leak takes, on two families: their joint table protected as one
-    # (benchmarks.joint_audit.protected: the run's patterns kept, complements added where
-    # the joint audit fails) hides more, and the independent attacker then pins nothing.
+def test_the_joint_audit_names_the_counts_the_attacker_pins(demo_run, alone) -> None:
+    # Two independent readings of the step flags and `retained` together: the production
+    # audit over one table of both families with a slack cell per group for the inequality
+    # (benchmarks.joint_audit), and this folder's attacker. On each family's own pattern they
+    # name the same hidden counts; on the run's (tied) pattern neither names any.
     con = duckdb.connect(str(demo_run.warehouse), read_only=True)
     try:
-        joint = joint_table(family_cells(con), ["retained"])
+        own = joint_table(family_cells(con, pattern=alone), ["retained"])
+        run = joint_table(family_cells(con), list(TIED_METRICS))
     finally:
         con.close()
-    joint.table.blocks = None
-    after = protected(joint, k=10)
-    assert (after.hidden & after.judged).sum() > (joint.hidden & joint.judged).sum()
-    hidden = hidden_rows(after).with_columns(pl.lit(True).alias("_hidden"))
-    breakdowns = (
-        demo_run.frame("SELECT * FROM metrics.breakdowns")
-        .join(hidden, on=["metric", *KEYS], how="left", nulls_equal=True)
-        .with_columns(pl.col("suppressed") | pl.col("_hidden").fill_null(False))
-        .drop("_hidden")
-    )
-    assert pinned_counts(breakdowns, "retained") == []
+    own.table.blocks = run.table.blocks = None  # exact, as the attacker
+    exposed, _, _ = exposed_cells(own)
+    audited = {(BASE in family, key) for family, key in exposed if key[1] in MENTEE_DIMENSIONS}
+    pinned = {
+        (metric == BASE, (program, dimension, group))
+        for (metric, program, dimension, group), _, _ in pinned_counts(alone, "retained")
+    }
+    assert pinned and audited == pinned
+    assert exposed_cells(run)[0] == []

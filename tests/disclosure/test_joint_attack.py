@@ -13,6 +13,7 @@ from models.stats.breakdowns import DIMENSIONS
 from models.stats.survival import survival_table
 
 from .consortium import consortium, groups
+from .cross_metric_attack import BASE, pinned_counts
 from .joint_attack import attack, build, problems, timing
 
 K = 10
@@ -280,8 +281,14 @@ def test_a_skewed_consortium_run_end_to_end_gives_nothing_back(tmp_path, monkeyp
         printed = cards.filter(pl.col("period") == "all", ~pl.col(ENROLLED_SUPPRESSED))
         enrolled = dict(zip(printed["program_id"], printed["enrolled"], strict=True))
         model = _published(con, enrolled=enrolled)
+        breakdowns = con.sql("SELECT * FROM metrics.breakdowns").pl()
     finally:
         con.close()
+    # Each metric read with the step flags (cross_metric_attack.py): a metric's n in a group is
+    # at most the step flags' n there.
+    metrics = sorted(set(breakdowns["metric"].to_list()) - {BASE})
+    assert {"retained", "s5_thanks", "lasting"} < set(metrics)
+    assert {m: pins for m in metrics if (pins := pinned_counts(breakdowns, m))} == {}
     small = funnel.filter(pl.col("period") == "all", pl.col("suppressed"))
     assert small.height >= 2  # the programs of one match are hidden by the funnel
     findings = attack(model)

@@ -10,7 +10,7 @@ from models.demo.generator import generate
 
 from .cli import AS_OF, Workspace
 
-SCALE = 0.2  # about 400 matches: every stage does real work, a run takes ~20 s on 2 cores
+SCALE = 0.1  # about 200 matches: every stage does real work, a run takes ~20 s on 2 cores
 
 
 # Hostile values planted next to the demo's files (named to sort first, so the reports
