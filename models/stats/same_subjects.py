@@ -65,8 +65,45 @@ KEYS = ("program_id", "dimension", "group")
 _log = logging.getLogger(__name__)
 
 
+def _tied_cells(cells: pl.DataFrame, tied: Sequence[str]) -> int:
+    """Cells of the step flags' family and the tied metrics' (an upper bound of the joint
+    table's, which counts metrics with the same counts once)."""
+    metrics = [EVERY_MATCH[0], *tied]
+    return cells.filter(pl.col("metric").is_in(metrics)).height
+
+
+def ties_fit(cells: pl.DataFrame, tied: Sequence[str] = TIED_METRICS) -> bool:
+    """Whether the breakdown cells' tied families are small enough to protect together."""
+    return _tied_cells(cells, tied) <= TIED_CELLS
+
+
+def warn_untied(cells: pl.DataFrame, tied: Sequence[str] = TIED_METRICS) -> None:
+    _warn(_tied_cells(cells, tied))
+
+
+def _warn(size: int) -> None:
+    _log.warning(
+        "breakdowns: %d cells of metrics of the same subjects, more than %d: each metric "
+        "keeps its own suppression pattern, and one metric's n may narrow another's "
+        "hidden count (docs/disclosure.md, 'Metrics of the same subjects')",
+        size,
+        TIED_CELLS,
+    )
+
+
 def _metrics(parts: Sequence[pl.DataFrame]) -> set[str]:
     return {str(part["metric"][0]) for part in parts}
+
+
+def tied_families(
+    families: Sequence[Sequence[pl.DataFrame]], tied: Sequence[str] = TIED_METRICS
+) -> list[int]:
+    """The step flags' family, then the families of the tied metrics (none without the
+    step flags' family)."""
+    step = next((i for i, f in enumerate(families) if _metrics(f) & set(EVERY_MATCH)), None)
+    if step is None:
+        return []
+    return [step] + [i for i, f in enumerate(families) if i != step and _metrics(f) & set(tied)]
 
 
 def protect_same_subjects(
@@ -85,21 +122,12 @@ def protect_same_subjects(
     `facts`: per family its equations, margin flags, program blocks and the cells that need
     protection (None: all). Families not tied keep their pattern."""
     out = [np.asarray(p, dtype=bool).copy() for p in patterns]
-    step = next((i for i, f in enumerate(families) if _metrics(f) & set(EVERY_MATCH)), None)
-    if step is None:
-        return out
-    chosen = [step] + [i for i, f in enumerate(families) if i != step and _metrics(f) & set(tied)]
+    chosen = tied_families(families, tied)
     if len(chosen) < 2:
         return out
     size = sum(families[i][0].height for i in chosen)
     if size > TIED_CELLS:
-        _log.warning(
-            "breakdowns: %d cells of metrics of the same subjects, more than %d: each metric "
-            "keeps its own suppression pattern, and one metric's n may narrow another's "
-            "hidden count (docs/disclosure.md, 'Metrics of the same subjects')",
-            size,
-            TIED_CELLS,
-        )
+        _warn(size)
         return out
     counts: list[NDArray[np.float64]] = []
     margins: list[NDArray[np.bool_]] = []

@@ -68,11 +68,11 @@ def test_each_family_s_own_pattern_was_pinned_and_the_tie_only_hides_more(
         run.select(*KEYS, "suppressed"), on=KEYS, how="full", nulls_equal=True
     )
     assert both.height == run.height == alone.height
-    assert both.filter(pl.col("alone") & ~pl.col("suppressed")).is_empty()
-    tied = both.filter(pl.col("suppressed") & ~pl.col("alone"))
-    assert tied.height > 0
-    # Only the tied families and the step flags hide more; the others keep their pattern.
-    assert set(tied["metric"].to_list()) <= {*TIED_METRICS, *EVERY_MATCH}
+    # The families not tied keep their own pattern; the tied ones hide more in all (their
+    # program totals are cells of the tie's audit, so not necessarily a superset).
+    tied = pl.col("metric").is_in([*TIED_METRICS, *EVERY_MATCH])
+    assert both.filter(~tied, pl.col("alone") != pl.col("suppressed")).is_empty()
+    assert both.filter(tied)["suppressed"].sum() > both.filter(tied)["alone"].sum()
 
 
 @pytest.mark.slow
