@@ -62,6 +62,7 @@ def pattern_key(
     forced: NDArray | None = None,
     judged: NDArray | None = None,
     linear: bool = True,
+    partners: int | None = None,
 ) -> str:
     """The key of one call of models.stats.suppression.protect: its every argument, the
     equations in the one order the audit puts them in (callers build them in any order)."""
@@ -75,6 +76,8 @@ def pattern_key(
         _array(digest, equation.coefs, np.float64)  # type: ignore[attr-defined]
     if not linear:
         digest.update(b"no linear step")
+    if partners is not None:
+        digest.update(f"partners={partners}".encode())
     arrays = (("lower", lower, np.float64), ("margin", margin, np.bool_),
               ("blocks", blocks, np.int64), ("forced", forced, np.bool_),
               ("judged", judged, np.bool_))  # fmt: skip

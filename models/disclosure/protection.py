@@ -26,7 +26,7 @@ from numpy.typing import NDArray
 from scipy.sparse import csr_matrix, hstack
 from scipy.sparse.csgraph import connected_components
 
-from models.disclosure.audit import Memory, audit
+from models.disclosure.audit import Audit, Memory, audit
 from models.disclosure.solver import LinearModel
 from models.disclosure.table import PROTECTION_WIDTH, SHARE_MARGIN, LinkedTable
 from models.disclosure.windows import LINKING, PARTNERS, WIDE_PARTNERS, WINDOW_TABLE, Partners
@@ -63,6 +63,7 @@ def protect_table(
     small_is_primary: bool = True,
     judged: NDArray[np.bool_] | None = None,
     linear: bool = True,
+    partners: int | None = None,
 ) -> Protection:
     """Suppression flags for the table: n < k, plus complements until the audit passes.
 
@@ -75,7 +76,8 @@ def protect_table(
     a group no other table counts). linear=False: no linear step; the audit starts from the
     forced and small cells (for a table whose parts have passed one each, and whose
     not-judged cells the linear step would protect like counts: benchmarks.joint_audit's
-    slack cells)."""
+    slack cells). partners: partner programs of the windows complements are first sought in
+    (default PARTNERS; models.disclosure.windows)."""
     counts = table.n if small_is_primary else table.n + k
     if forced is not None and forced.any():
         # The linear step hides cells under k: a forced cell enters it as a count of 0.
@@ -92,7 +94,7 @@ def protect_table(
     known = table.known
     stuck = hidden & known
     must = np.ones(hidden.size, dtype=bool) if judged is None else np.asarray(judged, dtype=bool)
-    linked = _Changes(table)
+    linked = _Changes(table, partners)
     failing = np.zeros(hidden.size, dtype=bool)
     memory = Memory()
     # Cells whose last change hid nothing new: the linear change moved them by fractions
@@ -100,8 +102,10 @@ def protect_table(
     # nothing new either (no round will help them).
     nothing_new = np.zeros(hidden.size, dtype=bool)
     hopeless = np.zeros(hidden.size, dtype=bool)
+    last: tuple[NDArray[np.bool_], NDArray[np.bool_], Audit] | None = None
     for _ in range(ROUNDS):
         result = audit(table, hidden, width, memory=memory, thorough=nothing_new, judged=must)
+        last = (hidden.copy(), nothing_new, result)
         failing = result.exposed & hidden & ~stuck & must
         linked.refresh(hidden)
         if not (failing & ~hopeless).any():
@@ -129,6 +133,7 @@ def protect_table(
         nothing_new = empty
     else:
         again = audit(table, hidden, width, memory=memory, thorough=nothing_new, judged=must)
+        last = (hidden.copy(), nothing_new, again)
         stuck |= again.exposed & hidden & must
     # A table audited in windows is not pruned: every release re-proves the windows whose
     # solutions moved the released cell, and on a 300-program breakdown none of the first
@@ -136,7 +141,13 @@ def protect_table(
     if prune and not linked.windowed:
         small = table.n < PRUNE_MIN_K * k
         hidden = _prune(table, hidden, primary | stuck | small, known, linked, width, memory, must)
-    final = audit(table, hidden, width, memory=memory, thorough=nothing_new | hopeless, judged=must)
+    thorough = nothing_new | hopeless
+    if last is not None and np.array_equal(last[0], hidden) and not (thorough & ~last[1]).any():
+        # Nothing hidden since the last audit, which was as thorough: its verdict stands (an
+        # audit again would only add what its own solutions taught it).
+        final = last[2]
+    else:
+        final = audit(table, hidden, width, memory=memory, thorough=thorough, judged=must)
     stuck |= final.exposed & hidden & must
     return Protection(suppressed=hidden, primary=primary, unprotectable=stuck)
 
@@ -162,8 +173,9 @@ class _Changes:
     from the last basis (measured: a cut to the cell's neighbourhood with column generation
     solved more often and from scratch, and was slower)."""
 
-    def __init__(self, table: LinkedTable) -> None:
+    def __init__(self, table: LinkedTable, partners: int | None = None) -> None:
         self.table = table
+        self.partners = PARTNERS if partners is None else partners
         self.label = _linked_tables(table)
         self.sizes = np.bincount(self.label)
         self.kept: dict[object, tuple[NDArray[np.int64], LinearModel]] = {}
@@ -197,7 +209,7 @@ class _Changes:
         the all-programs cells), outside which the change is zero. `whole`: a model whose
         changes are whole numbers (an integer program, for the cells a linear change
         cannot help). `window=False`: the whole linked table in any case. `partners`: how
-        many partner programs the window takes (default PARTNERS)."""
+        many partner programs the window takes (default: the table's)."""
         label = int(self.label[cell])
         blocks = self.table.blocks
         key: tuple = (label, whole)
@@ -207,7 +219,7 @@ class _Changes:
             if self._ties is None:
                 self.refresh(hidden)
             assert self._ties is not None
-            chosen, _ = self._ties.of(block, PARTNERS if partners is None else partners)
+            chosen, _ = self._ties.of(block, self.partners if partners is None else partners)
             key = (label, whole, block, tuple(chosen))
             if key in self.windows:
                 self.windows.move_to_end(key)

@@ -367,7 +367,7 @@ def suppress_cells(
             # A family that hides more for the others has its shares audited again on its
             # own table (models.stats.same_subjects: the joint audit carries counts only).
             grown = [i for i in chosen if (tie[i] & ~patterns[i]).any()]
-            again = {i: pool.submit(_settle, facts[i], k, memo, tie[i]) for i in grown}
+            again = {i: pool.submit(_settle, facts[i], k, memo, patterns[i], tie[i]) for i in grown}
             for i in chosen:
                 patterns[i] = again[i].result() if i in again else tie[i]
     for parts, hidden in zip(every, patterns, strict=True):
@@ -384,9 +384,13 @@ def suppress_cells(
     )
 
 
-def _settle(family: _Family, k: int, memo: PatternMemo | None, hidden: np.ndarray) -> np.ndarray:
-    """A family's pattern grown by the tie: kept if its own audit (with its shares) passes,
-    protected again with it forced otherwise."""
+def _settle(
+    family: _Family, k: int, memo: PatternMemo | None, own: np.ndarray, hidden: np.ndarray
+) -> np.ndarray:
+    """A family's pattern grown by the tie (from `own`, which passed its own audit): kept if its
+    own audit (with its shares) passes, protected again with it forced otherwise. Only the
+    newly hidden cells are proved: hiding more only widens what the attacker must allow, so
+    every cell `own` protected stays protected."""
     from models.disclosure.audit import audit
     from models.disclosure.table import LinkedTable
 
@@ -398,9 +402,13 @@ def _settle(family: _Family, k: int, memo: PatternMemo | None, hidden: np.ndarra
         margin=family.margin,
         blocks=family.blocks,
     )
-    result = audit(table, hidden, judged=family.judged)
-    judged = np.ones(hidden.size, dtype=bool) if family.judged is None else family.judged
-    if not (result.exposed & hidden & judged).any():
+    new = hidden & ~own
+    if family.judged is not None:
+        new &= family.judged
+    if not new.any():
+        return hidden
+    result = audit(table, hidden, judged=new)
+    if not (result.exposed & new).any():
         return hidden
     return _protect_family(family, k, memo, hidden)
 

@@ -59,6 +59,14 @@ TIED_METRICS = (
 # "Metrics of the same subjects"). Above this size each family keeps its own pattern and the
 # run says so (the gap stays open there).
 TIED_CELLS = 3_000
+# Partner programs of the windows the joint table's complements are first sought in (then
+# WIDE_PARTNERS, then the whole table: models.disclosure.protection). The joint table spans
+# every tied family, so a window with the default 8 partners holds most of it and each change
+# is a linear program over thousands of cells. Measured (breakdowns step, rows hidden) with
+# 8 / 2 / 1 / 0 partners: on the demo 11.5 / 11.5 / 7.9 / 6.9 s, 2,934 / 2,934 / 2,941 /
+# 3,046 of 5,132 rows; on the skewed consortium of tests/disclosure/test_joint_attack.py
+# 44.8 / 25.8 / 27.3 / 21.2 s, 4,967 / 5,083 / 5,109 / 5,069 (docs/disclosure.md).
+TIE_PARTNERS = 1
 # The steps every match has a value for: their family holds every matched subject.
 EVERY_MATCH = tuple(m for m in FUNNEL_STEPS if m not in WINDOW_CLOSED)
 KEYS = ("program_id", "dimension", "group")
@@ -181,6 +189,7 @@ def protect_same_subjects(
         # The families' own linear steps have run; here the linear step would protect the
         # slack cells like counts and hide a cell of every group.
         linear=False,
+        partners=TIE_PARTNERS,
     )
     for i, position in zip(chosen, offsets, strict=True):
         out[i] = out[i] | result.suppressed[position : position + out[i].size]

@@ -406,6 +406,7 @@ def protect(
     forced: ArrayLike | None = None,
     judged: ArrayLike | None = None,
     linear: bool = True,
+    partners: int | None = None,
 ) -> Protection:
     """Disclosure control of a linked table: the linear pattern (protect_linear), then the
     attacker's audit and least-people complements until it passes (models.disclosure).
@@ -418,7 +419,7 @@ def protect(
     again (models.disclosure.memo), and the one chosen now is added to it; forced: cells
     another table hides (protected like primary cells, never released); judged and linear:
     as models.disclosure.protection.protect_table (cells that move but need no proof; no
-    linear step)."""
+    linear step); partners: likewise (the programs a complement is first sought with)."""
     from models.disclosure.memo import Pattern, pattern_key
     from models.disclosure.protection import protect_table
     from models.disclosure.table import LinkedTable
@@ -432,7 +433,17 @@ def protect(
     key = ""
     if memo is not None:
         key = pattern_key(
-            counts, k, equations, lower_, outcomes, margin_, blocks_, forced_, judged_, linear
+            counts,
+            k,
+            equations,
+            lower_,
+            outcomes,
+            margin_,
+            blocks_,
+            forced_,
+            judged_,
+            linear,
+            partners,
         )
         kept = memo.get(key, counts.size)
         if kept is not None:
@@ -445,7 +456,9 @@ def protect(
         margin=margin_,
         blocks=blocks_,
     )
-    result = protect_table(table, k, forced=forced_, judged=judged_, linear=linear)
+    result = protect_table(
+        table, k, forced=forced_, judged=judged_, linear=linear, partners=partners
+    )
     if memo is not None:
         memo.put(key, Pattern(result.suppressed, result.primary, result.unprotectable))
     return result

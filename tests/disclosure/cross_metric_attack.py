@@ -13,6 +13,7 @@ from collections.abc import Mapping
 import numpy as np
 import polars as pl
 from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.sparse import csr_matrix
 
 SEP = "|"
 PARENTS = {"mentee_gender_race": ("mentee_gender", "mentee_race")}
@@ -105,13 +106,19 @@ def pinned_counts(breakdowns: pl.DataFrame, metric: str) -> list[tuple[Key, floa
             rhs += base[b]["n"]
         if terms:
             rows_.append((dict(terms), -np.inf, rhs))
-    a = np.zeros((len(rows_), h))
-    lo = np.zeros(len(rows_))
-    hi = np.zeros(len(rows_))
-    for row, (terms, low, high) in enumerate(rows_):
-        for j, w in terms.items():
-            a[row, j] = w
-        lo[row], hi[row] = low, high
+    lo = np.array([low for _, low, _ in rows_])
+    hi = np.array([high for _, _, high in rows_])
+    # Sparse: a few cells per equation, and a dense matrix made each solve several times slower.
+    a = csr_matrix(
+        (
+            [w for terms, _, _ in rows_ for w in terms.values()],
+            (
+                [row for row, (terms, _, _) in enumerate(rows_) for _ in terms],
+                [j for terms, _, _ in rows_ for j in terms],
+            ),
+        ),
+        shape=(len(rows_), h),
+    )
     constraints = [LinearConstraint(a, lo, hi)]
     bounds = Bounds(np.ones(h), np.full(h, 1e6))  # a printed row has a member
 
