@@ -72,3 +72,45 @@ def test_above_the_size_limit_each_family_keeps_its_pattern_and_the_run_says_so(
         out = same_subjects.protect_same_subjects(families, patterns, 10, facts)
     assert [p.tolist() for p in out] == [p.tolist() for p in patterns]
     assert "more than 5" in caplog.text and "Metrics of the same subjects" in caplog.text
+
+
+def test_a_family_grown_by_the_tie_passes_its_own_audit_whole() -> None:
+    # _settle proves only the cells the tie added (hiding more never narrows what the
+    # attacker must allow); what it returns must still pass the full audit, shares included.
+    import numpy as np
+
+    from models.disclosure.audit import audit
+    from models.disclosure.table import LinkedTable
+    from models.stats.breakdowns import TOTAL_OF
+    from models.stats.cells import CROSSED_DIMENSIONS, _family, _protect_family, _settle
+    from tests.disclosure.tables import as_breakdown, people, truth_cells
+
+    truth = truth_cells(people(np.random.default_rng(5), 4, (15, 60)))
+    part = as_breakdown(truth).sort(["program_id", "dimension", "group"], nulls_last=False)
+    family = _family([part], CROSSED_DIMENSIONS, TOTAL_OF)
+    own = _protect_family(family, 10)
+    table = LinkedTable(
+        n=family.n,
+        equations=family.equations,
+        lower=np.ones(family.n.size),
+        outcomes=family.outcomes,  # type: ignore[arg-type]
+        margin=family.margin,
+        blocks=family.blocks,
+    )
+    before = audit(table, own).exposed & own
+
+    # The tie hides a published group that the family's audit then finds exposed (the first
+    # such, largest first): the family must hide more.
+    def exposed_if_hidden(cell: int) -> bool:
+        trial = own.copy()
+        trial[cell] = True
+        return bool((audit(table, trial).exposed & trial).any())
+
+    published = np.flatnonzero(~own)
+    cell = next(c for c in published[np.argsort(-family.n[published])] if exposed_if_hidden(c))
+    grown = own.copy()
+    grown[cell] = True
+    settled = _settle(family, 10, None, own, grown)
+    assert (settled >= grown).all() and settled.sum() > grown.sum()
+    after = audit(table, settled).exposed & settled
+    assert not (after & ~before).any()
