@@ -134,6 +134,18 @@ def pinned_counts(breakdowns: pl.DataFrame, metric: str) -> list[tuple[Key, floa
         sign = 1.0 if push == 0 else -1.0 if push == 1 else rng.choice([-1.0, 1.0], size=h)
         x = solve(np.ones(h) * sign)
         low, high = np.minimum(low, x), np.maximum(high, x)
+    # Then push only the cells still narrower than two, away from where they have been seen,
+    # while that proves more of them: one solve for many cells instead of one or two per cell.
+    for _ in range(PUSHES):
+        open_ = high - low < 2
+        if not open_.any():
+            break
+        before = int(open_.sum())
+        for sign in (1.0, -1.0):
+            x = solve(np.where(open_, sign, 0.0))
+            low, high = np.minimum(low, x), np.maximum(high, x)
+        if int((high - low < 2).sum()) == before:
+            break
     for j in range(h):
         for sign in (1.0, -1.0):
             if high[j] - low[j] >= 2:
