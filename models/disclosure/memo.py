@@ -63,6 +63,7 @@ def pattern_key(
     judged: NDArray | None = None,
     linear: bool = True,
     partners: int | None = None,
+    prune: bool = True,
 ) -> str:
     """The key of one call of models.stats.suppression.protect: its every argument, the
     equations in the one order the audit puts them in (callers build them in any order)."""
@@ -78,6 +79,8 @@ def pattern_key(
         digest.update(b"no linear step")
     if partners is not None:
         digest.update(f"partners={partners}".encode())
+    if not prune:
+        digest.update(b"not pruned")
     arrays = (("lower", lower, np.float64), ("margin", margin, np.bool_),
               ("blocks", blocks, np.int64), ("forced", forced, np.bool_),
               ("judged", judged, np.bool_))  # fmt: skip

@@ -407,6 +407,7 @@ def protect(
     judged: ArrayLike | None = None,
     linear: bool = True,
     partners: int | None = None,
+    prune: bool = True,
 ) -> Protection:
     """Disclosure control of a linked table: the linear pattern (protect_linear), then the
     attacker's audit and least-people complements until it passes (models.disclosure).
@@ -419,7 +420,8 @@ def protect(
     again (models.disclosure.memo), and the one chosen now is added to it; forced: cells
     another table hides (protected like primary cells, never released); judged and linear:
     as models.disclosure.protection.protect_table (cells that move but need no proof; no
-    linear step); partners: likewise (the programs a complement is first sought with)."""
+    linear step); partners and prune: likewise (the programs a complement is first sought
+    with; whether complements are tried for release)."""
     from models.disclosure.memo import Pattern, pattern_key
     from models.disclosure.protection import protect_table
     from models.disclosure.table import LinkedTable
@@ -457,7 +459,7 @@ def protect(
         blocks=blocks_,
     )
     result = protect_table(
-        table, k, forced=forced_, judged=judged_, linear=linear, partners=partners
+        table, k, forced=forced_, judged=judged_, linear=linear, partners=partners, prune=prune
     )
     if memo is not None:
         memo.put(key, Pattern(result.suppressed, result.primary, result.unprotectable))
