@@ -5,8 +5,7 @@ cd "$(dirname "$0")/.."
 bash scripts/install.sh --browser
 export DAGSTER_TELEMETRY_DISABLED=1
 .venv/bin/ruff check .
-# Two workers on the 2-core CI machine (pytest-xdist): about 12 minutes on a clean clone since
-# the breakdowns protect metrics of the same subjects together (708 s on 2026-12-06;
-# 489 s on 2026-12-05; docs/performance.md, session 16). Pass -n 0 to run in one process
-# (a debugger, -x), or -n N for another count.
+# Two workers on the 2-core CI machine (pytest-xdist): about 10 minutes on a clean clone
+# (591 s on 2026-12-06 after session 17; 708 s before it; docs/performance.md). Pass -n 0 to
+# run in one process (a debugger, -x), or -n N for another count.
 .venv/bin/python -m pytest -n 2 "$@"
