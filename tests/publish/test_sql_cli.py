@@ -210,3 +210,29 @@ def test_hint_when_columns_are_left_out_and_only_then(published: Published, colu
     records = json.loads(mentorscope_sql(published, "--json", sql, columns=columns).stdout)
     assert [list(r) for r in records] == [names] * len(records)
     assert len(records) == len(query(published.snapshot, sql))
+
+
+# What a query needs is the snapshot and DuckDB; the pipeline's science and orchestration are
+# about a second of imports that a researcher's every query would otherwise pay.
+NOT_FOR_A_QUERY = ("dagster", "scipy.stats", "statsmodels", "models.stats", "models.metrics.funnel")
+
+
+def test_a_query_loads_neither_the_pipeline_nor_its_statistics(published: Published):
+    command = [sys.executable, "-X", "importtime", "-m", "pipelines.cli", "sql"]
+    run = subprocess.run(
+        [*command, "--snapshot", str(published.snapshot), "SELECT 1 AS one"],
+        cwd=PROJECT,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+    assert run.returncode == 0, run.stderr
+    loaded = {
+        line.rsplit("|", 1)[-1].strip()
+        for line in run.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+    assert "duckdb" in loaded  # the import log was read
+    heavy = [m for m in loaded for p in NOT_FOR_A_QUERY if m == p or m.startswith(p + ".")]
+    assert not heavy, sorted(heavy)[:10]
