@@ -17,6 +17,7 @@ import json
 import os
 import re
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
@@ -43,6 +44,9 @@ LABEL_LIMIT = 80  # Stata variable, file and (our) value labels
 STATA_LONG = (-2_147_483_647, 2_147_483_620)
 BOOLEAN_LABELS: dict[int, str] = {0: "false", 1: "true"}
 CHUNK_ROWS = 262_144  # rows per chunk streamed to the writers: tens of MB, not a table
+# Tables written at once. write_labelled alone on the consortium's snapshot (33 tables, 41.6 M
+# rows, 2 cores): one at a time 46.7 s, two 35.0 s (the largest first), the same bytes.
+LABELLED_THREADS = 2
 
 _STATA_RESERVED = {
     "_all", "_b", "byte", "_coef", "_cons", "double", "float", "if", "in", "int", "long", "_n",
@@ -383,6 +387,28 @@ def _write_with_pyreadstat(
         )  # fmt: skip
 
 
+# Where ReadStat puts the time it wrote a file: SPSS's header holds "dd mmm yy" and "hh:mm:ss"
+# after 92 bytes of fixed fields; Stata 118's <timestamp> holds a length byte and
+# "dd Mon yyyy hh:mm" (as models.publish.stata_file writes them).
+_SAV_STAMP = slice(92, 109)
+_DTA_STAMP = b"<timestamp>\x11"
+
+
+def _stamp(fmt: str, path: Path, created: dt.datetime) -> None:
+    """Put `created` where ReadStat wrote the wall-clock time, so that the same table written
+    again is the same file (as the streamed writers' are): a file's bytes then depend on the
+    snapshot, not on the minute it was written in."""
+    with path.open("r+b") as fh:
+        head = fh.read(4096)
+        if fmt == "spss" and head.startswith(b"$FL"):
+            when = created.strftime("%d %b %y") + created.strftime("%H:%M:%S")
+            fh.seek(_SAV_STAMP.start)
+            fh.write(when.encode("ascii"))
+        elif fmt == "stata" and (at := head.find(_DTA_STAMP)) >= 0:
+            fh.seek(at + len(_DTA_STAMP))
+            fh.write(created.strftime("%d %b %Y %H:%M").encode("ascii"))
+
+
 def _write(
     con: duckdb.DuckDBPyConnection,
     select: str,
@@ -418,6 +444,7 @@ def _write(
         for fmt, path in targets.items():
             if not streamed[fmt]:
                 _write_with_pyreadstat(fmt, frame, variables, path, export.label)
+                _stamp(fmt, path, created)
 
 
 def _code_digest() -> str:
@@ -515,33 +542,75 @@ def write_labelled(
         by_table.setdefault((schema, table), []).append((column, data_type))
     created = created or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     code, before = _code_digest(), previous_fingerprints(previous)
-    prints: dict[str, str] = {}
-    written = []
-    for (schema, table), columns in by_table.items():
-        doc = catalog.table(schema, table)
-        if doc is None:  # cannot happen: the publisher writes catalogued tables only
-            raise RuntimeError(f"{schema}.{table} is not in the catalog")
-        taken: set[str] = set()
-        planned = [
-            _plan_column(doc.qualified, name, dtype, doc.columns[name], taken, rules)
-            for name, dtype in columns
-        ]
-        select = _select(database, schema, table, planned)
-        (stats,) = con.execute(_stats_select(select, planned)).fetchall()
-        finished = [_finish(c, stat) for c, stat in zip(planned, stats[1:], strict=True)]
-        export = ExportTable(
-            schema, table, short_label(doc.description), tuple(c for c, _ in finished), stats[0]
-        )
-        digest = hashlib.sha256(code.encode())
-        # The plan, not the name the snapshot is attached under.
-        plan = _select("snapshot", schema, table, planned)
-        for part in (plan, repr(export), _content(con, database, schema, table,
-                                                    [name for name, _ in columns])):  # fmt: skip
-            digest.update(part.encode())
-        prints[export.qualified] = digest.hexdigest()
-        same = before.get(export.qualified) == prints[export.qualified]
-        if not (same and previous is not None and _link(previous, folder, export)):
-            _write(con, select, export, [v for _, v in finished], folder, created)
-        written.append(export)
+
+    def one(schema: str, table: str, columns: list[tuple[str, str]]) -> tuple[ExportTable, str]:
+        # A cursor per table: DuckDB runs each in its own thread state, and the writers' numpy
+        # work and file writes let the other table's thread run.
+        cursor = con.cursor()
+        try:
+            return _export_table(
+                cursor, database, catalog, rules, (schema, table), columns,
+                code, before, folder, created, previous,
+            )  # fmt: skip
+        finally:
+            cursor.close()
+
+    # LABELLED_THREADS tables at a time, the largest first (no long table left to run alone at
+    # the end); a file is the same bytes whichever thread writes it, in whatever order.
+    sizes = dict(
+        ((schema, table), rows)
+        for schema, table, rows in con.execute(
+            "SELECT schema_name, table_name, estimated_size FROM duckdb_tables() "
+            "WHERE database_name = ?",
+            [database],
+        ).fetchall()
+    )
+    order = sorted(by_table, key=lambda name: -(sizes.get(name) or 0))
+    with ThreadPoolExecutor(max_workers=LABELLED_THREADS) as pool:
+        futures = {name: pool.submit(one, *name, by_table[name]) for name in order}
+        done = [futures[name].result() for name in by_table]
+    prints = {export.qualified: digest for export, digest in done}
     (folder / FINGERPRINTS).write_text(json.dumps(prints, indent=1) + "\n", encoding="utf-8")
-    return written
+    return [export for export, _ in done]
+
+
+def _export_table(
+    con: duckdb.DuckDBPyConnection,
+    database: str,
+    catalog: Catalog,
+    rules: ExportRules,
+    name: tuple[str, str],
+    columns: list[tuple[str, str]],
+    code: str,
+    before: Mapping[str, str],
+    folder: Path,
+    created: dt.datetime,
+    previous: Path | None,
+) -> tuple[ExportTable, str]:
+    """One table's two files, written or linked from `previous`; with its fingerprint."""
+    schema, table = name
+    doc = catalog.table(schema, table)
+    if doc is None:  # cannot happen: the publisher writes catalogued tables only
+        raise RuntimeError(f"{schema}.{table} is not in the catalog")
+    taken: set[str] = set()
+    planned = [
+        _plan_column(doc.qualified, column, dtype, doc.columns[column], taken, rules)
+        for column, dtype in columns
+    ]
+    select = _select(database, schema, table, planned)
+    (stats,) = con.execute(_stats_select(select, planned)).fetchall()
+    finished = [_finish(c, stat) for c, stat in zip(planned, stats[1:], strict=True)]
+    export = ExportTable(
+        schema, table, short_label(doc.description), tuple(c for c, _ in finished), stats[0]
+    )
+    digest = hashlib.sha256(code.encode())
+    # The plan, not the name the snapshot is attached under.
+    plan = _select("snapshot", schema, table, planned)
+    for part in (plan, repr(export), _content(con, database, schema, table,
+                                                [column for column, _ in columns])):  # fmt: skip
+        digest.update(part.encode())
+    fingerprint = digest.hexdigest()
+    same = before.get(export.qualified) == fingerprint
+    if not (same and previous is not None and _link(previous, folder, export)):
+        _write(con, select, export, [v for _, v in finished], folder, created)
+    return export, fingerprint

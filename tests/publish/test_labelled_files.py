@@ -11,6 +11,7 @@ import hashlib
 import json
 import math
 import random
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
@@ -266,6 +267,46 @@ def test_text_too_wide_for_the_streamed_writers_goes_through_readstat(tmp_path, 
         frame, meta = reader(path)
         _check(frame, export, rows, meta.variable_value_labels)
         assert max(frame["note"].str.len()) == width
+
+
+def test_tables_written_side_by_side_are_the_files_written_one_by_one(tmp_path, monkeypatch):
+    # Four tables of different sizes (one through ReadStat), so the threads finish out of order.
+    widths = {"t0": 10, "t1": 300, "t2": 10, "t3": 40}
+    sizes = {"t0": 3000, "t1": 40, "t2": 700, "t3": 1}
+    con = duckdb.connect()
+    con.execute("ATTACH ':memory:' AS snap")
+    con.execute("CREATE SCHEMA snap.metrics")
+    docs = {}
+    for name, n in sizes.items():
+        columns = ", ".join(f"{c} {t}" for c, t in COLUMNS.items())
+        con.execute(f"CREATE TABLE snap.metrics.{name} ({columns})")
+        rows = _rows(n, seed=n, note_width=widths[name])
+        con.executemany(f"INSERT INTO snap.metrics.{name} VALUES ({', '.join('?' * 9)})", rows)
+        doc = _catalog(COLUMNS).tables["metrics.sample"]
+        docs[f"metrics.{name}"] = replace(doc, name=name)
+    catalog = Catalog(pseudonyms={}, lineage_columns=(), tables=docs)
+    written = {}
+    for threads in (1, 2):
+        monkeypatch.setattr(labelled, "LABELLED_THREADS", threads)
+        out = tmp_path / str(threads)
+        exports = write_labelled(con, "snap", catalog, out, CREATED)
+        files = {p.relative_to(out): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+        written[threads] = ([e.qualified for e in exports], files)
+    con.close()
+    assert written[1][0] == [f"metrics.{name}" for name in sizes]  # the snapshot's order
+    assert len(written[1][1]) == 2 * len(sizes) + 1  # .dta and .sav each, the fingerprints
+    assert written[2] == written[1]
+
+
+def test_readstat_s_files_carry_the_snapshot_s_time_not_the_clock_s(tmp_path):
+    # ReadStat stamps the wall-clock time; the same table written again must be the same file.
+    export, con = _write(tmp_path, _rows(20, seed=7, note_width=3000))
+    con.close()
+    sav = (tmp_path / export.spss_file).read_bytes()
+    dta = (tmp_path / export.stata_file).read_bytes()
+    assert sav.startswith(b"$FL") and b"ReadStat" in sav[:100]  # ReadStat wrote both files
+    assert sav[92:109] == b"30 Jun 2612:00:00"
+    assert b"<timestamp>\x1130 Jun 2026 12:00</timestamp>" in dta[:2000]
 
 
 def test_an_empty_table_is_a_readable_file_with_its_variables(tmp_path):
