@@ -29,8 +29,19 @@ def aggregate(
         Path | None,
         typer.Option(help="Warehouse to read; default MENTORSCOPE_WAREHOUSE or the project's."),
     ] = None,
+    include_untied_breakdowns: Annotated[
+        bool,
+        typer.Option(
+            help="Write metrics.breakdowns even when its metrics of the same subjects were too "
+            "many to protect together (a reviewed release; the README then names the gap)."
+        ),
+    ] = False,
 ) -> None:
-    """Publish the aggregate tier alone (under disclosure control) as a file or folder."""
+    """Publish the aggregate tier alone (under disclosure control) as a file or folder.
+
+    On a consortium too large for its metrics of the same subjects to be protected together,
+    metrics.breakdowns is left out (and the README and manifest say why) unless
+    --include-untied-breakdowns."""
     import duckdb
 
     from models.publish.aggregate_tier import DisclosureError, write_aggregate_tier
@@ -45,13 +56,21 @@ def aggregate(
         typer.echo(f"Cannot open {path} ({exc}); is a run writing it?", err=True)
         raise typer.Exit(2) from None
     try:
-        written = write_aggregate_tier(con, target, k=_k(con))
+        written = write_aggregate_tier(
+            con, target, k=_k(con), include_untied_breakdowns=include_untied_breakdowns
+        )
     except DisclosureError as exc:
         typer.echo(f"Not written: {exc}", err=True)
         raise typer.Exit(1) from None
     finally:
         con.close()
     typer.echo(f"Aggregate tier written to {written.path}")
+    for table, why in written.withheld.items():
+        typer.echo(
+            f"Left out: {table} ({why}). See the README; --include-untied-breakdowns writes it "
+            "for a reviewed release.",
+            err=True,
+        )
 
 
 def _k(con: duckdb.DuckDBPyConnection) -> int:

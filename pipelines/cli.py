@@ -79,6 +79,9 @@ def _print_summary(settings: RunSettings) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from models.stats.same_subjects import same_subjects_gap
+    from models.warehouse import table_exists
+
     con = duckdb.connect(str(settings.warehouse), read_only=True)
     try:
         rows = con.sql(
@@ -86,6 +89,11 @@ def _print_summary(settings: RunSettings) -> None:
             "sum(rows_duplicate), bool_and(reconciled) FROM metrics.data_quality "
             "GROUP BY table_name ORDER BY table_name"
         ).fetchall()
+        gap = (
+            same_subjects_gap(con.sql("SELECT metric FROM metrics.breakdowns").pl())
+            if table_exists(con, "metrics", "breakdowns")
+            else None
+        )
     finally:
         con.close()
     table = Table(title="Rows per table (read = kept + quarantined + duplicates)")
@@ -115,6 +123,14 @@ def _print_summary(settings: RunSettings) -> None:
         console.print(f"Pseudonym key fingerprint: {fingerprint}", highlight=False)
     console.print("Quarantined rows: SELECT * FROM quarantine.rejected_rows", highlight=False)
     console.print("  (each row's reason names its file, row and rule)", highlight=False)
+    if gap is not None:
+        console.print(
+            f"Disclosure: the breakdowns hold {gap:,} cells of metrics of the same subjects, "
+            "too many to protect together; review them before sharing beyond the evaluation "
+            "team (the dashboards say so; `mentorscope aggregate` leaves them out unless "
+            "asked). docs/disclosure.md, 'Metrics of the same subjects'.",
+            highlight=False,
+        )
 
 
 def _version_text() -> str:

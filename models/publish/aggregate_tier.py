@@ -21,6 +21,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from models.stats import same_subjects
+
 # table -> columns that must be null on a suppressed row (the rest are keys and flags)
 AGGREGATE_TABLES: dict[str, tuple[str, ...]] = {
     "metrics.breakdowns": ("n", "value", "ci_low", "ci_high", "gap"),
@@ -43,13 +45,7 @@ can be worked out from everything in these tables together: not exactly, not to 
 person, and no suppressed group can be shown to be all-yes or all-no on an outcome. Empty is
 not zero: a suppressed cell may hold any number the published ones allow.
 
-Known gap (narrowed): one metric's count in a group bounds another's (the mentees with an
-outcome recorded are some of the group's mentees). The step flags and the timed outcomes of
-`metrics.breakdowns` are protected together against that bound where they hold at most 3,000
-cells (a few programs). Above that each metric is protected as its own table and, read
-together with that bound, a few suppressed counts can be narrowed to within one person; the
-run then logs a warning. In that case share `metrics.breakdowns` beyond the evaluation team
-only after review; see "Metrics of the same subjects" in docs/disclosure.md.
+{same_subjects}
 
 What is here may be given to HR and, where the programs agree, published. The row-level
 research tier (per-match and per-person tables) is a different product, for approved
@@ -60,11 +56,41 @@ Rule and method: docs/disclosure.md in the Mentorscope repository.
 """
 
 
+BREAKDOWNS = "metrics.breakdowns"
+# What the README says of the metrics of the same subjects (docs/disclosure.md, "Metrics of the
+# same subjects"): one metric's count in a group bounds another's, since the mentees with an
+# outcome recorded are some of the group's mentees.
+TOGETHER = (
+    "Metrics of the same subjects: one metric's count in a group bounds another's (the mentees "
+    "with an outcome recorded are some of the group's mentees). In this release the step flags "
+    "and the timed outcomes of `metrics.breakdowns` were protected together against that bound "
+    "({size:,} cells; up to {limit:,} are)."
+)
+UNTIED_INCLUDED = (
+    "KNOWN GAP IN THIS RELEASE. One metric's count in a group bounds another's (the mentees "
+    "with an outcome recorded are some of the group's mentees). `metrics.breakdowns` holds "
+    "{size:,} cells of metrics of the same subjects, more than the {limit:,} that are protected "
+    "together, so each metric was protected as its own table: read together with that bound, "
+    "some suppressed counts can be narrowed to within one person. It was included on request "
+    "(`mentorscope aggregate --include-untied-breakdowns`): share it beyond the evaluation team "
+    'only after review; see "Metrics of the same subjects" in docs/disclosure.md.'
+)
+UNTIED_WITHHELD = (
+    "`metrics.breakdowns` is not in this release. It holds {size:,} cells of metrics of the "
+    "same subjects, more than the {limit:,} that are protected together, so each metric was "
+    "protected as its own table, and read together (one metric's count in a group bounds "
+    "another's) some suppressed counts could be narrowed to within one person. The dashboards "
+    "say the same. `mentorscope aggregate --include-untied-breakdowns` writes it anyway, for a "
+    'reviewed release; see "Metrics of the same subjects" in docs/disclosure.md.'
+)
+
+
 @dataclass(frozen=True)
 class AggregateTier:
     path: Path
     tables: dict[str, int]  # table -> rows written
     absent: list[str]
+    withheld: dict[str, str]  # table -> why it was left out
 
 
 class DisclosureError(RuntimeError):
@@ -89,17 +115,47 @@ def _checked(con: duckdb.DuckDBPyConnection, table: str, blanked: tuple[str, ...
 
 
 def write_aggregate_tier(
-    con: duckdb.DuckDBPyConnection, target: Path, k: int = 10
+    con: duckdb.DuckDBPyConnection,
+    target: Path,
+    k: int = 10,
+    include_untied_breakdowns: bool = False,
 ) -> AggregateTier:
     """Write the aggregate tier to `target`: a DuckDB file when it ends in .duckdb, else a
     folder of Parquet files. Written beside the target and moved into place, so a reader never
-    sees half a tier. Tables absent from the warehouse are listed in the manifest."""
+    sees half a tier. Tables absent from the warehouse are listed in the manifest.
+
+    A metrics.breakdowns whose metrics of the same subjects were too many to protect together
+    (models.stats.same_subjects.TIED_CELLS) is left out, and the manifest and README say why,
+    unless `include_untied_breakdowns`: then it is written and the README names the gap."""
     target = Path(target)
     present = _present(con)
     frames = {t: _checked(con, t, b) for t, b in AGGREGATE_TABLES.items() if t in present}
     absent = [t for t in AGGREGATE_TABLES if t not in present]
+    withheld: dict[str, str] = {}
+    paragraph = ""
+    together: bool | None = None
+    if BREAKDOWNS in frames:
+        size = same_subjects.tied_size(frames[BREAKDOWNS])
+        together = same_subjects.protected_together(frames[BREAKDOWNS])
+        limit = same_subjects.TIED_CELLS
+        if size == 0:
+            paragraph = ""  # no metric of the same subjects: nothing to say
+        elif together:
+            paragraph = TOGETHER.format(size=size, limit=limit)
+        elif include_untied_breakdowns:
+            paragraph = UNTIED_INCLUDED.format(size=size, limit=limit)
+        else:
+            paragraph = UNTIED_WITHHELD.format(size=size, limit=limit)
+            withheld[BREAKDOWNS] = (
+                f"{size:,} cells of metrics of the same subjects, more than the {limit:,} "
+                "protected together: some suppressed counts can be narrowed by reading two "
+                "metrics together"
+            )
+            del frames[BREAKDOWNS]
     generated = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
-    readme = README.format(generated=generated, k=k, tables=", ".join(frames) or "none")
+    readme = README.format(
+        generated=generated, k=k, tables=", ".join(frames) or "none", same_subjects=paragraph
+    )
     manifest = {
         "tier": "aggregate",
         "disclosure_control": True,
@@ -107,6 +163,8 @@ def write_aggregate_tier(
         "generated": generated,
         "tables": {t: f.height for t, f in frames.items()},
         "absent": absent,
+        "withheld": withheld,
+        "same_subjects_protected_together": together,
     }
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".aggregate-", dir=target.parent))
@@ -144,4 +202,4 @@ def write_aggregate_tier(
             built.replace(target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return AggregateTier(path=target, tables=manifest["tables"], absent=absent)
+    return AggregateTier(path=target, tables=manifest["tables"], absent=absent, withheld=withheld)

@@ -129,7 +129,8 @@ def write_reports(
     shown = {key: run_info.get(key) for _, keys in FOOTER_FIELDS for key in keys}
     shown.pop("generated_at")  # when the page was written, not what it was built from
     targets = load_targets()
-    params = {"periods": periods, "k": k, "run_info": shown, "targets": targets}
+    gap = inputs.same_subjects_gap()
+    params = {"periods": periods, "k": k, "run_info": shown, "targets": targets, "gap": gap}
 
     overall: pl.DataFrame | None = None  # all-programs rows: the research page's group gaps
     for program_id, breakdowns in inputs.breakdowns(programs):
@@ -151,7 +152,7 @@ def write_reports(
             continue
         meta = f'<meta name="{FINGERPRINT_META}" content="{digest}">'
         html, _ = render_dashboard(
-            frames, run_info, program_id, periods, k, meta=meta, targets=targets
+            frames, run_info, program_id, periods, k, meta=meta, targets=targets, gap=gap
         )
         _write(path, html, result)
 

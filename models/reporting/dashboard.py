@@ -237,6 +237,19 @@ def period_title(period: str) -> str:
     return "All periods" if period == ALL_PERIODS else f"Matches made in {period}"
 
 
+def same_subjects_note(cells: int) -> str:
+    """What a reader of a large consortium's breakdowns must know before sharing them."""
+    return note(
+        f"Review before sharing beyond the evaluation team: these breakdowns hold {cells:,} "
+        "cells of metrics of the same mentees, too many to protect together, so each metric "
+        "was protected on its own. One metric's count in a group bounds another's (the mentees "
+        "with an outcome recorded are some of the group's mentees); read together, a few hidden "
+        "groups can be narrowed to within one person. The aggregate-tier export leaves these "
+        "tables out unless asked (docs/disclosure.md, “Metrics of the same subjects”).",
+        "warn",
+    )
+
+
 def render_dashboard(
     frames: Mapping[str, pl.DataFrame | None],
     run_info: Mapping[str, Any],
@@ -245,6 +258,7 @@ def render_dashboard(
     k: int,
     meta: str = "",
     targets: Mapping[str, Any] | None = None,
+    gap: int | None = None,
 ) -> tuple[str, int]:
     """One program's page (None: all programs) for every period, and how many charts it holds.
 
@@ -254,7 +268,9 @@ def render_dashboard(
     no rows for this program). The headline numbers and six steps are given once per period,
     in views that a switch shows one at a time; outcomes, breakdowns and alerts cover all
     periods and are given once. So is the engagement chart when every period ends at the data
-    date (the usual case).
+    date (the usual case). gap: the breakdowns' cells of metrics of the same subjects when
+    they were too many to protect together (models.stats.same_subjects): the breakdown
+    section then says that reading two metrics' counts together narrows some hidden groups.
     """
     as_of = run_info.get("as_of", "the data date")
     program_targets = targets_for(targets or {}, program_id)
@@ -342,7 +358,8 @@ def render_dashboard(
                 else None
             ),
             charts,
-            "" if charts else note("No breakdowns were provided for this program.", "warn"),
+            (same_subjects_note(gap) if gap is not None else "")
+            + ("" if charts else note("No breakdowns were provided for this program.", "warn")),
         )
 
     alerts = frames.get("alert_counts")

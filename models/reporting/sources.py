@@ -26,6 +26,7 @@ from models.reporting.frames import by_program, get, program_ids
 from models.reporting.headline_disclosure import protect_headlines
 from models.reporting.outcomes import OVERALL_DIMENSIONS
 from models.reporting.steps_completed import steps_by_period
+from models.stats.same_subjects import same_subjects_gap
 from models.warehouse import read_table, sql_file, table_exists
 
 Bounds = tuple[dt.date, dt.date] | None
@@ -81,6 +82,8 @@ class ReportInputs(Protocol):
         self, order: Sequence[str | None]
     ) -> Iterator[tuple[str | None, pl.DataFrame | None]]: ...
 
+    def same_subjects_gap(self) -> int | None: ...
+
 
 class FrameInputs:
     """Report inputs already in memory (tests, notebooks): build_reports(frames, ...)."""
@@ -103,6 +106,10 @@ class FrameInputs:
     def steps_completed(self, periods: Mapping[str, Bounds]) -> pl.DataFrame | None:
         match_steps = get(self._frames, "match_steps")
         return None if match_steps is None else steps_by_period(match_steps, periods)
+
+    def same_subjects_gap(self) -> int | None:
+        frame = get(self._frames, "breakdowns")
+        return None if frame is None else same_subjects_gap(frame)
 
     def breakdowns(
         self, order: Sequence[str | None]
@@ -193,6 +200,13 @@ class WarehouseInputs:
             )
         columns = ["program_id", "period", "steps_completed"]
         return pl.concat(parts).sort(columns, nulls_last=True)
+
+    def same_subjects_gap(self) -> int | None:
+        if not self._has_breakdowns:
+            return None
+        # Only the column the gate counts by: a row per group and metric.
+        metrics = self._con.sql("SELECT metric, dimension FROM metrics.breakdowns").pl()
+        return same_subjects_gap(metrics)
 
     def breakdowns(
         self, order: Sequence[str | None]

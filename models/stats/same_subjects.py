@@ -88,6 +88,24 @@ def ties_fit(cells: pl.DataFrame, tied: Sequence[str] = TIED_METRICS) -> bool:
     return _tied_cells(cells, tied) <= TIED_CELLS
 
 
+def protected_together(breakdowns: pl.DataFrame, tied: Sequence[str] = TIED_METRICS) -> bool:
+    """Whether a metrics.breakdowns table's step flags and tied metrics were protected together.
+    Its rows are the cells the gate counted (a row per group, hidden or printed), so the
+    published table alone says which side of TIED_CELLS its run was on."""
+    return ties_fit(breakdowns, tied)
+
+
+def tied_size(breakdowns: pl.DataFrame, tied: Sequence[str] = TIED_METRICS) -> int:
+    """The cells the gate counted in a metrics.breakdowns table (see protected_together)."""
+    return _tied_cells(breakdowns, tied)
+
+
+def same_subjects_gap(breakdowns: pl.DataFrame, tied: Sequence[str] = TIED_METRICS) -> int | None:
+    """The cells of metrics of the same subjects in a metrics.breakdowns table when they were
+    too many to protect together (the known gap applies to it), else None."""
+    return None if protected_together(breakdowns, tied) else tied_size(breakdowns, tied)
+
+
 def warn_untied(cells: pl.DataFrame, tied: Sequence[str] = TIED_METRICS) -> None:
     _warn(_tied_cells(cells, tied))
 

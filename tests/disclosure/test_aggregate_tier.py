@@ -71,3 +71,98 @@ def test_a_suppressed_row_with_a_number_stops_the_write(tmp_path: Path) -> None:
     with pytest.raises(DisclosureError, match="metrics.breakdowns"):
         write_aggregate_tier(con, tmp_path / "hr.duckdb")
     assert not (tmp_path / "hr.duckdb").exists()
+
+
+def _above_the_gate(con: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch) -> int:
+    """The synthetic breakdowns as step-flag rows, with the gate set just below their count:
+    a run whose metrics of the same subjects were too many to protect together."""
+    from models.stats import same_subjects
+
+    con.execute(f"UPDATE metrics.breakdowns SET metric = '{same_subjects.EVERY_MATCH[0]}'")
+    rows = con.execute("SELECT count(*) FROM metrics.breakdowns").fetchone()[0]
+    monkeypatch.setattr(same_subjects, "TIED_CELLS", rows - 1)
+    return rows
+
+
+def test_breakdowns_protected_together_are_written_and_the_readme_says_so(
+    tmp_path: Path,
+) -> None:
+    con = _warehouse(tmp_path / "w.duckdb")
+    con.execute("UPDATE metrics.breakdowns SET metric = 's1_self_reflection'")
+    result = write_aggregate_tier(con, tmp_path / "hr")
+    manifest = json.loads((result.path / "manifest.json").read_text())
+    assert manifest["same_subjects_protected_together"] is True and manifest["withheld"] == {}
+    assert "were protected together" in (result.path / "README.md").read_text()
+    assert "metrics.breakdowns" in result.tables
+
+
+def test_breakdowns_too_large_to_protect_together_are_left_out_unless_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    con = _warehouse(tmp_path / "w.duckdb")
+    rows = _above_the_gate(con, monkeypatch)
+    left_out = write_aggregate_tier(con, tmp_path / "hr")
+    assert "metrics.breakdowns" not in left_out.tables
+    assert not (left_out.path / "metrics.breakdowns.parquet").exists()
+    manifest = json.loads((left_out.path / "manifest.json").read_text())
+    assert manifest["same_subjects_protected_together"] is False
+    assert f"{rows:,} cells" in manifest["withheld"]["metrics.breakdowns"]
+    readme = (left_out.path / "README.md").read_text()
+    assert "`metrics.breakdowns` is not in this release" in readme
+
+    asked = write_aggregate_tier(con, tmp_path / "hr.duckdb", include_untied_breakdowns=True)
+    assert asked.tables["metrics.breakdowns"] == rows and asked.withheld == {}
+    out = duckdb.connect(str(asked.path), read_only=True)
+    readme = out.execute("SELECT value FROM meta.tier WHERE key = 'readme'").fetchone()[0]
+    out.close()
+    assert "KNOWN GAP IN THIS RELEASE" in readme and f"{rows:,} cells" in readme
+
+
+def test_the_command_says_what_it_left_out_and_writes_it_when_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    con = _warehouse(tmp_path / "w.duckdb")
+    _above_the_gate(con, monkeypatch)
+    con.close()
+    warehouse = ["--warehouse", str(tmp_path / "w.duckdb")]
+    plain = CliRunner().invoke(app, ["aggregate", str(tmp_path / "hr"), *warehouse])
+    assert plain.exit_code == 0, plain.output
+    assert "Left out: metrics.breakdowns" in plain.stderr
+    assert "--include-untied-breakdowns" in plain.stderr
+    assert not (tmp_path / "hr" / "metrics.breakdowns.parquet").exists()
+    flag = ["--include-untied-breakdowns"]
+    asked = CliRunner().invoke(app, ["aggregate", str(tmp_path / "hr2"), *warehouse, *flag])
+    assert asked.exit_code == 0 and "Left out" not in asked.stderr, asked.output
+    assert (tmp_path / "hr2" / "metrics.breakdowns.parquet").exists()
+
+
+def test_the_run_summary_says_when_the_breakdowns_need_review(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import datetime as dt
+
+    from pipelines.cli import _print_summary
+    from pipelines.settings import RunSettings
+
+    con = _warehouse(tmp_path / "w.duckdb")
+    con.execute(
+        "CREATE TABLE metrics.data_quality AS SELECT 'matches' AS table_name, 1 AS rows_read, "
+        "1 AS rows_kept, 0 AS rows_quarantined, 0 AS rows_duplicate, true AS reconciled"
+    )
+    settings = RunSettings(
+        data_dir=tmp_path, warehouse=tmp_path / "w.duckdb", reports_dir=tmp_path / "r",
+        as_of=dt.date(2026, 6, 30),
+    )  # fmt: skip
+    con.close()
+    _print_summary(settings)
+    assert "Disclosure:" not in capsys.readouterr().out
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    rows = _above_the_gate(con, monkeypatch)
+    con.close()
+    _print_summary(settings)
+    out = " ".join(capsys.readouterr().out.split())
+    assert f"Disclosure: the breakdowns hold {rows:,} cells" in out

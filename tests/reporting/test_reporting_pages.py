@@ -264,3 +264,20 @@ def test_example_reasons_show_harmless_values_and_mask_people() -> None:
         shown = mask_ids(f"mode = '{person}' is not one of video")
         assert person not in shown and "not shown" in shown, shown
     assert rows_text(1) == "1 row" and rows_text(2000) == "2,000 rows"
+
+
+def test_breakdowns_too_large_to_protect_together_carry_a_review_note(
+    built: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from models.stats import same_subjects
+
+    note = "Review before sharing beyond the evaluation team"
+    dashboards = [p for p in built if p.name.startswith("dashboard_")]
+    assert not any(note in p.read_text(encoding="utf-8") for p in dashboards)
+    frames = synthetic.frames()
+    cells = same_subjects.tied_size(frames["breakdowns"])
+    monkeypatch.setattr(same_subjects, "TIED_CELLS", cells - 1)  # this run above the gate
+    pages = build_reports(frames, synthetic.run_info(), tmp_path)
+    for page in (p for p in pages if p.name.startswith("dashboard_")):
+        text = page.read_text(encoding="utf-8")
+        assert note in text and f"{cells:,} cells of metrics of the same mentees" in text, page
