@@ -134,13 +134,13 @@ def write_aggregate_tier(
     withheld: dict[str, str] = {}
     paragraph = ""
     together: bool | None = None
-    if BREAKDOWNS in frames:
-        size = same_subjects.tied_size(frames[BREAKDOWNS])
-        together = same_subjects.protected_together(frames[BREAKDOWNS])
+    breakdowns = frames.get(BREAKDOWNS)
+    # Only a table holding a metric tied to the step flags can carry the gap.
+    if breakdowns is not None and breakdowns["metric"].is_in(same_subjects.TIED_METRICS).any():
+        size = same_subjects.tied_size(breakdowns)
+        together = same_subjects.protected_together(breakdowns)
         limit = same_subjects.TIED_CELLS
-        if size == 0:
-            paragraph = ""  # no metric of the same subjects: nothing to say
-        elif together:
+        if together:
             paragraph = TOGETHER.format(size=size, limit=limit)
         elif include_untied_breakdowns:
             paragraph = UNTIED_INCLUDED.format(size=size, limit=limit)

@@ -17,7 +17,7 @@ import json
 import os
 import re
 from collections.abc import Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
@@ -530,7 +530,9 @@ def write_labelled(
     previous: the last version's folder. A table whose rows, plan and writers' code are those
     of a table there is hard-linked from it instead of written again: the same rows (in the
     order that version wrote them) and the time stamp of the version that first wrote them.
-    Each table's fingerprint goes to folder/labelled_fingerprints.json."""
+    Each table's fingerprint goes to folder/labelled_fingerprints.json. Tables are read through
+    cursors of `con` (LABELLED_THREADS at a time), which see what `con` has committed: call it
+    outside a transaction."""
     rules = load_rules()
     published = con.execute(
         "SELECT schema_name, table_name, column_name, data_type FROM duckdb_columns() "
@@ -566,9 +568,20 @@ def write_labelled(
         ).fetchall()
     )
     order = sorted(by_table, key=lambda name: -(sizes.get(name) or 0))
-    with ThreadPoolExecutor(max_workers=LABELLED_THREADS) as pool:
+    pool = ThreadPoolExecutor(max_workers=LABELLED_THREADS)
+    try:
         futures = {name: pool.submit(one, *name, by_table[name]) for name in order}
+        finished, _ = wait(list(futures.values()), return_when=FIRST_EXCEPTION)
+        for future in finished:
+            if (error := future.exception()) is not None:
+                raise error
         done = [futures[name].result() for name in by_table]
+    except BaseException:
+        # A table that fails (or an interrupt) stops the rest: tables not yet begun are not
+        # written, as when they were written one after the other.
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown()
     prints = {export.qualified: digest for export, digest in done}
     (folder / FINGERPRINTS).write_text(json.dumps(prints, indent=1) + "\n", encoding="utf-8")
     return [export for export, _ in done]

@@ -158,7 +158,7 @@ def write_reports(
 
     singles = {
         "research.html": lambda: render_research(
-            {**inputs.shared, "breakdowns": overall}, run_info
+            {**inputs.shared, "breakdowns": overall}, run_info, gap=gap
         )[0],
         "data_quality.html": lambda: render_data_quality(inputs.shared, run_info),
         # last: links the rest

@@ -90,8 +90,10 @@ def ties_fit(cells: pl.DataFrame, tied: Sequence[str] = TIED_METRICS) -> bool:
 
 def protected_together(breakdowns: pl.DataFrame, tied: Sequence[str] = TIED_METRICS) -> bool:
     """Whether a metrics.breakdowns table's step flags and tied metrics were protected together.
-    Its rows are the cells the gate counted (a row per group, hidden or printed), so the
-    published table alone says which side of TIED_CELLS its run was on."""
+    Its rows are the cells the gate counted (a row per group, hidden or printed; both gates,
+    protect_breakdowns' and protect_same_subjects', count them alike), so the published table
+    alone says which side of TIED_CELLS its run was on (as this code counts: a warehouse built
+    with another limit is judged by this one)."""
     return ties_fit(breakdowns, tied)
 
 
@@ -135,6 +137,24 @@ def tied_families(
     return [step] + [i for i, f in enumerate(families) if i != step and _metrics(f) & set(tied)]
 
 
+def _published_size(
+    families: Sequence[Sequence[pl.DataFrame]], chosen: Sequence[int], tied: Sequence[str]
+) -> int:
+    """The gate's count over the families as metrics.breakdowns will print them: the step
+    flags' groups once and each tied metric's, without the audit's own cells (program totals
+    and funnel periods, whose dimensions start with "_": models.stats.breakdowns.MATCHES and
+    PERIOD). The same count as ties_fit on the published cells, so that the published table
+    tells whether its families were tied (protected_together)."""
+
+    def printed(part: pl.DataFrame) -> int:
+        return part.filter(~pl.col("dimension").str.starts_with("_")).height
+
+    size = printed(families[chosen[0]][0])
+    for i in chosen:
+        size += sum(printed(part) for part in families[i] if _metrics([part]) & set(tied))
+    return size
+
+
 def protect_same_subjects(
     families: Sequence[Sequence[pl.DataFrame]],
     patterns: Sequence[NDArray[np.bool_]],
@@ -154,7 +174,7 @@ def protect_same_subjects(
     chosen = tied_families(families, tied)
     if len(chosen) < 2:
         return out
-    size = sum(families[i][0].height for i in chosen)
+    size = _published_size(families, chosen, tied)
     if size > TIED_CELLS:
         _warn(size)
         return out

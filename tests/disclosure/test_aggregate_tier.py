@@ -78,7 +78,7 @@ def _above_the_gate(con: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPa
     a run whose metrics of the same subjects were too many to protect together."""
     from models.stats import same_subjects
 
-    con.execute(f"UPDATE metrics.breakdowns SET metric = '{same_subjects.EVERY_MATCH[0]}'")
+    con.execute("UPDATE metrics.breakdowns SET metric = 'retained'")  # a tied metric
     rows = con.execute("SELECT count(*) FROM metrics.breakdowns").fetchone()[0]
     monkeypatch.setattr(same_subjects, "TIED_CELLS", rows - 1)
     return rows
@@ -88,7 +88,7 @@ def test_breakdowns_protected_together_are_written_and_the_readme_says_so(
     tmp_path: Path,
 ) -> None:
     con = _warehouse(tmp_path / "w.duckdb")
-    con.execute("UPDATE metrics.breakdowns SET metric = 's1_self_reflection'")
+    con.execute("UPDATE metrics.breakdowns SET metric = 'retained'")  # a tied metric
     result = write_aggregate_tier(con, tmp_path / "hr")
     manifest = json.loads((result.path / "manifest.json").read_text())
     assert manifest["same_subjects_protected_together"] is True and manifest["withheld"] == {}

@@ -11,6 +11,7 @@ import hashlib
 import json
 import math
 import random
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -296,6 +297,35 @@ def test_tables_written_side_by_side_are_the_files_written_one_by_one(tmp_path, 
     assert written[1][0] == [f"metrics.{name}" for name in sizes]  # the snapshot's order
     assert len(written[1][1]) == 2 * len(sizes) + 1  # .dta and .sav each, the fingerprints
     assert written[2] == written[1]
+
+
+def test_a_table_that_fails_stops_the_tables_not_yet_begun(tmp_path, monkeypatch):
+    con = duckdb.connect()
+    con.execute("ATTACH ':memory:' AS snap")
+    con.execute("CREATE SCHEMA snap.metrics")
+    docs = {}
+    for name, n in {"t0": 400, "t1": 300, "t2": 200, "t3": 100}.items():  # largest first
+        columns = ", ".join(f"{c} {t}" for c, t in COLUMNS.items())
+        con.execute(f"CREATE TABLE snap.metrics.{name} ({columns})")
+        rows = _rows(n, seed=n, note_width=10)
+        con.executemany(f"INSERT INTO snap.metrics.{name} VALUES ({', '.join('?' * 9)})", rows)
+        docs[f"metrics.{name}"] = replace(_catalog(COLUMNS).tables["metrics.sample"], name=name)
+    begun: list[str] = []
+    real = labelled._export_table
+
+    def failing(cursor, database, catalog, rules, name, *args):  # noqa: ANN001, ANN202
+        begun.append(name[1])
+        if name[1] == "t0":
+            raise OSError("disk full")
+        time.sleep(0.5)  # t1 is still being written when t0's failure is seen
+        return real(cursor, database, catalog, rules, name, *args)
+
+    monkeypatch.setattr(labelled, "_export_table", failing)
+    catalog = Catalog(pseudonyms={}, lineage_columns=(), tables=docs)
+    with pytest.raises(OSError, match="disk full"):
+        write_labelled(con, "snap", catalog, tmp_path, CREATED)
+    con.close()
+    assert sorted(begun) == ["t0", "t1"]  # t2 and t3 were never begun
 
 
 def test_readstat_s_files_carry_the_snapshot_s_time_not_the_clock_s(tmp_path):

@@ -278,6 +278,9 @@ def test_breakdowns_too_large_to_protect_together_carry_a_review_note(
     cells = same_subjects.tied_size(frames["breakdowns"])
     monkeypatch.setattr(same_subjects, "TIED_CELLS", cells - 1)  # this run above the gate
     pages = build_reports(frames, synthetic.run_info(), tmp_path)
-    for page in (p for p in pages if p.name.startswith("dashboard_")):
+    # Every dashboard, and the research page's all-programs group gaps.
+    for page in (p for p in pages if p.name.startswith("dashboard_") or p.name == "research.html"):
         text = page.read_text(encoding="utf-8")
         assert note in text and f"{cells:,} cells of metrics of the same mentees" in text, page
+    research = next(p for p in built if p.name == "research.html")
+    assert note not in research.read_text(encoding="utf-8")

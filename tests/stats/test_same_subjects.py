@@ -114,3 +114,36 @@ def test_a_family_grown_by_the_tie_passes_its_own_audit_whole() -> None:
     assert (settled >= grown).all() and settled.sum() > grown.sum()
     after = audit(table, settled).exposed & settled
     assert not (after & ~before).any()
+
+
+def test_the_gate_counts_the_cells_the_published_table_holds(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The audit's own cells (program totals, funnel periods) never reach metrics.breakdowns;
+    # the gate must not count them, or a table read as tied (protected_together) was not.
+    from models.stats.breakdowns import DIMENSIONS, PERIOD
+
+    assert MATCHES.startswith("_") and PERIOD.startswith("_")
+    assert not any(d.startswith("_") for d in DIMENSIONS)
+    step = same_subjects.EVERY_MATCH[0]
+    published = _cells().with_columns(pl.col("metric").replace("s3_calendar", step))
+    audited = pl.concat([published, published.with_columns(dimension=pl.lit(MATCHES))])
+    keys = ["program_id", "dimension", "group"]
+    families = [
+        [audited.filter(pl.col("metric") == m).sort(keys, nulls_last=False)]
+        for m in (step, "s5_thanks", "retained")
+    ]
+    patterns = [f[0]["n"].to_numpy() < 10 for f in families]
+    facts = [
+        ([], f[0]["program_id"].is_null().to_numpy(), f[0]["n"].to_numpy() * 0, None)
+        for f in families
+    ]
+    size = same_subjects.tied_size(published)
+    assert size == published.height  # every published row is a tied cell here
+    for limit, tied in ((size, True), (size - 1, False)):
+        monkeypatch.setattr(same_subjects, "TIED_CELLS", limit)
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger=same_subjects.__name__):
+            same_subjects.protect_same_subjects(families, patterns, 10, facts)
+        assert ("more than" in caplog.text) is not tied, (limit, caplog.text)
+        assert same_subjects.protected_together(published) is tied
