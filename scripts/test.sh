@@ -5,7 +5,7 @@ cd "$(dirname "$0")/.."
 bash scripts/install.sh --browser
 export DAGSTER_TELEMETRY_DISABLED=1
 .venv/bin/ruff check .
-# Two workers on the 2-core CI machine (pytest-xdist): under 10 minutes on a clean clone
-# (580 s on 2026-12-06 in session 18, 591 s after session 17; docs/performance.md). Pass -n 0 to
+# Two workers on the 2-core CI machine (pytest-xdist): about 10 minutes on a clean clone
+# (580-613 s on 2026-12-06 in session 18; docs/performance.md). Pass -n 0 to
 # run in one process (a debugger, -x), or -n N for another count.
 .venv/bin/python -m pytest -n 2 "$@"
