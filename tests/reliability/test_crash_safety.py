@@ -28,7 +28,9 @@ from .cli import (
     wait_until,
 )
 
-pytestmark = pytest.mark.slow
+# One worker runs this module and test_no_exposure.py (scripts/test.sh: --dist loadgroup), so
+# their shared `reference` run is made once, not once per worker (about 25 s).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("reliability_reference")]
 
 WAREHOUSE_SCHEMAS = ("core", "metrics", "quarantine", "restricted")
 SNAPSHOT_SCHEMAS = ("core", "metrics", "meta")

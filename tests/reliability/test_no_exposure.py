@@ -17,6 +17,9 @@ from pipelines import cli
 from .cli import KEY, PROJECT, Workspace
 from .conftest import FORMULA, PLANTED_EMAIL, PLANTED_NAME, TYPED
 
+# With test_crash_safety.py on one worker: one `reference` run for both (scripts/test.sh).
+pytestmark = pytest.mark.xdist_group("reliability_reference")
+
 TEXT_SUFFIXES = {".html", ".json", ".yaml", ".txt", ".out", ".err", ".log", ".db", ".lock"}
 
 
