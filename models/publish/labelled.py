@@ -16,6 +16,7 @@ import importlib
 import json
 import os
 import re
+import threading
 from collections.abc import Iterator, Mapping
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
@@ -545,7 +546,13 @@ def write_labelled(
     created = created or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     code, before = _code_digest(), previous_fingerprints(previous)
 
+    # Set by the first table that fails (or an interrupt): tables not yet begun are skipped, as
+    # when they were written one after the other.
+    stop = threading.Event()
+
     def one(schema: str, table: str, columns: list[tuple[str, str]]) -> tuple[ExportTable, str]:
+        if stop.is_set():
+            raise _Skipped(f"{schema}.{table}")
         # A cursor per table: DuckDB runs each in its own thread state, and the writers' numpy
         # work and file writes let the other table's thread run.
         cursor = con.cursor()
@@ -554,6 +561,9 @@ def write_labelled(
                 cursor, database, catalog, rules, (schema, table), columns,
                 code, before, folder, created, previous,
             )  # fmt: skip
+        except BaseException:
+            stop.set()
+            raise
         finally:
             cursor.close()
 
@@ -572,19 +582,22 @@ def write_labelled(
     try:
         futures = {name: pool.submit(one, *name, by_table[name]) for name in order}
         finished, _ = wait(list(futures.values()), return_when=FIRST_EXCEPTION)
-        for future in finished:
-            if (error := future.exception()) is not None:
-                raise error
+        errors = [e for f in finished if (e := f.exception()) is not None]
+        if errors:
+            raise next((e for e in errors if not isinstance(e, _Skipped)), errors[0])
         done = [futures[name].result() for name in by_table]
     except BaseException:
-        # A table that fails (or an interrupt) stops the rest: tables not yet begun are not
-        # written, as when they were written one after the other.
+        stop.set()
         pool.shutdown(wait=True, cancel_futures=True)
         raise
     pool.shutdown()
     prints = {export.qualified: digest for export, digest in done}
     (folder / FINGERPRINTS).write_text(json.dumps(prints, indent=1) + "\n", encoding="utf-8")
     return [export for export, _ in done]
+
+
+class _Skipped(RuntimeError):
+    """A table not begun because another failed first."""
 
 
 def _export_table(

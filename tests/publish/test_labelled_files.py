@@ -317,7 +317,7 @@ def test_a_table_that_fails_stops_the_tables_not_yet_begun(tmp_path, monkeypatch
         begun.append(name[1])
         if name[1] == "t0":
             raise OSError("disk full")
-        time.sleep(0.5)  # t1 is still being written when t0's failure is seen
+        time.sleep(0.5)  # a t1 begun beside t0 is still being written when t0 fails
         return real(cursor, database, catalog, rules, name, *args)
 
     monkeypatch.setattr(labelled, "_export_table", failing)
@@ -325,7 +325,8 @@ def test_a_table_that_fails_stops_the_tables_not_yet_begun(tmp_path, monkeypatch
     with pytest.raises(OSError, match="disk full"):
         write_labelled(con, "snap", catalog, tmp_path, CREATED)
     con.close()
-    assert sorted(begun) == ["t0", "t1"]  # t2 and t3 were never begun
+    # t1 may have begun beside t0 (then it was written whole); t2 and t3 never begin.
+    assert begun[0] == "t0" and set(begun) <= {"t0", "t1"}, begun
 
 
 def test_readstat_s_files_carry_the_snapshot_s_time_not_the_clock_s(tmp_path):

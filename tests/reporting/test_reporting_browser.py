@@ -21,7 +21,9 @@ from models.reporting import build_reports
 from . import synthetic
 from .browser import Chromium, find_chromium
 
-pytestmark = pytest.mark.browser
+# One worker builds and visits the pages (scripts/test.sh: --dist loadgroup): the module's
+# fixtures write the one ARTIFACTS folder, which two workers would overwrite under each other.
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("reports_browser")]
 
 ARTIFACTS = Path(
     os.environ.get(
