@@ -10,4 +10,4 @@ export DAGSTER_TELEMETRY_DISABLED=1
 # run in one process (a debugger, -x), or -n N for another count.
 # --dist loadgroup: tests marked xdist_group share a worker, and with it a session fixture
 # (tests/reliability: the reference run); the others are dealt out one by one as with load.
-.venv/bin/python -m pytest -n 2 --dist loadgroup "$@"
+.venv/bin/python -m pytest -n 2 --dist loadgroup --no-loadscope-reorder "$@"
