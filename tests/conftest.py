@@ -27,6 +27,9 @@ from models.demo.generator import generate
 from pipelines.runner import RunReport, run_pipeline
 from pipelines.settings import RunSettings
 
+# The order and grouping of tests across the two workers (scripts/test.sh).
+pytest_plugins = ["tests.scheduling"]
+
 DEMO_AS_OF = date(2026, 6, 30)
 DEMO_KEY = hashlib.sha256(b"mentorscope test suite key").hexdigest()
 
@@ -41,27 +44,6 @@ hypothesis_settings.load_profile("mentorscope")
 
 os.environ.setdefault("DAGSTER_TELEMETRY_DISABLED", "1")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-
-
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups off the items
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Heaviest tests first: scripts/test.sh runs two workers, and a two-minute crash test
-    dealt out last would run alone at the end while the other worker idles.
-
-    A module whose tests share a module-scoped fixture (a pipeline run, a protected table)
-    runs on one worker: dealt out test by test, each worker built the fixture again (the
-    month's three runs 45 s twice, measured 2026-12-06)."""
-    for item in items:
-        if item.get_closest_marker("xdist_group") is None and _shares_a_module_fixture(item):
-            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
-
-
-def _shares_a_module_fixture(item: pytest.Item) -> bool:
-    info = getattr(item, "_fixtureinfo", None)
-    if info is None:
-        return False
-    return any(definitions[-1].scope == "module" for definitions in info.name2fixturedefs.values())
 
 
 @dataclass

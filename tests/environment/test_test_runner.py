@@ -42,8 +42,8 @@ import time, pytest
 def test_loose(i):
     time.sleep(0.2)
 """
-# The suite's own collection hook (tests/conftest.py), not a copy of it.
-CONFTEST = "from tests.conftest import pytest_collection_modifyitems  # noqa: F401\n"
+# The suite's own collection hook (tests/scheduling.py), not a copy of it.
+CONFTEST = 'pytest_plugins = ["tests.scheduling"]\n'
 
 
 def test_grouped_tests_and_a_shared_module_fixture_stay_on_one_worker(tmp_path: Path) -> None:
