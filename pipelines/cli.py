@@ -126,9 +126,10 @@ def _print_summary(settings: RunSettings) -> None:
     if gap is not None:
         console.print(
             f"Disclosure: the breakdowns hold {gap:,} cells of metrics of the same subjects, "
-            "too many to protect together; review them before sharing beyond the evaluation "
-            "team (the dashboards say so; `mentorscope aggregate` leaves them out unless "
-            "asked). docs/disclosure.md, 'Metrics of the same subjects'.",
+            "too many to protect together: the dashboards show the steps' groups only and "
+            "`mentorscope aggregate` leaves the breakdowns out, unless a reviewed release asks "
+            "(MENTORSCOPE_SHOW_UNTIED_BREAKDOWNS=1, --include-untied-breakdowns). "
+            "docs/disclosure.md, 'Metrics of the same subjects'.",
             highlight=False,
         )
 

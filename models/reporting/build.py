@@ -40,6 +40,7 @@ from models.reporting.naming import DASHBOARD_GLOB, dashboard_name
 from models.reporting.research import render_research
 from models.reporting.sources import FrameInputs, ReportInputs
 from models.reporting.verdict import load_targets
+from models.stats.same_subjects import printable_alone
 
 # The per-program frames every dashboard reads, besides its breakdowns.
 PROGRAM_FRAMES = (
@@ -58,6 +59,11 @@ FINGERPRINT_META = "mentorscope-page-inputs"
 _FINGERPRINT = re.compile(rf'<meta name="{FINGERPRINT_META}" content="([0-9a-f]{{64}})">')
 # The fingerprint is the first tag after <meta charset>: reading this much of a file finds it.
 _HEAD_BYTES = 1024
+
+
+# Set to 1 to show every metric's breakdowns on the pages of a run above the limit (reviewed
+# releases only); `mentorscope aggregate --include-untied-breakdowns` is its counterpart.
+UNTIED_ENV = "MENTORSCOPE_SHOW_UNTIED_BREAKDOWNS"
 
 
 @dataclass
@@ -130,10 +136,22 @@ def write_reports(
     shown.pop("generated_at")  # when the page was written, not what it was built from
     targets = load_targets()
     gap = inputs.same_subjects_gap()
-    params = {"periods": periods, "k": k, "run_info": shown, "targets": targets, "gap": gap}
+    # Above the limit the pages print only what holds alone, unless a reviewed release asks
+    # for every breakdown (docs/disclosure.md, "Metrics of the same subjects").
+    withheld = gap is not None and not untied_breakdowns_shown()
+    params = {
+        "periods": periods,
+        "k": k,
+        "run_info": shown,
+        "targets": targets,
+        "gap": gap,
+        "withheld": withheld,
+    }
 
     overall: pl.DataFrame | None = None  # all-programs rows: the research page's group gaps
     for program_id, breakdowns in inputs.breakdowns(programs):
+        if withheld and breakdowns is not None:
+            breakdowns = printable_alone(breakdowns)
         if program_id is None:
             overall = breakdowns
         frames: dict[str, pl.DataFrame | None] = {"breakdowns": breakdowns}
@@ -152,13 +170,21 @@ def write_reports(
             continue
         meta = f'<meta name="{FINGERPRINT_META}" content="{digest}">'
         html, _ = render_dashboard(
-            frames, run_info, program_id, periods, k, meta=meta, targets=targets, gap=gap
+            frames,
+            run_info,
+            program_id,
+            periods,
+            k,
+            meta=meta,
+            targets=targets,
+            gap=gap,
+            withheld=withheld,
         )
         _write(path, html, result)
 
     singles = {
         "research.html": lambda: render_research(
-            {**inputs.shared, "breakdowns": overall}, run_info, gap=gap
+            {**inputs.shared, "breakdowns": overall}, run_info, gap=gap, withheld=withheld
         )[0],
         "data_quality.html": lambda: render_data_quality(inputs.shared, run_info),
         # last: links the rest
@@ -175,6 +201,14 @@ def write_reports(
             stale.unlink()
             result.removed.append(stale)
     return result
+
+
+def untied_breakdowns_shown(env: Mapping[str, str] | None = None) -> bool:
+    """Whether the pages show every metric's groups although the metrics of the same subjects
+    were too many to protect together: only for a release the evaluation team has reviewed
+    (UNTIED_ENV=1; docs/disclosure.md)."""
+    env = os.environ if env is None else env
+    return env.get(UNTIED_ENV, "").strip().lower() in ("1", "true", "yes")
 
 
 def _write(path: Path, html: str, result: ReportResult) -> None:

@@ -250,6 +250,28 @@ def same_subjects_note(cells: int) -> str:
     )
 
 
+def withheld_note(cells: int) -> str:
+    """Why a large consortium's pages show the steps' groups only (untied_breakdowns_shown)."""
+    return note(
+        f"Breakdowns by group are shown for the steps only: the other metrics' {cells:,} cells "
+        "of the same mentees were too many to protect together, and read beside the steps' "
+        "groups, a metric's count in a group bounds a hidden step count (the mentees with an "
+        "outcome recorded are some of the group's mentees), so a few hidden groups could be "
+        "narrowed to within one person. Their whole-program rows are shown. The evaluation "
+        "team can include every metric's groups in a release it has reviewed "
+        "(MENTORSCOPE_SHOW_UNTIED_BREAKDOWNS=1; docs/disclosure.md, “Metrics of the same "
+        "subjects”).",
+        "warn",
+    )
+
+
+def gap_note(gap: int | None, withheld: bool) -> str:
+    """The breakdowns' note on the metrics of the same subjects: none below the limit."""
+    if gap is None:
+        return ""
+    return withheld_note(gap) if withheld else same_subjects_note(gap)
+
+
 def render_dashboard(
     frames: Mapping[str, pl.DataFrame | None],
     run_info: Mapping[str, Any],
@@ -259,6 +281,7 @@ def render_dashboard(
     meta: str = "",
     targets: Mapping[str, Any] | None = None,
     gap: int | None = None,
+    withheld: bool = False,
 ) -> tuple[str, int]:
     """One program's page (None: all programs) for every period, and how many charts it holds.
 
@@ -271,6 +294,8 @@ def render_dashboard(
     date (the usual case). gap: the breakdowns' cells of metrics of the same subjects when
     they were too many to protect together (models.stats.same_subjects): the breakdown
     section then says that reading two metrics' counts together narrows some hidden groups.
+    withheld: the caller has left out the rows that do not hold alone
+    (models.stats.same_subjects.printable_alone), and the section says so instead.
     """
     as_of = run_info.get("as_of", "the data date")
     program_targets = targets_for(targets or {}, program_id)
@@ -358,7 +383,7 @@ def render_dashboard(
                 else None
             ),
             charts,
-            (same_subjects_note(gap) if gap is not None else "")
+            gap_note(gap, withheld)
             + ("" if charts else note("No breakdowns were provided for this program.", "warn")),
         )
 

@@ -8,7 +8,7 @@ from typing import Any
 import polars as pl
 
 from models.reporting.common import footer, nav
-from models.reporting.dashboard import same_subjects_note
+from models.reporting.dashboard import gap_note
 from models.reporting.data_quality import quality_summary
 from models.reporting.effects import SHOWN_ROWS, gap_rows, gap_table
 from models.reporting.forest import forest_chart
@@ -178,10 +178,14 @@ def run_info_table(run_info: Mapping[str, Any]) -> Table:
 
 
 def render_research(
-    frames: Mapping[str, pl.DataFrame], run_info: Mapping[str, Any], gap: int | None = None
+    frames: Mapping[str, pl.DataFrame],
+    run_info: Mapping[str, Any],
+    gap: int | None = None,
+    withheld: bool = False,
 ) -> tuple[str, int]:
-    """The page's HTML and how many charts it holds. gap: as render_dashboard's (the group
-    gaps then carry the same review note)."""
+    """The page's HTML and how many charts it holds. gap, withheld: as render_dashboard's
+    (the group gaps then carry the same note; withheld: the caller has left out the rows
+    that do not hold alone)."""
     parts: list[str] = []
     count = 0
     model_charts: list[Chart] = []
@@ -227,8 +231,7 @@ def render_research(
         )
     else:
         html, intro = note("No group gaps with effect sizes were provided.", "warn"), ""
-    if gap is not None:
-        html = same_subjects_note(gap) + html
+    html = gap_note(gap, withheld) + html
     parts.append(section(GAPS_TITLE, html, intro))
 
     html, n = research_duration(frames, suppression_k(run_info))

@@ -241,3 +241,16 @@ def protect_same_subjects(
     for i, position in zip(chosen, offsets, strict=True):
         out[i] = out[i] | result.suppressed[position : position + out[i].size]
     return out
+
+
+def printable_alone(breakdowns: pl.DataFrame) -> pl.DataFrame:
+    """The rows of a metrics.breakdowns table (or of its part for some programs) that a
+    release may print without review when its metrics of the same subjects were too many to
+    protect together (same_subjects_gap is not None): every row of the step flags' family,
+    whose pattern holds on its own, and of every other metric its whole-program rows only
+    (dimension 'all', a program's or all programs'), so that no second metric's groups sit
+    beside the step flags' hidden groups. Checked with the independent pairwise attacker on a
+    consortium above the limit (tests/disclosure/test_cross_metric.py)."""
+    return breakdowns.filter(
+        pl.col("metric").is_in(list(EVERY_MATCH)) | (pl.col("dimension") == "all")
+    )

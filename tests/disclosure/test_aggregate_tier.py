@@ -166,3 +166,4 @@ def test_the_run_summary_says_when_the_breakdowns_need_review(
     _print_summary(settings)
     out = " ".join(capsys.readouterr().out.split())
     assert f"Disclosure: the breakdowns hold {rows:,} cells" in out
+    assert "the dashboards show the steps' groups only" in out

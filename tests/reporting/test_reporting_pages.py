@@ -266,21 +266,57 @@ def test_example_reasons_show_harmless_values_and_mask_people() -> None:
     assert rows_text(1) == "1 row" and rows_text(2000) == "2,000 rows"
 
 
-def test_breakdowns_too_large_to_protect_together_carry_a_review_note(
+def test_breakdowns_too_large_to_protect_together_show_the_steps_groups_only(
     built: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Above the limit a page prints the step flags' groups and every metric's whole-program
+    # rows; the other metrics' groups only in a release the evaluation team asked for.
+    from models.reporting.build import UNTIED_ENV
     from models.stats import same_subjects
 
-    note = "Review before sharing beyond the evaluation team"
-    dashboards = [p for p in built if p.name.startswith("dashboard_")]
-    assert not any(note in p.read_text(encoding="utf-8") for p in dashboards)
+    withheld = "Breakdowns by group are shown for the steps only"
+    review = "Review before sharing beyond the evaluation team"
+    step_group = "<tr><td>Man</td><td>3 · On the calendar</td>"
+    tied_group = "<tr><td>Man</td><td>Retained</td>"
+    every = [p for p in built if p.name.startswith("dashboard_") or p.name == "research.html"]
+    below = {p.name: p.read_text(encoding="utf-8") for p in every}
+    assert not any(withheld in text or review in text for text in below.values())
+    assert tied_group in below["dashboard_all.html"]  # below the limit: every metric's groups
     frames = synthetic.frames()
     cells = same_subjects.tied_size(frames["breakdowns"])
-    monkeypatch.setattr(same_subjects, "TIED_CELLS", cells - 1)  # this run above the gate
-    pages = build_reports(frames, synthetic.run_info(), tmp_path)
-    # Every dashboard, and the research page's all-programs group gaps.
+    monkeypatch.setattr(same_subjects, "TIED_CELLS", cells - 1)  # this run above the limit
+    monkeypatch.delenv(UNTIED_ENV, raising=False)
+    pages = build_reports(frames, synthetic.run_info(), tmp_path / "default")
+    shown = [p for p in pages if p.name.startswith("dashboard_") or p.name == "research.html"]
+    assert len(shown) == len(every)
+    for page in shown:
+        text = page.read_text(encoding="utf-8")
+        assert withheld in text and f"metrics&#x27; {cells:,} cells of the same" in text, page
+        assert review not in text and tied_group not in text, page
+    dashboard = (tmp_path / "default" / "dashboard_all.html").read_text(encoding="utf-8")
+    assert step_group in dashboard
+    assert "Retained" in dashboard  # its whole-program row, in the outcomes chart
+
+    monkeypatch.setenv(UNTIED_ENV, "1")  # a reviewed release: every group, with the note
+    pages = build_reports(frames, synthetic.run_info(), tmp_path / "reviewed")
     for page in (p for p in pages if p.name.startswith("dashboard_") or p.name == "research.html"):
         text = page.read_text(encoding="utf-8")
-        assert note in text and f"{cells:,} cells of metrics of the same mentees" in text, page
-    research = next(p for p in built if p.name == "research.html")
-    assert note not in research.read_text(encoding="utf-8")
+        assert review in text and f"{cells:,} cells of metrics of the same mentees" in text, page
+        assert withheld not in text, page
+    reviewed = (tmp_path / "reviewed" / "dashboard_all.html").read_text(encoding="utf-8")
+    assert tied_group in reviewed
+
+
+def test_what_prints_alone_is_the_step_flags_and_whole_program_rows() -> None:
+    from models.stats.same_subjects import EVERY_MATCH, printable_alone
+
+    breakdowns = synthetic.frames()["breakdowns"]
+    kept = printable_alone(breakdowns)
+    assert kept.height < breakdowns.height
+    steps = breakdowns.filter(pl.col("metric").is_in(list(EVERY_MATCH)))
+    assert steps.height > 0
+    assert kept.filter(pl.col("metric").is_in(list(EVERY_MATCH))).equals(steps, null_equal=True)
+    others = kept.filter(~pl.col("metric").is_in(list(EVERY_MATCH)))
+    assert others.height > 0 and set(others["dimension"].to_list()) == {"all"}
+    # Each other metric's whole-program rows that the table has (here not every metric has).
+    assert "retained" in set(others["metric"].to_list())
