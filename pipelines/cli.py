@@ -62,6 +62,10 @@ RUN_ENV = (
     ("MENTORSCOPE_PSEUDONYM_KEY, MENTORSCOPE_PSEUDONYM_KEY_FILE", "snapshot pseudonym key"),
     ("MENTORSCOPE_NEW_PSEUDONYM_KEY", "1: a new key may replace the published snapshot's"),
     ("MENTORSCOPE_TARGETS", "YAML of the dashboards' targets (default models/reporting)"),
+    (
+        "MENTORSCOPE_SHOW_UNTIED_BREAKDOWNS",
+        "1: pages show every metric's groups above the disclosure limit (reviewed releases)",
+    ),
     ("MENTORSCOPE_KEEP_VERSIONS", "snapshot versions kept (default 5)"),
     ("MENTORSCOPE_CITATION_AUTHOR", "author in the snapshot's citation"),
     ("MENTORSCOPE_DUCKDB_MEMORY_LIMIT", "DuckDB memory limit"),
