@@ -5,7 +5,7 @@ cd "$(dirname "$0")/.."
 bash scripts/install.sh --browser
 export DAGSTER_TELEMETRY_DISABLED=1
 .venv/bin/ruff check .
-# Two workers on the 2-core CI machine (pytest-xdist): 570-603 s locally on 2026-12-06
+# Two workers on the 2-core CI machine (pytest-xdist): 544-603 s on 2026-12-06
 # (session 19; docs/performance.md). Pass -n 0 to run in one process (a debugger, -x), or -n N
 # for another count.
 # --dist loadgroup: tests marked xdist_group share a worker, and with it their fixtures: the
