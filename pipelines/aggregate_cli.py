@@ -32,16 +32,17 @@ def aggregate(
     include_untied_breakdowns: Annotated[
         bool,
         typer.Option(
-            help="Write metrics.breakdowns even when its metrics of the same subjects were too "
-            "many to protect together (a reviewed release; the README then names the gap)."
+            help="Write every row of metrics.breakdowns even when its metrics of the same "
+            "subjects were too many to protect together (a reviewed release; the README then "
+            "names the gap)."
         ),
     ] = False,
 ) -> None:
     """Publish the aggregate tier alone (under disclosure control) as a file or folder.
 
     On a consortium too large for its metrics of the same subjects to be protected together,
-    metrics.breakdowns is left out (and the README and manifest say why) unless
-    --include-untied-breakdowns."""
+    metrics.breakdowns keeps the step flags' groups and every metric's whole-program rows only
+    (the README and manifest say why) unless --include-untied-breakdowns."""
     import duckdb
 
     from models.publish.aggregate_tier import DisclosureError, write_aggregate_tier
@@ -67,8 +68,8 @@ def aggregate(
     typer.echo(f"Aggregate tier written to {written.path}")
     for table, why in written.withheld.items():
         typer.echo(
-            f"Left out: {table} ({why}). See the README; --include-untied-breakdowns writes it "
-            "for a reviewed release.",
+            f"Left out of {table}: {why}. See the README; --include-untied-breakdowns writes "
+            "every row for a reviewed release.",
             err=True,
         )
 

@@ -130,9 +130,9 @@ def _print_summary(settings: RunSettings) -> None:
     if gap is not None:
         console.print(
             f"Disclosure: the breakdowns hold {gap:,} cells of metrics of the same subjects, "
-            "too many to protect together: the dashboards show the steps' groups only and "
-            "`mentorscope aggregate` leaves the breakdowns out, unless a reviewed release asks "
-            "(MENTORSCOPE_SHOW_UNTIED_BREAKDOWNS=1, --include-untied-breakdowns). "
+            "too many to protect together: the dashboards and `mentorscope aggregate` show the "
+            "steps' groups and every metric's whole-program rows only, unless a reviewed "
+            "release asks (MENTORSCOPE_SHOW_UNTIED_BREAKDOWNS=1, --include-untied-breakdowns). "
             "docs/disclosure.md, 'Metrics of the same subjects'.",
             highlight=False,
         )

@@ -76,11 +76,14 @@ UNTIED_INCLUDED = (
     'only after review; see "Metrics of the same subjects" in docs/disclosure.md.'
 )
 UNTIED_WITHHELD = (
-    "`metrics.breakdowns` is not in this release. It holds {size:,} cells of metrics of the "
-    "same subjects, more than the {limit:,} that are protected together, so each metric was "
-    "protected as its own table, and read together (one metric's count in a group bounds "
-    "another's) some suppressed counts could be narrowed to within one person. The dashboards "
-    "say the same. `mentorscope aggregate --include-untied-breakdowns` writes it anyway, for a "
+    "`metrics.breakdowns` in this release holds the step flags' groups and every metric's "
+    "whole-program rows (dimension `all`) only: {left:,} rows of the other metrics' groups were "
+    "left out. The table holds {size:,} cells of metrics of the same subjects, more than the "
+    "{limit:,} that are protected together, so each metric was protected as its own table, and "
+    "read together (one metric's count in a group bounds another's) some suppressed counts "
+    "could be narrowed to within one person; the rows kept gave an independent attacker no "
+    "hidden count (docs/disclosure.md). The dashboards show the "
+    "same rows. `mentorscope aggregate --include-untied-breakdowns` writes every row, for a "
     'reviewed release; see "Metrics of the same subjects" in docs/disclosure.md.'
 )
 
@@ -125,8 +128,10 @@ def write_aggregate_tier(
     sees half a tier. Tables absent from the warehouse are listed in the manifest.
 
     A metrics.breakdowns whose metrics of the same subjects were too many to protect together
-    (models.stats.same_subjects.TIED_CELLS) is left out, and the manifest and README say why,
-    unless `include_untied_breakdowns`: then it is written and the README names the gap."""
+    (models.stats.same_subjects.TIED_CELLS) is written with the rows that hold alone
+    (same_subjects.printable_alone), and the manifest (`withheld`: what was left out of which
+    table) and README say why, unless `include_untied_breakdowns`: then every row is written
+    and the README names the gap."""
     target = Path(target)
     present = _present(con)
     frames = {t: _checked(con, t, b) for t, b in AGGREGATE_TABLES.items() if t in present}
@@ -145,13 +150,16 @@ def write_aggregate_tier(
         elif include_untied_breakdowns:
             paragraph = UNTIED_INCLUDED.format(size=size, limit=limit)
         else:
-            paragraph = UNTIED_WITHHELD.format(size=size, limit=limit)
+            kept = same_subjects.printable_alone(breakdowns)
+            left = breakdowns.height - kept.height
+            paragraph = UNTIED_WITHHELD.format(size=size, limit=limit, left=left)
             withheld[BREAKDOWNS] = (
-                f"{size:,} cells of metrics of the same subjects, more than the {limit:,} "
-                "protected together: some suppressed counts can be narrowed by reading two "
-                "metrics together"
+                f"{left:,} of {breakdowns.height:,} rows, the groups of metrics other than the "
+                f"step flags: {size:,} cells of metrics of the same subjects, more than the "
+                f"{limit:,} protected together, and read together some suppressed counts could "
+                "be narrowed"
             )
-            del frames[BREAKDOWNS]
+            frames[BREAKDOWNS] = kept
     generated = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
     readme = README.format(
         generated=generated, k=k, tables=", ".join(frames) or "none", same_subjects=paragraph

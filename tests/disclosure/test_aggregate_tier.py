@@ -96,19 +96,27 @@ def test_breakdowns_protected_together_are_written_and_the_readme_says_so(
     assert "metrics.breakdowns" in result.tables
 
 
-def test_breakdowns_too_large_to_protect_together_are_left_out_unless_asked(
+def test_breakdowns_too_large_to_protect_together_keep_what_holds_alone_unless_asked(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     con = _warehouse(tmp_path / "w.duckdb")
     rows = _above_the_gate(con, monkeypatch)
+    whole = con.execute(
+        "SELECT count(*) FROM metrics.breakdowns WHERE dimension = 'all'"
+    ).fetchone()[0]
+    assert 0 < whole < rows
     left_out = write_aggregate_tier(con, tmp_path / "hr")
-    assert "metrics.breakdowns" not in left_out.tables
-    assert not (left_out.path / "metrics.breakdowns.parquet").exists()
+    # The synthetic table is `retained` only: its whole-program rows are what holds alone.
+    assert left_out.tables["metrics.breakdowns"] == whole
+    written = pl.read_parquet(left_out.path / "metrics.breakdowns.parquet")
+    assert set(written["dimension"].to_list()) == {"all"}
     manifest = json.loads((left_out.path / "manifest.json").read_text())
     assert manifest["same_subjects_protected_together"] is False
-    assert f"{rows:,} cells" in manifest["withheld"]["metrics.breakdowns"]
+    why = manifest["withheld"]["metrics.breakdowns"]
+    assert f"{rows - whole:,} of {rows:,} rows" in why and f"{rows:,} cells" in why
     readme = (left_out.path / "README.md").read_text()
-    assert "`metrics.breakdowns` is not in this release" in readme
+    assert "holds the step flags' groups and every metric's whole-program rows" in readme
+    assert f"{rows - whole:,} rows of the other metrics' groups were left out" in readme
 
     asked = write_aggregate_tier(con, tmp_path / "hr.duckdb", include_untied_breakdowns=True)
     assert asked.tables["metrics.breakdowns"] == rows and asked.withheld == {}
@@ -131,13 +139,15 @@ def test_the_command_says_what_it_left_out_and_writes_it_when_asked(
     warehouse = ["--warehouse", str(tmp_path / "w.duckdb")]
     plain = CliRunner().invoke(app, ["aggregate", str(tmp_path / "hr"), *warehouse])
     assert plain.exit_code == 0, plain.output
-    assert "Left out: metrics.breakdowns" in plain.stderr
+    assert "Left out of metrics.breakdowns" in plain.stderr
     assert "--include-untied-breakdowns" in plain.stderr
-    assert not (tmp_path / "hr" / "metrics.breakdowns.parquet").exists()
+    kept = pl.read_parquet(tmp_path / "hr" / "metrics.breakdowns.parquet")
+    assert set(kept["dimension"].to_list()) == {"all"}
     flag = ["--include-untied-breakdowns"]
     asked = CliRunner().invoke(app, ["aggregate", str(tmp_path / "hr2"), *warehouse, *flag])
     assert asked.exit_code == 0 and "Left out" not in asked.stderr, asked.output
-    assert (tmp_path / "hr2" / "metrics.breakdowns.parquet").exists()
+    every = pl.read_parquet(tmp_path / "hr2" / "metrics.breakdowns.parquet")
+    assert every.height > kept.height
 
 
 def test_the_run_summary_says_when_the_breakdowns_need_review(
@@ -166,4 +176,4 @@ def test_the_run_summary_says_when_the_breakdowns_need_review(
     _print_summary(settings)
     out = " ".join(capsys.readouterr().out.split())
     assert f"Disclosure: the breakdowns hold {rows:,} cells" in out
-    assert "the dashboards show the steps' groups only" in out
+    assert "show the steps' groups and every metric's whole-program rows only" in out
