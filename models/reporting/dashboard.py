@@ -253,11 +253,12 @@ def same_subjects_note(cells: int) -> str:
 def withheld_note(cells: int) -> str:
     """Why a large consortium's pages show the steps' groups only (untied_breakdowns_shown)."""
     return note(
-        f"Breakdowns by group are shown for the steps only: the other metrics' {cells:,} cells "
-        "of the same mentees were too many to protect together, and read beside the steps' "
-        "groups, a metric's count in a group bounds a hidden step count (the mentees with an "
-        "outcome recorded are some of the group's mentees), so a few hidden groups could be "
-        "narrowed to within one person. Their whole-program rows are shown. The evaluation "
+        f"Breakdowns by group are shown for the steps only: the breakdowns hold {cells:,} "
+        "cells of metrics of the same mentees, too many to protect together, and read beside "
+        "the steps' groups, another metric's count in a group bounds a hidden step count (the "
+        "mentees with an outcome recorded are some of the group's mentees), so a few hidden "
+        "groups could be narrowed to within one person. The other metrics' whole-program rows "
+        "are shown (Outcomes). The evaluation "
         "team can include every metric's groups in a release it has reviewed "
         "(MENTORSCOPE_SHOW_UNTIED_BREAKDOWNS=1; docs/disclosure.md, “Metrics of the same "
         "subjects”).",

@@ -291,7 +291,7 @@ def test_breakdowns_too_large_to_protect_together_show_the_steps_groups_only(
     assert len(shown) == len(every)
     for page in shown:
         text = page.read_text(encoding="utf-8")
-        assert withheld in text and f"metrics&#x27; {cells:,} cells of the same" in text, page
+        assert withheld in text and f"the breakdowns hold {cells:,} cells of metrics" in text, page
         assert review not in text and tied_group not in text, page
     dashboard = (tmp_path / "default" / "dashboard_all.html").read_text(encoding="utf-8")
     assert step_group in dashboard
