@@ -50,6 +50,8 @@ class BatchedOutcome:
     by_rule: dict[str, int] = field(default_factory=dict)
     preview: list[str] = field(default_factory=list)
     kept_from_last_run: bool = False
+    appended_from: str | None = None  # the run whose build the rows were added to
+    append_refused: str | None = None  # why a run that only added rows checked them all
 
 
 def row_context(

@@ -12,12 +12,15 @@ when there were none, the table stands as it is. An earlier as-of date rebuilds.
 from __future__ import annotations
 
 import hashlib
+import json
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
 
 from models.contract import TableSpec
+from models.ingest.append import CannotAppend, Growth, stage_growth, write_growth
 from models.ingest.batched import (
     BatchedOutcome,
     current_outcome,
@@ -48,9 +51,39 @@ def ensure_builds(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(Path(__file__).with_name("builds.sql").read_text(encoding="utf-8"))
 
 
-def fingerprint(
+@dataclass(frozen=True)
+class BuildInputs:
+    """What a build of one table reads: the rules' sources, its landed files, its parents."""
+
+    table: str
+    code: str
+    files: tuple[tuple[str, str], ...]  # (source file, its fingerprint), by file name
+    parents: tuple[tuple[str, str, str], ...]  # (table, fingerprint, run id), by table
+
+    @property
+    def fingerprint(self) -> str:
+        digest = hashlib.sha256(self.code.encode())
+        for part in (self.table, list(self.files), list(self.parents)):
+            digest.update(repr(part).encode())
+        return digest.hexdigest()
+
+    def to_json(self) -> str:
+        return json.dumps({"code": self.code, "files": self.files, "parents": self.parents})
+
+    @classmethod
+    def from_json(cls, table: str, text: str) -> BuildInputs:
+        found = json.loads(text)
+        return cls(
+            table,
+            found["code"],
+            tuple((f, p) for f, p in found["files"]),
+            tuple((t, p, r) for t, p, r in found["parents"]),
+        )
+
+
+def build_inputs(
     con: duckdb.DuckDBPyConnection, spec: TableSpec, contract: dict[str, TableSpec]
-) -> str:
+) -> BuildInputs:
     """The table's landed files and its parents' last builds, with the rules' own sources."""
     ensure_builds(con)
     files = con.execute(
@@ -63,10 +96,14 @@ def fingerprint(
         "WHERE list_contains(?, table_name) ORDER BY 1",
         [list(spec.parents)],
     ).fetchall()
-    digest = hashlib.sha256(_code_digest().encode())
-    for part in (spec.name, files, parents):
-        digest.update(repr(part).encode())
-    return digest.hexdigest()
+    return BuildInputs(spec.name, _code_digest(), tuple(files), tuple(parents))
+
+
+def fingerprint(
+    con: duckdb.DuckDBPyConnection, spec: TableSpec, contract: dict[str, TableSpec]
+) -> str:
+    """The table's landed files and its parents' last builds, with the rules' own sources."""
+    return build_inputs(con, spec, contract).fingerprint
 
 
 def still_current(
@@ -87,7 +124,12 @@ def still_current(
 
 
 def record_build(
-    con: duckdb.DuckDBPyConnection, spec: TableSpec, print_: str, as_of: date, run_id: str
+    con: duckdb.DuckDBPyConnection,
+    spec: TableSpec,
+    inputs: BuildInputs,
+    as_of: date,
+    run_id: str,
+    appended_from: str | None = None,
 ) -> None:
     """Note the build just written (inside the transaction that wrote it)."""
     ensure_builds(con)
@@ -97,9 +139,56 @@ def record_build(
     ).fetchall()[0][0]
     con.execute("DELETE FROM raw.core_builds WHERE table_name = ?", [spec.name])
     con.execute(
-        "INSERT INTO raw.core_builds VALUES (?, ?, ?, ?, ?, ?)",
-        [spec.name, print_, as_of, future, run_id, datetime.now().replace(microsecond=0)],
+        "INSERT INTO raw.core_builds (table_name, fingerprint, as_of, future_rejections, run_id, "
+        "built_at, inputs, appended_from) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            spec.name,
+            inputs.fingerprint,
+            as_of,
+            future,
+            run_id,
+            datetime.now().replace(microsecond=0),
+            inputs.to_json(),
+            appended_from,
+        ],
     )
+
+
+def growth_since_last_build(
+    con: duckdb.DuckDBPyConnection, spec: TableSpec, inputs: BuildInputs, as_of: date
+) -> tuple[Growth, str] | None:
+    """How the table's inputs grew since its last build, with that build's run id; None when
+    they changed otherwise (a file changed or went, a parent rebuilt, the rules changed, an
+    earlier as-of date, a new file that sorts before an old one)."""
+    last = con.execute(
+        "SELECT inputs, as_of, run_id FROM raw.core_builds WHERE table_name = ?", [spec.name]
+    ).fetchall()
+    if not last or last[0][0] is None or not table_exists(con, "core", spec.core_name):
+        return None
+    recorded, built_as_of, built_run = last[0]
+    before = BuildInputs.from_json(spec.name, recorded)
+    if before.code != inputs.code or as_of < built_as_of:
+        return None
+    old, now = dict(before.files), dict(inputs.files)
+    if any(now.get(name) != print_ for name, print_ in old.items()):
+        return None
+    new = tuple(sorted(set(now) - set(old)))
+    if new and old and min(new) <= max(old):
+        return None  # a new row would come before old rows in the rules' order
+    grown = dict(
+        (t, (run, source))
+        for t, run, source in con.execute(
+            "SELECT table_name, run_id, appended_from FROM raw.core_builds "
+            "WHERE list_contains(?, table_name)",
+            [list(spec.parents)],
+        ).fetchall()
+    )
+    for parent, _, run in before.parents:
+        if parent not in grown or run not in grown[parent]:
+            return None
+    if {p for p, _, _ in before.parents} != set(spec.parents):
+        return None
+    return Growth(new, as_of), built_run
 
 
 def build_core_table(
@@ -110,24 +199,58 @@ def build_core_table(
     run_id: str,
 ) -> BatchedOutcome:
     """Bring ``core.<table>``, its restricted columns and its quarantine rows up to date with
-    ``raw.<table>``: kept when its inputs are unchanged, otherwise checked again in slices and
-    replaced in one transaction."""
-    print_ = fingerprint(con, spec, contract)
-    if still_current(con, spec, print_, as_of):
+    ``raw.<table>``: kept when its inputs are unchanged, grown by the rows a run added when
+    that is all that changed (models/ingest/append.py), otherwise checked again in slices and
+    replaced; each in one transaction."""
+    inputs = build_inputs(con, spec, contract)
+    if still_current(con, spec, inputs.fingerprint, as_of):
         return current_outcome(con, spec)
+    growth = growth_since_last_build(con, spec, inputs, as_of)
+    refused = None
+    if growth is not None:
+        try:
+            return _append(con, spec, contract, inputs, growth, run_id)
+        except CannotAppend as why:
+            refused = str(why)
     raw = f"raw.{spec.name}"
     rows_read = con.execute(f"SELECT count(*) FROM {raw}").fetchall()[0][0]
     landing_rejected = stage_checked_rows(con, raw, spec, row_context(con, spec, contract, as_of))
     con.execute("BEGIN TRANSACTION")
     try:
         outcome = write_outcome(con, spec, landing_rejected, run_id, rows_read)
-        record_build(con, spec, print_, as_of, run_id)
+        record_build(con, spec, inputs, as_of, run_id)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
     finally:
         drop_staging(con, spec)
+    outcome.append_refused = refused
+    return outcome
+
+
+def _append(
+    con: duckdb.DuckDBPyConnection,
+    spec: TableSpec,
+    contract: dict[str, TableSpec],
+    inputs: BuildInputs,
+    growth: tuple[Growth, str],
+    run_id: str,
+) -> BatchedOutcome:
+    found, last_run = growth
+    try:
+        landing_rejected = stage_growth(con, spec, contract, found)
+        con.execute("BEGIN TRANSACTION")
+        try:
+            outcome = write_growth(con, spec, landing_rejected, run_id)
+            record_build(con, spec, inputs, found.as_of, run_id, appended_from=last_run)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    finally:
+        drop_staging(con, spec)
+    outcome.appended_from = last_run
     return outcome
 
 

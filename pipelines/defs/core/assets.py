@@ -30,6 +30,10 @@ def build_core_asset(table: str) -> dg.AssetsDefinition:
             )
         if outcome.kept_from_last_run:
             context.log.info(f"{table}: nothing it is built from changed; the table is kept")
+        elif outcome.appended_from:
+            context.log.info(f"{table}: only rows were added; the new rows were checked")
+        elif outcome.append_refused:
+            context.log.info(f"{table}: every row checked again ({outcome.append_refused})")
         return dg.MaterializeResult(
             metadata={
                 "rows_read": outcome.rows_read,
@@ -42,6 +46,7 @@ def build_core_asset(table: str) -> dg.AssetsDefinition:
                 ),
                 "dagster/row_count": outcome.rows_kept,
                 "rebuilt": not outcome.kept_from_last_run,
+                "grown_from_run": outcome.appended_from or "",
             }
         )
 
