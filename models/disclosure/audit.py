@@ -153,7 +153,9 @@ class _Program:
         # the dual simplex, started afresh, mostly ends at a whole one; both are optimal.
         self.solves += 1
         if self._dual is None:
-            self._dual = LinearModel(self.matrix, self.rhs, self.lower, self.upper, primal=False)
+            self._dual = LinearModel(
+                self.matrix, self.rhs, self.lower, self.upper, primal=False, presolve=True
+            )
         whole = self._whole(self._dual.minimise(objective)[0])
         if whole is not None:
             return whole

@@ -26,7 +26,9 @@ except ImportError:  # pragma: no cover - only on a scipy without the binding
 
 class LinearModel:
     """min c·x subject to matrix x = rhs, lower <= x <= upper (x whole when `integral`),
-    re-solved with new c (and bounds). `primal`: most re-solves change costs only."""
+    re-solved with new c (and bounds). `primal`: most re-solves change costs only.
+    `presolve`: HiGHS's presolve before the first solve (slower, but its vertex is whole
+    more often: for a model built to find a whole vertex where another model's was not)."""
 
     def __init__(
         self,
@@ -36,15 +38,18 @@ class LinearModel:
         upper: NDArray[np.float64],
         integral: bool = False,
         primal: bool = True,
+        presolve: bool = False,
     ) -> None:
         self.integral = integral
         self.primal = primal
+        self.presolve = presolve
         self.matrix = csc_matrix(matrix)
         self.rhs = np.asarray(rhs, dtype=float)
         self.lower = np.asarray(lower, dtype=float).copy()
         self.upper = np.asarray(upper, dtype=float).copy()
         self.size = self.lower.size
         self._model = None
+        self._warm = False  # a basis from an earlier solve
         self._cost = np.zeros(self.size)
         if _highs is not None:
             self._model = self._build()
@@ -72,14 +77,26 @@ class LinearModel:
         model.setOptionValue("output_flag", False)
         if self.integral:
             model.setOptionValue("mip_rel_gap", 0.0)
-        elif self.primal:
-            # After a change of costs alone the last basis is still feasible: primal simplex
-            # goes on from it (measured faster than the default dual simplex, which must
-            # first restore dual feasibility).
-            model.setOptionValue("simplex_strategy", 4)
+        else:
+            # The first solve starts from nothing: the dual simplex without presolve ends
+            # sooner, and more often at a whole vertex, than the primal simplex (measured on
+            # 300 windows of a 300-program breakdown: 1.3 against 2.4 ms, 11 against 43
+            # fractional vertices, each of which costs a second model). Re-solves after a
+            # change of costs go on with the primal simplex (_switch_to_primal).
+            if not self.presolve:
+                model.setOptionValue("presolve", "off")
+            model.setOptionValue("simplex_strategy", 1)
         if model.passModel(lp) == _highs.HighsStatus.kError:
             return None
         return model
+
+    def _switch_to_primal(self) -> None:
+        """After a change of costs alone the last basis is still feasible: primal simplex
+        goes on from it (measured faster than the dual simplex, which must first restore
+        dual feasibility)."""
+        if self.primal and not self.integral and not self._warm:
+            self._model.setOptionValue("simplex_strategy", 4)
+        self._warm = True
 
     def set_bounds(self, lower: NDArray[np.float64], upper: NDArray[np.float64]) -> None:
         lower = np.asarray(lower, dtype=float).copy()
@@ -116,6 +133,7 @@ class LinearModel:
             self._cost = cost.copy()
         if model.run() == _highs.HighsStatus.kError:
             return self._linprog(cost)
+        self._switch_to_primal()
         if model.getModelStatus() != _highs.HighsModelStatus.kOptimal:
             return None, float("nan"), None
         solution = model.getSolution()
