@@ -420,10 +420,19 @@ def _in_windows(
     target = np.zeros(table.n.size, dtype=bool)
     target[vs] = True
     target &= judged
+    # A window's equations are the same for its counts and for every outcome's successes:
+    # cut from the table once per window (the cutting holds the interpreter, which the
+    # other family's thread then waits for).
+    cut: dict[bytes, csc_matrix] = {}
+
+    def equations_of(window: NDArray[np.int64]) -> csc_matrix:
+        key = window.tobytes()
+        if key not in cut:
+            cut[key] = csc_matrix(table.matrix[rows_of(table.columns, window)][:, window])
+        return cut[key]
 
     def counts(window: NDArray[np.int64]) -> _Program:
-        sub = table.matrix[rows_of(table.columns, window)][:, window]
-        return _counts_program(table, window, sub, ceiling, shares=False)
+        return _counts_program(table, window, equations_of(window), ceiling, shares=False)
 
     def wide(lo: NDArray[np.float64], hi: NDArray[np.float64], _cells) -> NDArray[np.bool_]:
         return (hi - lo) >= width - _TOL
@@ -474,9 +483,8 @@ def _in_windows(
 
         # Default arguments bind this outcome's arrays (the functions outlive the loop turn).
         def successes(window, truth=truth, cap=cap, integral=integral) -> _Program:  # noqa: ANN001
-            sub = table.matrix[rows_of(table.columns, window)][:, window]
             lower = np.zeros(window.size)
-            return _Program(sub, truth[window], lower, cap[window], integral)
+            return _Program(equations_of(window), truth[window], lower, cap[window], integral)
 
         def off_edge(lo, hi, cells, zero=zero, cap=cap) -> NDArray[np.bool_]:  # noqa: ANN001
             return np.where(
@@ -590,7 +598,7 @@ def _prove_windows(
 def _counts_program(
     table: LinkedTable,
     vs: NDArray[np.int64],
-    sub: csr_matrix,
+    sub: csr_matrix | csc_matrix,
     ceiling: float,
     shares: bool = True,
 ) -> _Program:
