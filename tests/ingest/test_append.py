@@ -131,12 +131,12 @@ def test_a_new_file_and_a_later_date_grow_the_tables_to_what_a_fresh_build_gives
     assert outcomes["meetings"].appended_from == "r1"
     # The match refused as future-dated is now in: matches grew without a new file.
     assert outcomes["matches"].appended_from == "r1"
-    assert future_match in {r[0] for r in con.execute("SELECT match_id FROM core.matches").fetchall()}
+    assert future_match in {
+        r[0] for r in con.execute("SELECT match_id FROM core.matches").fetchall()
+    }
     assert outcomes["programs"].kept_from_last_run
     assert _tables(con) == _fresh(export, LATER)
-    meetings = dict(
-        con.execute("SELECT meeting_id, _source_file FROM core.meetings").fetchall()
-    )
+    meetings = dict(con.execute("SELECT meeting_id, _source_file FROM core.meetings").fetchall())
     assert meetings["NX1"] == new_file.name  # the future match's meeting passed the reference
     assert "NF1" in meetings  # refused as future-dated, in its place now
     assert "NX2" not in meetings and "NX3" not in meetings
