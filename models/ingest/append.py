@@ -107,7 +107,9 @@ def _kept_sharing_a_key(spec: TableSpec, raw: str) -> str:
     """SQL for the raw rows of old kept rows whose key a checked row has (typed key: two rows
     with the same cleaned text have the same typed value, so this holds every exact copy)."""
     key = ", ".join(_q(k) for k in spec.key)
-    on = " AND ".join(f"c.{_q(k)} = s.{_q(k)}" for k in spec.key)
+    # Null-safe: were a key column ever optional, a kept row with a blank key part still has
+    # its copies among the new rows.
+    on = " AND ".join(f"c.{_q(k)} IS NOT DISTINCT FROM s.{_q(k)}" for k in spec.key)
     core = f"core.{_q(spec.core_name)}"
     return (
         f"SELECT r.* FROM {raw} AS r SEMI JOIN ("
@@ -210,6 +212,9 @@ def write_growth(
         f'"__raw_{c.name}" AS {_q(c.name + "_raw")}' for c in spec.columns if c.lookup
     ]
     in_order = _after_every_kept_row(con, spec)
+    if not in_order and restricted and len(spec.key) > 1:
+        # _reorder finds restricted rows by the first key column: one row per key only.
+        raise CannotAppend("rows to put in place in a table with restricted columns")
     con.execute(
         f"INSERT INTO {core} SELECT {', '.join(public)} FROM {ranked} "
         f"WHERE {written} AND {KEPT_ROW} ORDER BY {ORDER}"
@@ -245,6 +250,11 @@ def write_growth(
         f"WHERE {ROLE} = '{NEW}' AND __copy > 1 ORDER BY {ORDER}",
         [spec.name, run_id],
     )
+    # A full build writes every quarantine row of the table in this run: so does a growth.
+    for table in ("rejected_rows", "duplicate_rows"):
+        con.execute(
+            f"UPDATE quarantine.{table} SET run_id = ? WHERE table_name = ?", [run_id, spec.name]
+        )
     outcome = current_outcome(con, spec)
     outcome.rows_read = con.execute(f"SELECT count(*) FROM raw.{_q(spec.name)}").fetchall()[0][0]
     outcome.kept_from_last_run = False

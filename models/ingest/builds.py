@@ -175,16 +175,20 @@ def growth_since_last_build(
     new = tuple(sorted(set(now) - set(old)))
     if new and old and min(new) <= max(old):
         return None  # a new row would come before old rows in the rules' order
-    grown = dict(
-        (t, (run, source))
-        for t, run, source in con.execute(
-            "SELECT table_name, run_id, appended_from FROM raw.core_builds "
+    now_parents = {
+        t: (print_, run, source)
+        for t, print_, run, source in con.execute(
+            "SELECT table_name, fingerprint, run_id, appended_from FROM raw.core_builds "
             "WHERE list_contains(?, table_name)",
             [list(spec.parents)],
         ).fetchall()
-    )
-    for parent, _, run in before.parents:
-        if parent not in grown or run not in grown[parent]:
+    }
+    for parent, print_, run in before.parents:
+        # The parent is the build the table was checked against, or grew from it.
+        if run is None or parent not in now_parents:
+            return None
+        now_print, now_run, grew_from = now_parents[parent]
+        if not ((now_run == run and now_print == print_) or grew_from == run):
             return None
     if {p for p, _, _ in before.parents} != set(spec.parents):
         return None

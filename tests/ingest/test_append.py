@@ -121,6 +121,10 @@ def test_a_new_file_and_a_later_date_grow_the_tables_to_what_a_fresh_build_gives
         fresh_rows[2] | {"meeting_id": "NX3", "duration_min": "thirty"},
         fresh_rows[3],  # a copy of a row of the same new file
     ]
+    # A parent that grows by a new file: a new match, and a meeting of it in the new file.
+    match = _rows(export / "matches.csv")[0] | {"match_id": "MNEW1"}
+    _write(export / "matches_zz.csv", [match])
+    new.append(fresh_rows[4] | {"meeting_id": "NX4", "match_id": "MNEW1"})
     new_file = export / "meetings_zz_more.csv"
     assert new_file.name > files[-1].name
     _write(new_file, new)
@@ -139,6 +143,13 @@ def test_a_new_file_and_a_later_date_grow_the_tables_to_what_a_fresh_build_gives
     meetings = dict(con.execute("SELECT meeting_id, _source_file FROM core.meetings").fetchall())
     assert meetings["NX1"] == new_file.name  # the future match's meeting passed the reference
     assert "NF1" in meetings  # refused as future-dated, in its place now
+    assert meetings["NX4"] == new_file.name  # a meeting of the parent's new row
+    # As a full build does, the run writes every quarantine row of the tables it grew.
+    runs = con.execute(
+        "SELECT DISTINCT run_id FROM quarantine.rejected_rows WHERE table_name = 'meetings' "
+        "UNION SELECT DISTINCT run_id FROM quarantine.duplicate_rows WHERE table_name = 'meetings'"
+    ).fetchall()
+    assert runs == [("r2",)]
     assert "NX2" not in meetings and "NX3" not in meetings
     assert meetings[kept["meeting_id"]] != new_file.name  # the first row with the key stays
     copies = con.execute(
