@@ -28,7 +28,9 @@ class LinearModel:
     """min c·x subject to matrix x = rhs, lower <= x <= upper (x whole when `integral`),
     re-solved with new c (and bounds). `primal`: most re-solves change costs only.
     `presolve`: HiGHS's presolve before the first solve (slower, but its vertex is whole
-    more often: for a model built to find a whole vertex where another model's was not)."""
+    more often: for a model built to find a whole vertex where another model's was not).
+    `fresh`: every solve starts from nothing instead of the last basis (for programs whose
+    bounds move far between solves, where going on from the last basis costs more)."""
 
     def __init__(
         self,
@@ -39,10 +41,12 @@ class LinearModel:
         integral: bool = False,
         primal: bool = True,
         presolve: bool = False,
+        fresh: bool = False,
     ) -> None:
         self.integral = integral
         self.primal = primal
         self.presolve = presolve
+        self.fresh = fresh
         self.matrix = csc_matrix(matrix)
         self.rhs = np.asarray(rhs, dtype=float)
         self.lower = np.asarray(lower, dtype=float).copy()
@@ -131,6 +135,8 @@ class LinearModel:
         if moved.size:
             model.changeColsCost(moved.size, moved.astype(np.int32), cost[moved])
             self._cost = cost.copy()
+        if self.fresh:
+            model.clearSolver()
         if model.run() == _highs.HighsStatus.kError:
             return self._linprog(cost)
         self._switch_to_primal()
