@@ -205,3 +205,29 @@ def test_a_refused_row_that_now_comes_first_with_its_key_makes_a_full_build(tmp_
         "SELECT _source_file FROM core.meetings WHERE meeting_id = ?", [taken["meeting_id"]]
     ).fetchall()
     assert source == [(first.name,)]
+
+
+def test_survey_answers_grow_by_a_new_file_with_their_two_part_key(loaded):
+    export, con = loaded
+    old = _rows(export / "survey_responses.csv")
+    first = old[0]
+    # New answers, an exact copy of a kept answer, and a kept (response, item) with another
+    # value: the copy and the duplicate key are found through the two-part key.
+    new = [r | {"response_id": "N" + r["response_id"]} for r in old[:30]]
+    new += [dict(first), first | {"value": "1" if first["value"] != "1" else "2"}]
+    _write(export / "survey_responses_zz.csv", new)
+    land_root(con, export, CONTRACT, AS_OF, datetime(2026, 7, 2), "r2")
+
+    outcome = _build_all(con, AS_OF, "r2")["survey_responses"]
+
+    assert outcome.appended_from == "r1"
+    assert _tables(con) == _fresh(export, AS_OF)
+    rules = con.execute(
+        "SELECT rule FROM quarantine.rejected_rows WHERE source_file = 'survey_responses_zz.csv'"
+    ).fetchall()
+    assert rules == [("duplicate_key",)]
+    copies = con.execute(
+        "SELECT count(*) FROM quarantine.duplicate_rows WHERE source_file = ?",
+        ["survey_responses_zz.csv"],
+    ).fetchall()[0][0]
+    assert copies == 1
