@@ -148,3 +148,15 @@ class PatternMemo:
     def used(self) -> Iterable[tuple[str, Pattern]]:
         with self._lock:
             return list(self._used.items())
+
+    def kept(self) -> dict[str, Pattern]:
+        """The patterns kept from the last run (for a worker process's own memo)."""
+        with self._lock:
+            return dict(self._kept)
+
+    def absorb(self, used: Iterable[tuple[str, Pattern]], *, reused: int, chosen: int) -> None:
+        """Take in what a worker process's memo used, reused and chosen."""
+        with self._lock:
+            self._used.update(used)
+            self.reused += reused
+            self.chosen += chosen

@@ -18,7 +18,9 @@ import numpy as np
 import polars as pl
 
 from models.freed_memory import return_freed_memory
+from models.stats import family_pool
 from models.stats.effect_sizes import hedges_g, odds_ratio_woolf
+from models.stats.family_pool import FamilyPool
 from models.stats.intervals import (
     newcombe_difference,
     t_interval,
@@ -341,9 +343,10 @@ def suppress_cells(
         part = part.sort(["program_id", "dimension", "group"], nulls_last=False)
         signature = tuple(part.select("program_id", "dimension", "group", "n").iter_rows())
         families.setdefault(signature, []).append(part)
-    # Families are independent linked tables; most of a family's time is in HiGHS, which
-    # lets another thread run, so two at a time use both cores of the reference machine.
-    # Each family's pattern depends on its own table only: the same in any order. The
+    # Families are independent linked tables, protected two at a time to use both cores of
+    # the reference machine: in threads, or for a large table in worker processes
+    # (models.stats.family_pool). Each family's pattern depends on its own table only: the
+    # same in any order and any worker. The
     # costliest start first (each share metric adds an audit pass), so that a long family
     # does not run alone at the end.
     every = list(families.values())
@@ -354,11 +357,12 @@ def suppress_cells(
     # the pool protects the others (measured on the demo: it is the step's longest part).
     order = chosen + [i for i in costliest if i not in chosen]
     together: Future | None = None
+    processes = cells.height >= family_pool.PROCESS_CELLS
     with (
-        ThreadPoolExecutor(max_workers=threads or family_threads()) as pool,
+        FamilyPool(threads or family_threads(), memo, processes=processes) as pool,
         ThreadPoolExecutor(max_workers=1) as side,
     ):
-        futures = {i: pool.submit(_protect_family, facts[i], k, memo) for i in order}
+        futures = {i: pool.submit(_protect_family, facts[i], k) for i in order}
         if len(chosen) > 1:
             together = side.submit(_tie, every, facts, futures, chosen, k, tied, memo)
         patterns = [futures[i].result() for i in range(len(every))]
@@ -367,7 +371,7 @@ def suppress_cells(
             # A family that hides more for the others has its shares audited again on its
             # own table (models.stats.same_subjects: the joint audit carries counts only).
             grown = [i for i in chosen if (tie[i] & ~patterns[i]).any()]
-            again = {i: pool.submit(_settle, facts[i], k, memo, patterns[i], tie[i]) for i in grown}
+            again = {i: pool.submit(_settle, facts[i], k, patterns[i], tie[i]) for i in grown}
             for i in chosen:
                 patterns[i] = again[i].result() if i in again else tie[i]
     for parts, hidden in zip(every, patterns, strict=True):
@@ -385,7 +389,11 @@ def suppress_cells(
 
 
 def _settle(
-    family: _Family, k: int, memo: PatternMemo | None, own: np.ndarray, hidden: np.ndarray
+    family: _Family,
+    k: int,
+    own: np.ndarray,
+    hidden: np.ndarray,
+    memo: PatternMemo | None = None,
 ) -> np.ndarray:
     """A family's pattern grown by the tie (from `own`, which passed its own audit): kept if its
     own audit (with its shares) passes, protected again with it forced otherwise. Only the
@@ -410,7 +418,7 @@ def _settle(
     result = audit(table, hidden, judged=new)
     if not (result.exposed & new).any():
         return hidden
-    return _protect_family(family, k, memo, hidden)
+    return _protect_family(family, k, hidden, memo=memo)
 
 
 def _tie(
@@ -497,7 +505,7 @@ def _family(
 
 
 def _protect_family(
-    family: _Family, k: int, memo: PatternMemo | None = None, also: np.ndarray | None = None
+    family: _Family, k: int, also: np.ndarray | None = None, memo: PatternMemo | None = None
 ) -> np.ndarray:
     """One suppression pattern for metrics that share their cells and counts; `also`: cells
     hidden whatever the audit finds (a pattern chosen with other tables)."""

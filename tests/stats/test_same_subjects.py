@@ -110,7 +110,7 @@ def test_a_family_grown_by_the_tie_passes_its_own_audit_whole() -> None:
     cell = next(c for c in published[np.argsort(-family.n[published])] if exposed_if_hidden(c))
     grown = own.copy()
     grown[cell] = True
-    settled = _settle(family, 10, None, own, grown)
+    settled = _settle(family, 10, own, grown)
     assert (settled >= grown).all() and settled.sum() > grown.sum()
     after = audit(table, settled).exposed & settled
     assert not (after & ~before).any()
