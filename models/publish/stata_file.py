@@ -41,10 +41,13 @@ def _within(low: float | None, high: float | None, bounds: tuple[int, int]) -> b
     return low is None or high is None or (bounds[0] <= low and high <= bounds[1])
 
 
-def _storage(v: Variable) -> tuple[int, str, str]:
+def _storage(v: Variable) -> tuple[int, np.dtype, str]:
     """(Stata type code, numpy field type, display format) of a variable."""
     if v.is_text:
-        return v.width, f"({v.width},)u1", f"%-{min(v.width, 244)}s"
+        # The tuple form, not the string "(12,)u1": numpy parses that with ast.literal_eval,
+        # and CPython 3.11's parser state is shared between threads, so two tables written
+        # at once (labelled.py) failed with "AST constructor recursion depth mismatch".
+        return v.width, np.dtype((np.uint8, (v.width,))), f"%-{min(v.width, 244)}s"
     shift = UNIX_EPOCH_DAYS_AFTER_STATA if v.display == "date" else 0
     low = None if v.smallest is None else v.smallest + shift
     high = None if v.largest is None else v.largest + shift
@@ -55,7 +58,7 @@ def _storage(v: Variable) -> tuple[int, str, str]:
     else:
         storage = (_DOUBLE, "<f8")
     display = {"date": "%td", "timestamp": "%tc", "double": "%10.0g"}.get(v.display, "%12.0g")
-    return storage[0], storage[1], display
+    return storage[0], np.dtype(storage[1]), display
 
 
 def _fixed(text: str, size: int) -> bytes:

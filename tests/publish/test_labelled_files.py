@@ -350,3 +350,19 @@ def test_an_empty_table_is_a_readable_file_with_its_variables(tmp_path):
     ):
         frame, meta = reader(path)
         assert len(frame) == 0 and meta.column_names == [c.export_name for c in export.columns]
+
+
+def test_the_stata_writer_never_calls_python_s_parser(tmp_path, monkeypatch):
+    # CPython 3.11 shares the parser's state between threads: two tables written at once
+    # failed ("AST constructor recursion depth mismatch") where numpy read the text columns'
+    # field type "(12,)u1" with ast.literal_eval (seen in a clean-clone CI run).
+    import ast
+
+    def parser_called(*args: object, **kwargs: object) -> None:
+        raise AssertionError("ast called while writing a labelled file")
+
+    monkeypatch.setattr(ast, "literal_eval", parser_called)  # (pytest itself needs ast.parse)
+    export, con = _write(tmp_path, _rows(50, seed=3, note_width=30))
+    con.close()
+    assert any(c.kind == "text" for c in export.columns)
+    assert (tmp_path / "stata" / "metrics" / "sample.dta").stat().st_size > 0
