@@ -26,6 +26,7 @@ What is proved, and how cheaply:
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,6 +46,8 @@ COUPLED_CELLS = 200
 # Batches of "push the unproven cells up / down" before solving cell by cell.
 _BATCHES = 4
 _TOL = 1e-6
+# Passes of a windowed audit (the counts, each outcome's successes) run at once.
+PASS_THREADS = 2
 # Cells a component's windows leave unproven and whose complements hid nothing new, up to this
 # many per audit, are solved in the whole component (cell by cell, exact): such a cell is often
 # protected by a cycle through programs no one window holds.
@@ -441,30 +444,32 @@ def _in_windows(
         # Cells at their floor can only rise, the others make room by falling.
         return np.where(table.n[window] - table.lower[window] >= width, -1.0, 1.0)
 
-    solves = _prove_windows(wins, target, low, high, counts, wide, push, "n", memory)
-    solves += _prove_wider(table, vs, ~wide(low[vs], high[vs], vs) & thorough,
-                           low, high, counts, wide, push, "n", memory)  # fmt: skip
-    left = _first(~wide(low[vs], high[vs], vs) & thorough, LEFTOVER_CELLS)
-    if left.any():
-        whole = _counts_program(table, vs, table.matrix[:, vs], ceiling, shares=False)
-        found: list[NDArray[np.float64]] = []
-        lo, hi, _ = _prove(
-            whole,
-            left,
-            lambda a, b: (b - a) >= width - _TOL,
-            push(vs),
-            seeds=[low[vs], high[vs]],
-            found=found,
-        )
-        solves += whole.solves
-        if memory is not None:  # kept: the next audit need not solve the whole again
-            for x in found:
-                memory.record("n", vs, table.n[vs], x)
-        low[vs], high[vs] = lo, hi
-    shown = np.zeros(vs.size, dtype=bool)
-    for j, outcome in enumerate(table.outcomes):
-        if not outcome.edges:
-            continue
+    def count_pass() -> int:
+        solves = _prove_windows(wins, target, low, high, counts, wide, push, "n", memory)
+        solves += _prove_wider(table, vs, ~wide(low[vs], high[vs], vs) & thorough,
+                               low, high, counts, wide, push, "n", memory)  # fmt: skip
+        left = _first(~wide(low[vs], high[vs], vs) & thorough, LEFTOVER_CELLS)
+        if left.any():
+            whole = _counts_program(table, vs, table.matrix[:, vs], ceiling, shares=False)
+            found: list[NDArray[np.float64]] = []
+            lo, hi, _ = _prove(
+                whole,
+                left,
+                lambda a, b: (b - a) >= width - _TOL,
+                push(vs),
+                seeds=[low[vs], high[vs]],
+                found=found,
+            )
+            solves += whole.solves
+            if memory is not None:  # kept: the next audit need not solve the whole again
+                for x in found:
+                    memory.record("n", vs, table.n[vs], x)
+            low[vs], high[vs] = lo, hi
+        return solves
+
+    def share_pass(j: int, outcome: Outcome) -> tuple[NDArray[np.bool_], int]:
+        """The cells of vs that outcome j may show all-yes or all-no, and the solves."""
+        none = np.zeros(vs.size, dtype=bool)
         s, d = outcome.successes, outcome.denominator
         valued = ~np.isnan(s) & (d > 0) & hidden & judged
         valued &= ~_said_by_a_published_whole(table, outcome, hidden)
@@ -473,7 +478,7 @@ def _in_windows(
         edge = np.zeros(table.n.size, dtype=bool)
         edge[vs] = (zero | full)[vs]
         if not edge.any():
-            continue
+            return none, 0
         truth = np.where(valued, s, 0.0)
         cap = np.where(valued, d, 0.0)
         integral = bool(np.all(np.abs(truth[vs] - np.round(truth[vs])) < 1e-9))
@@ -481,20 +486,19 @@ def _in_windows(
         if memory is not None:
             memory.widen(("s", j), hidden, s_low, s_high)
 
-        # Default arguments bind this outcome's arrays (the functions outlive the loop turn).
-        def successes(window, truth=truth, cap=cap, integral=integral) -> _Program:  # noqa: ANN001
+        def successes(window: NDArray[np.int64]) -> _Program:
             lower = np.zeros(window.size)
             return _Program(equations_of(window), truth[window], lower, cap[window], integral)
 
-        def off_edge(lo, hi, cells, zero=zero, cap=cap) -> NDArray[np.bool_]:  # noqa: ANN001
+        def off_edge(lo, hi, cells) -> NDArray[np.bool_]:  # noqa: ANN001
             return np.where(
                 zero[cells], hi >= SHARE_MARGIN - _TOL, lo <= cap[cells] - SHARE_MARGIN + _TOL
             )
 
-        def towards(window, zero=zero) -> NDArray[np.float64]:  # noqa: ANN001
+        def towards(window: NDArray[np.int64]) -> NDArray[np.float64]:
             return np.where(zero[window], 1.0, -1.0)
 
-        solves += _prove_windows(
+        solves = _prove_windows(
             wins, edge, s_low, s_high, successes, off_edge, towards, ("s", j), memory
         )
         every = np.arange(table.n.size)
@@ -509,7 +513,24 @@ def _in_windows(
             found, used = _forced(outcome, vs, sub, False, plain, memory, j, hidden, again)
             edge_left &= found | ~again
             solves += used
-        shown |= edge_left
+        return edge_left, solves
+
+    # The counts and each outcome's successes are proved apart (their own bounds, their own
+    # solutions in `memory`, by kind), so they run side by side: HiGHS lets the other thread
+    # run for most of a solve. Each pass gives what it gives alone, in any order.
+    passes = [(j, o) for j, o in enumerate(table.outcomes) if o.edges]
+    shown = np.zeros(vs.size, dtype=bool)
+    if not passes:
+        solves = count_pass()
+        return low[vs], high[vs], solves, shown
+    with ThreadPoolExecutor(max_workers=PASS_THREADS) as pool:
+        counted = pool.submit(count_pass)
+        outcomes = [pool.submit(share_pass, j, o) for j, o in passes]
+        solves = counted.result()
+        for future in outcomes:
+            edge_left, used = future.result()
+            shown |= edge_left
+            solves += used
     return low[vs], high[vs], solves, shown
 
 

@@ -13,7 +13,7 @@ import models.disclosure.audit as audit_module
 import models.disclosure.protection as protection_module
 import models.disclosure.windows as windows_module
 from models.disclosure.audit import audit
-from models.disclosure.table import LinkedTable
+from models.disclosure.table import LinkedTable, Outcome
 from models.stats.breakdowns import TOTAL_OF
 from models.stats.cells import program_blocks
 from models.stats.linkage import linked_equations
@@ -186,3 +186,34 @@ def test_where_a_program_s_window_holds_no_change_a_wider_one_is_sought_first(
     assert small_windows, "the table did not take the windowed path"
     assert asked.count("wide") > 0
     assert asked.count("whole") < asked.count("wide")  # most found a change in the wider one
+
+
+def test_the_passes_side_by_side_prove_what_they_prove_one_after_another(
+    small_windows: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The counts and each outcome's successes are proved apart, so running them at once
+    # changes nothing: the same intervals, the same shares shown, the same solves.
+    truth = truth_cells(people(np.random.default_rng(5), 8, (15, 60)))
+    cells = as_breakdown(truth)
+    n = cells["n"].to_numpy().astype(float)
+    successes = truth["s"].to_numpy().astype(float)
+    table = LinkedTable(
+        n=n,
+        equations=linked_equations(cells, total_of=TOTAL_OF),
+        lower=np.ones(cells.height),
+        outcomes=[
+            Outcome(successes=successes, denominator=n, name="first"),
+            Outcome(successes=n - successes, denominator=n, name="second"),
+        ],
+        blocks=program_blocks(cells["program_id"]),
+    )
+    hidden = protect_linear(table.n, K, table.equations).suppressed
+    edges = (successes == 0) | (successes == n)
+    assert (hidden & edges).sum() >= 5  # some hidden share is on an edge: the share passes work
+    together = audit(table, hidden)
+    assert small_windows, "the table did not take the windowed path"
+    monkeypatch.setattr(audit_module, "PASS_THREADS", 1)
+    apart = audit(table, hidden)
+    for field in ("low", "high", "exact", "pinned", "forced"):
+        assert np.array_equal(getattr(together, field), getattr(apart, field)), field
+    assert together.solves == apart.solves
