@@ -69,7 +69,7 @@ RUN_ENV = (
     ("MENTORSCOPE_KEEP_VERSIONS", "snapshot versions kept (default 5)"),
     ("MENTORSCOPE_CITATION_AUTHOR", "author in the snapshot's citation"),
     ("MENTORSCOPE_DUCKDB_MEMORY_LIMIT", "DuckDB memory limit"),
-    ("MENTORSCOPE_DISCLOSURE_THREADS", "breakdown families audited at once (default 2)"),
+    ("MENTORSCOPE_DISCLOSURE_THREADS", "breakdown families and audit passes at once (default 2)"),
     ("MENTORSCOPE_SLOT_WAIT_SECONDS", "longest wait for the warehouse slot (default 600)"),
     ("MENTORSCOPE_STALE_RUN_SECONDS", "when a silent run counts as dead"),
     ("MENTORSCOPE_LOCK_WAIT", "seconds a UI, sensor or schedule run waits for the warehouse"),

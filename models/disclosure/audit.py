@@ -34,6 +34,7 @@ from numpy.typing import NDArray
 from scipy.sparse import csc_matrix, csr_matrix, hstack, identity, vstack
 from scipy.sparse.csgraph import connected_components
 
+from models.disclosure import threads
 from models.disclosure.solver import LinearModel
 from models.disclosure.table import PROTECTION_WIDTH, SHARE_MARGIN, LinkedTable, Outcome
 from models.disclosure.windows import WIDE_PARTNERS, WINDOW_CELLS, Window, rows_of, windows
@@ -46,8 +47,7 @@ COUPLED_CELLS = 200
 # Batches of "push the unproven cells up / down" before solving cell by cell.
 _BATCHES = 4
 _TOL = 1e-6
-# Passes of a windowed audit (the counts, each outcome's successes) run at once.
-PASS_THREADS = 2
+
 # Cells a component's windows leave unproven and whose complements hid nothing new, up to this
 # many per audit, are solved in the whole component (cell by cell, exact): such a cell is often
 # protected by a cycle through programs no one window holds.
@@ -523,7 +523,7 @@ def _in_windows(
     if not passes:
         solves = count_pass()
         return low[vs], high[vs], solves, shown
-    with ThreadPoolExecutor(max_workers=PASS_THREADS) as pool:
+    with ThreadPoolExecutor(max_workers=threads.pass_threads()) as pool:
         counted = pool.submit(count_pass)
         outcomes = [pool.submit(share_pass, j, o) for j, o in passes]
         solves = counted.result()

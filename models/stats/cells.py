@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
+from models.disclosure.threads import THREADS_ENV
 from models.freed_memory import return_freed_memory
 from models.stats import family_pool
 from models.stats.effect_sizes import hedges_g, odds_ratio_woolf
@@ -89,7 +90,6 @@ _DIGITS = 9  # decimals kept of subject values (upstream means may differ in the
 # quarter of the step. They cost 1.2 GB more while each family's freed heap pages stayed with
 # the process; given back after each family (models.freed_memory), two peaked at 2.6 GB
 # against one's 3.2 GB before (docs/disclosure.md, "Scale"). Set 1 for the least memory.
-THREADS_ENV = "MENTORSCOPE_DISCLOSURE_THREADS"
 MAX_THREADS = 8
 DEFAULT_THREADS = 2
 
@@ -358,9 +358,11 @@ def suppress_cells(
     order = chosen + [i for i in costliest if i not in chosen]
     together: Future | None = None
     processes = cells.height >= family_pool.PROCESS_CELLS
+    # The pool last: after an error it ends first, so its workers are killed before the
+    # side thread's tie is waited for (the tie then fails on their families).
     with (
-        FamilyPool(threads or family_threads(), memo, processes=processes) as pool,
         ThreadPoolExecutor(max_workers=1) as side,
+        FamilyPool(threads or family_threads(), memo, processes=processes) as pool,
     ):
         futures = {i: pool.submit(_protect_family, facts[i], k) for i in order}
         if len(chosen) > 1:

@@ -1,15 +1,16 @@
 """A worker process for models.stats.family_pool: runs one family's protection at a time.
 
-Started as `python -m models.stats.family_worker`, not through multiprocessing: a spawned
-multiprocessing child runs the caller's main script again, which breaks every script that
-calls the breakdowns without an `if __name__ == "__main__"` guard. Requests and replies are
-pickles on the worker's stdin and on a private copy of its stdout; its file descriptor 1 goes
-to stderr, so that nothing a library prints (HiGHS writes to the C stdout) can mix into a
-reply.
+Started as `python -P -m models.stats.family_worker <caller's pid> <reply fd>`, not through
+multiprocessing: a spawned multiprocessing child runs the caller's main script again, which
+breaks every script that calls the breakdowns without an `if __name__ == "__main__"` guard.
+Requests are pickles on the worker's stdin; replies go to a pipe of their own (the file
+descriptor in argv), so that nothing a library prints can mix into a reply.
 
-Request: (fn, args, kept patterns or None). Reply: (True, (pattern, memo entries used,
-reused, chosen)) or (False, the exception). End of input: the worker exits. The worker also
-exits when the process that started it is gone, even mid-family.
+First reply: the path of the `models` package the worker imported (the caller checks it is
+its own). Then per request (fn, args, kept patterns or None): (True, (pattern, memo entries
+used, reused, chosen)) or (False, the exception), an exception that cannot make the trip
+being replaced by a RuntimeError carrying its type, message and traceback. End of input: the
+worker exits. It also exits when the process that started it is gone, even mid-family.
 """
 
 from __future__ import annotations
@@ -20,14 +21,22 @@ import signal
 import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, BinaryIO
 
 import numpy as np
 
+import models
 from models.disclosure.memo import Pattern, PatternMemo
 
 PARENT_POLL_S = 1.0
+
+
+def package_path() -> str:
+    """The `models` package this process runs (the caller compares it with its own)."""
+    return str(Path(models.__file__).resolve().parent)
 
 
 def run(
@@ -47,23 +56,30 @@ def _watch_parent(parent: int) -> None:
     os._exit(1)
 
 
-def _reply(out: BinaryIO, message: tuple[bool, object]) -> None:
+def _error_reply(error: BaseException) -> bytes:
+    """The error as it will arrive: itself if it survives pickling both ways, else a
+    RuntimeError that says what it was."""
     try:
-        data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    except Exception as error:  # noqa: BLE001 - an exception that cannot be pickled
-        data = pickle.dumps((False, RuntimeError(f"{type(error).__name__}: {error}")))
+        data = pickle.dumps((False, error), protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.loads(data)
+        return data
+    except Exception:  # noqa: BLE001 - any failure of the round trip
+        text = "".join(traceback.format_exception(error))
+        return pickle.dumps((False, RuntimeError(f"{type(error).__name__}: {error}\n{text}")))
+
+
+def _send(out: BinaryIO, data: bytes) -> None:
     out.write(data)
     out.flush()
 
 
 def main() -> None:
-    parent = int(sys.argv[1]) if len(sys.argv) > 1 else os.getppid()
+    parent, reply_fd = int(sys.argv[1]), int(sys.argv[2])
     # Ctrl-C reaches the whole process group; the caller handles it and ends its workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
-    out = os.fdopen(os.dup(1), "wb")
-    os.dup2(2, 1)
-    sys.stdout = sys.stderr
+    out = os.fdopen(reply_fd, "wb")
+    _send(out, pickle.dumps(package_path()))
     requests = sys.stdin.buffer
     while True:
         try:
@@ -71,10 +87,10 @@ def main() -> None:
         except EOFError:
             return
         try:
-            result: tuple[bool, object] = (True, run(fn, args, kept))
+            reply = pickle.dumps((True, run(fn, args, kept)), protocol=pickle.HIGHEST_PROTOCOL)
         except Exception as error:  # noqa: BLE001 - sent to the caller, raised there
-            result = (False, error)
-        _reply(out, result)
+            reply = _error_reply(error)
+        _send(out, reply)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,8 @@ whole takes the windowed path; the 300-program figures are in docs/disclosure.md
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import polars as pl
 import pytest
@@ -12,7 +14,8 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 import models.disclosure.audit as audit_module
 import models.disclosure.protection as protection_module
 import models.disclosure.windows as windows_module
-from models.disclosure.audit import audit
+from models.disclosure import threads
+from models.disclosure.audit import Memory, audit
 from models.disclosure.table import LinkedTable, Outcome
 from models.stats.breakdowns import TOTAL_OF
 from models.stats.cells import program_blocks
@@ -191,29 +194,48 @@ def test_where_a_program_s_window_holds_no_change_a_wider_one_is_sought_first(
 def test_the_passes_side_by_side_prove_what_they_prove_one_after_another(
     small_windows: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The counts and each outcome's successes are proved apart, so running them at once
-    # changes nothing: the same intervals, the same shares shown, the same solves.
+    # The counts and each outcome's successes are proved apart (their own bounds, their own
+    # kept solutions), so running them at once changes nothing: the same intervals, the same
+    # shares shown, the same solves, the same solutions kept for the next audit.
     truth = truth_cells(people(np.random.default_rng(5), 8, (15, 60)))
     cells = as_breakdown(truth)
     n = cells["n"].to_numpy().astype(float)
     successes = truth["s"].to_numpy().astype(float)
-    table = LinkedTable(
+    base = LinkedTable(
         n=n,
         equations=linked_equations(cells, total_of=TOTAL_OF),
         lower=np.ones(cells.height),
+        blocks=program_blocks(cells["program_id"]),
+    )
+    table = replace(
+        base,
         outcomes=[
             Outcome(successes=successes, denominator=n, name="first"),
             Outcome(successes=n - successes, denominator=n, name="second"),
         ],
-        blocks=program_blocks(cells["program_id"]),
     )
     hidden = protect_linear(table.n, K, table.equations).suppressed
-    edges = (successes == 0) | (successes == n)
-    assert (hidden & edges).sum() >= 5  # some hidden share is on an edge: the share passes work
-    together = audit(table, hidden)
+    thorough = hidden.copy()  # cells windows leave open are solved in the whole component
+    counts_only = audit(base, hidden, memory=Memory(), thorough=thorough)
+    kept_together = Memory()
+    together = audit(table, hidden, memory=kept_together, thorough=thorough)
     assert small_windows, "the table did not take the windowed path"
-    monkeypatch.setattr(audit_module, "PASS_THREADS", 1)
-    apart = audit(table, hidden)
+    assert together.solves > counts_only.solves  # the share passes solved something
+    monkeypatch.setattr(threads, "PASS_THREADS", 1)
+    assert threads.pass_threads() == 1
+    kept_apart = Memory()
+    apart = audit(table, hidden, memory=kept_apart, thorough=thorough)
     for field in ("low", "high", "exact", "pinned", "forced"):
         assert np.array_equal(getattr(together, field), getattr(apart, field)), field
     assert together.solves == apart.solves
+    assert kept_together.kept.keys() == kept_apart.kept.keys()
+    for kind, found in kept_together.kept.items():
+        assert len(found) == len(kept_apart.kept[kind]), kind
+        for (moved, values), (moved_b, values_b) in zip(found, kept_apart.kept[kind], strict=True):
+            assert np.array_equal(moved, moved_b) and np.array_equal(values, values_b), kind
+
+
+def test_the_thread_setting_runs_the_passes_one_after_another() -> None:
+    assert threads.pass_threads({}, cores=2) == 2
+    assert threads.pass_threads({threads.THREADS_ENV: " 1 "}, cores=8) == 1
+    assert threads.pass_threads({threads.THREADS_ENV: "2"}, cores=1) == 1

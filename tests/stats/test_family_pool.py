@@ -39,8 +39,17 @@ def test_families_in_processes_give_the_patterns_of_threads_and_fill_the_memo(
     in_threads = PatternMemo()
     threads = suppress_cells(cells, K, total_of=TOTAL_OF, threads=2, memo=in_threads)
     monkeypatch.setattr(family_pool, "PROCESS_CELLS", 0)
+    started: list[object] = []
+    real_worker = family_pool._Worker
+
+    def counted(*args: object) -> object:
+        started.append(1)
+        return real_worker(*args)
+
+    monkeypatch.setattr(family_pool, "_Worker", counted)
     in_processes = PatternMemo()
     processes = suppress_cells(cells, K, total_of=TOTAL_OF, threads=2, memo=in_processes)
+    assert len(started) == 2  # the families went to two worker processes
     hidden = processes["suppressed"].to_numpy()
     assert hidden.sum() > (cells["n"] < K).sum()  # complements were chosen
     assert np.array_equal(threads["suppressed"].to_numpy(), hidden)
@@ -99,17 +108,49 @@ def test_a_worker_that_dies_fails_its_family_and_leaves_no_caller_waiting(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _importable_here(monkeypatch)
-    with (
-        pytest.raises(WorkerGone, match="exit code 3"),
-        FamilyPool(2, None, processes=True) as pool,
-    ):
+    with FamilyPool(2, None, processes=True) as pool:
         workers = _workers_of(pool)
-        futures = [pool.submit(_dies), *(pool.submit(_pattern, 3) for _ in range(4))]
-        for future in futures:
-            future.result(timeout=60)
+        dies = pool.submit(_dies)
+        futures = [pool.submit(_sleeps, 0.5) for _ in range(6)]
+        with pytest.raises(WorkerGone, match="exit code 3"):
+            dies.result(timeout=60)
+        # Every family is answered, within the pool's life: a pattern, or the pool's end.
+        answered = [f.exception(timeout=60) for f in futures]
+        assert any(isinstance(e, WorkerGone) for e in answered)
+        later = pool.submit(_pattern, 3)  # a broken pool takes nothing more
+        assert isinstance(later.exception(timeout=60), WorkerGone)
     assert all(w.returncode is not None for w in workers)
-    # Every family was answered: a pattern, or the worker's death.
-    assert all(f.done() for f in futures)
+
+
+class _Unreadable(Exception):
+    """An exception pickle can write but not read back (its __init__ wants two arguments)."""
+
+    def __init__(self, what: str, why: str) -> None:
+        super().__init__(f"{what}: {why}")
+
+
+def _fails_oddly(*args: object, memo: object = None) -> np.ndarray:
+    raise _Unreadable("family 4", "no pattern")
+
+
+def test_an_error_that_cannot_make_the_trip_arrives_as_its_text(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _importable_here(monkeypatch)
+    with FamilyPool(2, None, processes=True) as pool:
+        odd = pool.submit(_fails_oddly)
+        with pytest.raises(RuntimeError, match="_Unreadable: family 4: no pattern"):
+            odd.result(timeout=60)
+        assert pool.submit(_pattern, 2).result(timeout=60).tolist() == [True, False]
+
+
+def test_a_worker_that_runs_other_code_is_refused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # As if the caller's `models` were another checkout's than the one the worker imports.
+    monkeypatch.setattr(family_pool, "_ROOT", tmp_path)
+    with pytest.raises(WorkerGone, match="not " + str(tmp_path / "models")):
+        FamilyPool(2, None, processes=True)
 
 
 def test_an_error_in_the_caller_kills_the_workers_mid_family(
@@ -121,7 +162,9 @@ def test_an_error_in_the_caller_kills_the_workers_mid_family(
         workers = _workers_of(pool)
         long = pool.submit(_sleeps, 600)  # a family that would take ten minutes
         waiting = [pool.submit(_sleeps, 600) for _ in range(3)]
+        deadline = time.monotonic() + 60
         while not long.running():
+            assert time.monotonic() < deadline, "no worker took the family"
             time.sleep(0.05)
         time.sleep(3)  # the worker has imported this module and sleeps in the family
         assert not long.done()
@@ -135,14 +178,18 @@ def test_a_worker_whose_caller_is_gone_exits_by_itself() -> None:
     # Told another process started it: it finds that process gone at once and exits, though
     # its input stays open (a killed run's workers see the same).
     other = os.getppid()  # not the worker's parent: this process is
+    replies, reply_end = os.pipe()
     worker = subprocess.Popen(
-        [sys.executable, "-m", "models.stats.family_worker", str(other)],
+        [sys.executable, "-P", "-m", "models.stats.family_worker", str(other), str(reply_end)],
         stdin=subprocess.PIPE,
         env={**os.environ, "PYTHONPATH": str(family_pool._ROOT)},
+        pass_fds=(reply_end,),
     )
+    os.close(reply_end)
     try:
         assert worker.wait(timeout=60) == 1
     finally:
         worker.kill()
         assert worker.stdin is not None
         worker.stdin.close()
+        os.close(replies)
