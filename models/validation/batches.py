@@ -38,14 +38,15 @@ from models.validation.outcomes import Outcome, TableValidation, outcome, skippe
 from models.validation.paths import UnsupportedExpectation, path_of
 from models.validation.source import ROW, FrameQuery, TableSource, q, units_of
 
-# A batch's size in Arrow bytes. Rows per batch follow from each frame's width: ~115,000
-# meetings, ~150,000 survey items, ~100,000 participants. Measured (docs/validation.md), under
-# the former fixed 128 MB DuckDB cap: the whole validation peaked at 595-640 MB RSS on 3.2 M
-# participants, 10 M meetings and 21 M survey items, of which ~290 MB is GX imported; with the
-# cap sized from the run's limit (below) DuckDB may hold a few hundred MB more (validate_matches
-# at 1.6 M participants: 967 MB peak). Twice the batch size saved ~10 % of the time for ~100 MB
-# more: GX's fixed cost per batch is ~0.1 s, its cost per row small.
-BATCH_BYTES = 10 * 1024**2
+# A batch's size in Arrow bytes. Rows per batch follow from each frame's width: ~440,000
+# meetings, ~550,000 survey items, ~370,000 participants. GX pays a fixed cost per batch
+# (~0.1 s: its metric graph, rebuilt for every batch), so fewer, larger batches cost less.
+# Measured on the consortium's warehouse (docs/performance.md, session 22), each table alone
+# at 10 / 40 / 80 MB: meetings (10.7 M) 23.2 / 18.0 / 18.1 s and 1,180 / 1,501 / 1,384 MB
+# peak RSS; activities 8.4 / 5.8 / 5.5 s; survey responses 9.0 / 6.8 / 6.4 s; the same
+# outcomes at every size. 40 MB is the knee; the validation steps stay far below the run's
+# peak (core, 3.4 GB). Earlier figures, under the former fixed DuckDB cap: docs/validation.md.
+BATCH_BYTES = 40 * 1024**2
 MIN_BATCH_ROWS, MAX_BATCH_ROWS = 10_000, 1_000_000
 SIZE_SAMPLE_ROWS = 10_000
 FETCH_ROWS = 65_536  # rows per chunk fetched from DuckDB (regrouped into batches)
