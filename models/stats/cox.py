@@ -47,6 +47,8 @@ def cox_frame(durations: pl.DataFrame, dyads: pl.DataFrame) -> pl.DataFrame:
         .then(pl.col("mentee_gender"))
         .otherwise(pl.lit("other")),
     ).unique(subset="match_id", keep="first")
+    # In the durations' order: an inner join's own order varies from run to run, and with it
+    # the order of the risk sets' sums (estimates moved in the 13th digit between runs).
     return durations.select(
         pl.col("match_id").cast(pl.String),
         "program_id",
@@ -57,7 +59,7 @@ def cox_frame(durations: pl.DataFrame, dyads: pl.DataFrame) -> pl.DataFrame:
         .fill_null(False)
         .cast(pl.Int64)
         .alias("unplanned_end"),
-    ).join(groups, on="match_id", how="inner")
+    ).join(groups, on="match_id", how="inner", maintain_order="left")
 
 
 def _design(frame: pl.DataFrame) -> tuple[np.ndarray, list[str]]:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from models.stats.risk_sets import RiskSets
+from models.stats.risk_sets import RiskSets, encode
 
 MAX_ITERATIONS = 50
 # Newton stops when no coefficient moves more than this (log hazard ratios).
@@ -46,9 +46,13 @@ class CoxFit:
 
     def clustered_covariance(self, groups: NDArray) -> NDArray[np.float64]:
         """Sandwich covariance robust to dependence within groups (Lin and Wei 1989)."""
-        _, index = np.unique(groups, return_inverse=True)
-        sums = np.zeros((index.max() + 1, self.params.size))
-        np.add.at(sums, index, self.score_residuals)
+        # encode, not np.unique: numpy sorts a million mentor ids as Python objects (1.8 s a
+        # model on the consortium); the codes are the same. bincount adds in row order, as
+        # np.add.at did, at a fraction of its cost.
+        _, index = encode(groups)
+        sums = np.column_stack(
+            [np.bincount(index, weights=column) for column in self.score_residuals.T]
+        ).reshape(-1, self.params.size)
         bread = np.linalg.inv(-self.hessian)
         return bread @ (sums.T @ sums) @ bread
 

@@ -177,3 +177,14 @@ def test_a_hazard_ratio_planted_on_unplanned_endings_only_is_found_there() -> No
         assert ending["hr_ci_high"] < planted
         assert "other endings censored" in unplanned["note"]
     assert covered["unplanned_end"] >= 3 and covered["match_end"] >= 3
+
+
+def test_the_cox_frame_keeps_the_durations_order_so_that_runs_repeat_exactly() -> None:
+    # The order of the rows is the order of the risk sets' sums: a join that reorders them
+    # from run to run moved estimates in their 13th digit. 300,000 rows: Polars joins large
+    # frames in parallel (and reordered them every time when the join did not keep order).
+    durations, dyads = generated(300_000, 3, hr_cross=1.0)
+    dyads = dyads.reverse()  # a different order on the other side of the join
+    for _ in range(3):
+        frame = cox_frame(durations, dyads)
+        assert frame["match_id"].equals(durations["match_id"])
