@@ -182,12 +182,13 @@ def logit_average_marginal_effects(
         p_on, p_off = _expit(eta_on), _expit(eta_off)
         d_on, d_off = p_on * (1 - p_on), p_off * (1 - p_off)
         ame[j] = float(np.mean(p_on - p_off))
-        # d AME / d beta: the counterfactual designs' columns weighted by the densities
-        x_on = slopes.copy()
-        x_on[:, members] = 0.0
-        x_off = x_on.copy()
-        x_on[:, j] = 1.0
-        grad_beta = (x_on.T @ d_on - x_off.T @ d_off) / n_obs
+        # d AME / d beta: the counterfactual designs' columns weighted by the densities. Both
+        # designs are the observed one with the factor's columns set to 0 (and column j to 1
+        # when "on"), so their products are the observed design's, without two copies of it.
+        grad_beta = slopes.T @ d_on - slopes.T @ d_off
+        grad_beta[members] = 0.0
+        grad_beta[j] = d_on.sum()
+        grad_beta /= n_obs
         grad_program = np.bincount(program_codes, weights=d_on - d_off, minlength=n_programs)
         grad_program /= n_obs
         direction = grad_beta - x_means.T @ grad_program
