@@ -10,6 +10,7 @@ writes the labelled files and the codebook from the snapshot while it is still a
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from models.publish import versions
 from models.publish.catalog import Catalog
 from models.publish.codebook import write_codebook
 from models.publish.labelled import write_labelled
+from models.publish.parquet_files import FINGERPRINTS as PARQUET_FINGERPRINTS
 from models.publish.swap import remove_stale
 
 ABOUT_FIELDS = (
@@ -56,6 +58,8 @@ class Archive:
     existed: bool
     staging: Path | None = None
     tables: dict[str, int] = field(default_factory=dict)
+    # Each Parquet file's fingerprint (parquet_files.py), filed with the version.
+    parquet_prints: dict[str, str] = field(default_factory=dict)
     # The manifest's `created`, to the microsecond: `created` (the snapshot's built_at) has
     # whole seconds, and two publishes within one second must still prune the older version.
     filed: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
@@ -92,14 +96,17 @@ class Archive:
         if self.existed:
             return
         self.staging = versions.start(self.research_dir, self.version)
-        last = versions.current_version(self.research_dir)
-        previous = versions.version_path(self.research_dir, last) if last else None
         exports = write_labelled(
-            con, database, catalog, self.staging, self.created,
-            previous if previous is not None and previous.is_dir() else None,
-        )  # fmt: skip
+            con, database, catalog, self.staging, self.created, self.previous()
+        )
         self.tables = {e.qualified: e.rows for e in exports}
         write_codebook(self.staging / "codebook", catalog, exports, self.about)
+
+    def previous(self) -> Path | None:
+        """The current version's folder: the files a new version may link from it."""
+        last = versions.current_version(self.research_dir)
+        folder = versions.version_path(self.research_dir, last) if last else None
+        return folder if folder is not None and folder.is_dir() else None
 
     def file(self, snapshot_db: Path, parquet_dir: Path) -> None:
         """Copy the finished research.duckdb and Parquet folder in, write manifest.json and
@@ -110,6 +117,9 @@ class Archive:
         # Linked, not copied: the Parquet folder is written once per publish and never again
         # (a later publish writes a new folder), and finish() makes its files read-only.
         shutil.copytree(parquet_dir, self.staging / "parquet", copy_function=_link_or_copy)
+        (self.staging / PARQUET_FINGERPRINTS).write_text(
+            json.dumps(self.parquet_prints, indent=1) + "\n", encoding="utf-8"
+        )
         versions.finish(
             self.staging,
             self.research_dir,

@@ -14,7 +14,6 @@ import datetime as dt
 import hashlib
 import importlib
 import json
-import os
 import re
 import threading
 from collections.abc import Iterator, Mapping
@@ -29,8 +28,9 @@ import polars as pl
 import yaml
 
 from models.contract.spec import load_contract
-from models.publish import spss_file, stata_file
+from models.publish import reuse, spss_file, stata_file
 from models.publish.catalog import Catalog, ColumnDoc
+from models.publish.reuse import link_intact, table_content
 from models.publish.spss_file import SavWriter
 from models.publish.stata_file import DtaWriter
 from models.publish.variables import Variable, text_matrix
@@ -457,62 +457,14 @@ def _code_digest() -> str:
     return digest.hexdigest()
 
 
-def _content(con: duckdb.DuckDBPyConnection, database: str, schema: str, table: str,
-             columns: list[str]) -> str:  # fmt: skip
-    """The table's rows as a multiset, by two sums of row hashes (one scan). Not their order:
-    the snapshot's tables come from joins, whose row order differs between publishes of the
-    same rows (measured: every table of the consortium's snapshot)."""
-    row = ", ".join(_q(c) for c in columns)
-    (sums,) = con.execute(
-        f"SELECT count(*), sum(hash({row})), bit_xor(hash({row}, 1)) "
-        f"FROM {_q(database)}.{_q(schema)}.{_q(table)}"
-    ).fetchall()
-    return repr(sums)
-
-
-def _intact(previous: Path, names: tuple[str, ...]) -> bool:
-    """Whether the previous version's files still hold what its manifest says (a damaged file
-    is written again, not passed on to a new version whose manifest would vouch for it)."""
-    manifest = previous / "manifest.json"
-    if not manifest.is_file():
-        return False
-    files = json.loads(manifest.read_text(encoding="utf-8")).get("files", {})
-    for name in names:
-        entry, path = files.get(name), previous / name
-        if entry is None or not path.is_file() or path.stat().st_size != entry.get("bytes"):
-            return False
-        digest = hashlib.sha256()
-        with open(path, "rb") as fh:
-            for block in iter(lambda fh=fh: fh.read(1 << 20), b""):
-                digest.update(block)
-        if digest.hexdigest() != entry.get("sha256"):
-            return False
-    return True
-
-
 def _link(previous: Path, folder: Path, export: ExportTable) -> bool:
     """Hard-link the previous version's two files of the table; False if they cannot be."""
     names = (export.stata_file, export.spss_file)
-    if not _intact(previous, names):
-        return False
-    made: list[Path] = []
-    try:
-        for name in names:
-            target = folder / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.link(previous / name, target)
-            made.append(target)
-    except OSError:
-        for path in made:
-            path.unlink(missing_ok=True)
-        return False
-    return True
+    return link_intact(previous, {name: folder / name for name in names})
 
 
 def previous_fingerprints(previous: Path | None) -> dict[str, str]:
-    if previous is None or not (previous / FINGERPRINTS).is_file():
-        return {}
-    return json.loads((previous / FINGERPRINTS).read_text(encoding="utf-8"))
+    return reuse.previous_fingerprints(previous, FINGERPRINTS)
 
 
 def write_labelled(
@@ -632,8 +584,8 @@ def _export_table(
     digest = hashlib.sha256(code.encode())
     # The plan, not the name the snapshot is attached under.
     plan = _select("snapshot", schema, table, planned)
-    for part in (plan, repr(export), _content(con, database, schema, table,
-                                                [column for column, _ in columns])):  # fmt: skip
+    content = table_content(con, database, schema, table, [column for column, _ in columns])
+    for part in (plan, repr(export), content):
         digest.update(part.encode())
     fingerprint = digest.hexdigest()
     same = before.get(export.qualified) == fingerprint

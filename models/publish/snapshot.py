@@ -28,6 +28,7 @@ from models.publish.categories import build_codes, code_table, drop_code_tables
 from models.publish.environment import library_versions
 from models.publish.info import INPUT_FILE_SCHEMA, run_settings, snapshot_info
 from models.publish.keys import key_fingerprint
+from models.publish.parquet_files import export_parquet
 from models.publish.pseudonyms import build_map, drop_temp_tables, load_key_table, map_table
 from models.publish.swap import publisher_lock, remove_stale, replace_file, swap_folder
 
@@ -251,18 +252,10 @@ def _comment_all(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> None:
         con.execute(f"COMMENT ON COLUMN {target}.{_q(column)} IS {_text(col.comment())}")
 
 
-def _export_parquet(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
-    tables = con.execute(
-        "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = ?",
-        [_ALIAS],
-    ).fetchall()
-    for schema, table in tables:
-        (folder / schema).mkdir(parents=True, exist_ok=True)
-        path = folder / schema / f"{table}.parquet"
-        con.execute(
-            f"COPY {_ALIAS}.{_q(schema)}.{_q(table)} TO {_text(str(path))} "
-            "(FORMAT parquet, COMPRESSION zstd)"
-        )
+def _export_parquet(
+    con: duckdb.DuckDBPyConnection, folder: Path, previous: Path | None
+) -> dict[str, str]:
+    return export_parquet(con, _ALIAS, folder, previous)
 
 
 def _new_snapshot_id(now: dt.datetime) -> str:
@@ -353,7 +346,7 @@ def publish_with_connection(
             )
             _write_meta(con, {"columns": _catalog_rows(con, catalog)})
             _comment_all(con, catalog)
-            _export_parquet(con, parquet_dir)
+            archive.parquet_prints = _export_parquet(con, parquet_dir, archive.previous())
             archive.stage(con, _ALIAS, catalog)  # .dta, .sav, codebook (unless the version exists)
             con.execute(f"CHECKPOINT {_ALIAS}")
             con.execute(f"DETACH {_ALIAS}")

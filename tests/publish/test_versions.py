@@ -220,6 +220,49 @@ def test_a_new_version_links_the_labelled_files_of_unchanged_tables(
     assert not live.stat().st_mode & 0o222
 
 
+def test_a_new_version_links_the_parquet_files_of_unchanged_tables(
+    published: Published, tmp_path, monkeypatch
+):
+    monkeypatch.setenv(versions.KEEP_ENV, "3")
+    out = tmp_path / "research"
+    first = publish(published.warehouse, out, KEY, {"as_of": AS_OF}).version_id
+    second = publish(_changed(published, tmp_path / "w", 3), out, KEY, {"as_of": AS_OF})
+    old, new = (versions.version_path(out, v) for v in (first, second.version_id))
+    # Fewer meetings: their file and the snapshot's own meta tables are written again.
+    for name in ("parquet/core/meetings.parquet", "parquet/meta/snapshot_info.parquet"):
+        assert not (new / name).samefile(old / name), name
+    linked = [
+        path.relative_to(new).as_posix()
+        for path in sorted((new / "parquet").rglob("*.parquet"))
+        if path.samefile(old / path.relative_to(new))
+    ]
+    assert "parquet/core/programs.parquet" in linked and "parquet/core/matches.parquet" in linked
+    # Every Parquet file of the new version holds the rows of its table in the new snapshot.
+    con = duckdb.connect(str(new / "research.duckdb"), read_only=True)
+    try:
+        for path in sorted((new / "parquet").rglob("*.parquet")):
+            table = f"{path.parent.name}.{path.stem}"
+            differ = con.execute(
+                f"SELECT count(*) FROM ((SELECT * FROM {table} EXCEPT ALL "
+                f"SELECT * FROM read_parquet('{path}')) UNION ALL (SELECT * FROM "
+                f"read_parquet('{path}') EXCEPT ALL SELECT * FROM {table}))"
+            ).fetchall()[0][0]
+            assert differ == 0, table
+    finally:
+        con.close()
+    assert verify_version(out, second.version_id) == []
+    # A damaged file of the last version is not passed on: written again, and the new version
+    # verifies.
+    damaged = new / "parquet" / "core" / "programs.parquet"
+    damaged.chmod(0o644)
+    damaged.write_bytes(damaged.read_bytes()[:-1] + b"x")
+    third = publish(_changed(published, tmp_path / "w", 5), out, KEY, {"as_of": AS_OF})
+    newest = versions.version_path(out, third.version_id)
+    assert not (newest / "parquet/core/programs.parquet").samefile(damaged)
+    assert verify_version(out, third.version_id) == []
+    assert (newest / "parquet/core/matches.parquet").samefile(new / "parquet/core/matches.parquet")
+
+
 def _filed(research: Path, version: str, created: dt.datetime) -> None:
     staging = versions.start(research, version)
     (staging / "research.duckdb").write_bytes(b"x")
