@@ -60,6 +60,9 @@ class Archive:
     tables: dict[str, int] = field(default_factory=dict)
     # Each Parquet file's fingerprint (parquet_files.py), filed with the version.
     parquet_prints: dict[str, str] = field(default_factory=dict)
+    # Each table's rows as a multiset (reuse.table_content), from the Parquet export: the
+    # labelled files' fingerprints reuse them instead of scanning every table again.
+    contents: dict[tuple[str, str], str] = field(default_factory=dict)
     # The manifest's `created`, to the microsecond: `created` (the snapshot's built_at) has
     # whole seconds, and two publishes within one second must still prune the older version.
     filed: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
@@ -97,7 +100,7 @@ class Archive:
             return
         self.staging = versions.start(self.research_dir, self.version)
         exports = write_labelled(
-            con, database, catalog, self.staging, self.created, self.previous()
+            con, database, catalog, self.staging, self.created, self.previous(), self.contents
         )
         self.tables = {e.qualified: e.rows for e in exports}
         write_codebook(self.staging / "codebook", catalog, exports, self.about)

@@ -474,6 +474,7 @@ def write_labelled(
     folder: Path,
     created: dt.datetime | None = None,
     previous: Path | None = None,
+    contents: Mapping[tuple[str, str], str] | None = None,
 ) -> list[ExportTable]:
     """Write folder/stata/<schema>/<table>.dta and folder/spss/<schema>/<table>.sav for every
     table of the attached snapshot `database`; return what was written (for the codebook).
@@ -483,7 +484,9 @@ def write_labelled(
     previous: the last version's folder. A table whose rows, plan and writers' code are those
     of a table there is hard-linked from it instead of written again: the same rows (in the
     order that version wrote them) and the time stamp of the version that first wrote them.
-    Each table's fingerprint goes to folder/labelled_fingerprints.json. Tables are read through
+    Each table's fingerprint goes to folder/labelled_fingerprints.json; `contents` may hold
+    the tables' rows as multisets already (reuse.table_content over every column, in order),
+    which the fingerprints then reuse. Tables are read through
     cursors of `con` (LABELLED_THREADS at a time), which see what `con` has committed: call it
     outside a transaction."""
     rules = load_rules()
@@ -511,7 +514,7 @@ def write_labelled(
         try:
             return _export_table(
                 cursor, database, catalog, rules, (schema, table), columns,
-                code, before, folder, created, previous,
+                code, before, folder, created, previous, (contents or {}).get((schema, table)),
             )  # fmt: skip
         except BaseException:
             stop.set()
@@ -564,8 +567,10 @@ def _export_table(
     folder: Path,
     created: dt.datetime,
     previous: Path | None,
+    content: str | None = None,
 ) -> tuple[ExportTable, str]:
-    """One table's two files, written or linked from `previous`; with its fingerprint."""
+    """One table's two files, written or linked from `previous`; with its fingerprint
+    (`content`: the table's rows as a multiset, when already known)."""
     schema, table = name
     doc = catalog.table(schema, table)
     if doc is None:  # cannot happen: the publisher writes catalogued tables only
@@ -584,7 +589,8 @@ def _export_table(
     digest = hashlib.sha256(code.encode())
     # The plan, not the name the snapshot is attached under.
     plan = _select("snapshot", schema, table, planned)
-    content = table_content(con, database, schema, table, [column for column, _ in columns])
+    if content is None:
+        content = table_content(con, database, schema, table, [c for c, _ in columns])
     for part in (plan, repr(export), content):
         digest.update(part.encode())
     fingerprint = digest.hexdigest()

@@ -34,7 +34,9 @@ def _text(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _fingerprint(con: duckdb.DuckDBPyConnection, database: str, schema: str, table: str) -> str:
+def _fingerprint(
+    con: duckdb.DuckDBPyConnection, database: str, schema: str, table: str, content: str
+) -> str:
     columns = con.execute(
         "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = ? "
         "AND schema_name = ? AND table_name = ? ORDER BY column_index",
@@ -45,7 +47,7 @@ def _fingerprint(con: duckdb.DuckDBPyConnection, database: str, schema: str, tab
         OPTIONS,
         duckdb.__version__,
         repr(columns),
-        table_content(con, database, schema, table, [name for name, _ in columns]),
+        content,
     ):
         digest.update(part.encode())
         digest.update(b"\0")
@@ -53,11 +55,20 @@ def _fingerprint(con: duckdb.DuckDBPyConnection, database: str, schema: str, tab
 
 
 def export_parquet(
-    con: duckdb.DuckDBPyConnection, database: str, folder: Path, previous: Path | None
+    con: duckdb.DuckDBPyConnection,
+    database: str,
+    folder: Path,
+    previous: Path | None,
+    contents: dict[tuple[str, str], str] | None = None,
 ) -> dict[str, str]:
     """Write folder/<schema>/<table>.parquet for every table of the attached `database`,
     linking the unchanged ones from the version folder `previous`; returns each file's
-    fingerprint by its name in a version (parquet/<schema>/<table>.parquet)."""
+    fingerprint by its name in a version (parquet/<schema>/<table>.parquet).
+
+    contents: filled with each table's rows as a multiset (reuse.table_content over every
+    column), for the labelled files to reuse: a scan of every table costs seconds on the
+    consortium's snapshot."""
+    contents = {} if contents is None else contents
     tables = con.execute(
         "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = ? "
         "ORDER BY schema_name, table_name",
@@ -68,7 +79,16 @@ def export_parquet(
     for schema, table in tables:
         name = f"{FOLDER}/{schema}/{table}.parquet"
         path = folder / schema / f"{table}.parquet"
-        prints[name] = _fingerprint(con, database, schema, table)
+        columns = [
+            column
+            for (column,) in con.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE database_name = ? "
+                "AND schema_name = ? AND table_name = ? ORDER BY column_index",
+                [database, schema, table],
+            ).fetchall()
+        ]
+        contents[(schema, table)] = table_content(con, database, schema, table, columns)
+        prints[name] = _fingerprint(con, database, schema, table, contents[(schema, table)])
         if (
             previous is not None
             and before.get(name) == prints[name]

@@ -253,9 +253,12 @@ def _comment_all(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> None:
 
 
 def _export_parquet(
-    con: duckdb.DuckDBPyConnection, folder: Path, previous: Path | None
+    con: duckdb.DuckDBPyConnection,
+    folder: Path,
+    previous: Path | None,
+    contents: dict[tuple[str, str], str],
 ) -> dict[str, str]:
-    return export_parquet(con, _ALIAS, folder, previous)
+    return export_parquet(con, _ALIAS, folder, previous, contents)
 
 
 def _new_snapshot_id(now: dt.datetime) -> str:
@@ -346,7 +349,9 @@ def publish_with_connection(
             )
             _write_meta(con, {"columns": _catalog_rows(con, catalog)})
             _comment_all(con, catalog)
-            archive.parquet_prints = _export_parquet(con, parquet_dir, archive.previous())
+            archive.parquet_prints = _export_parquet(
+                con, parquet_dir, archive.previous(), archive.contents
+            )
             archive.stage(con, _ALIAS, catalog)  # .dta, .sav, codebook (unless the version exists)
             con.execute(f"CHECKPOINT {_ALIAS}")
             con.execute(f"DETACH {_ALIAS}")

@@ -225,6 +225,24 @@ def test_a_table_unchanged_since_the_previous_version_is_linked_and_a_changed_on
     assert labelled.previous_fingerprints(tmp_path / "v3") != prints
 
 
+def test_contents_from_the_parquet_export_give_the_fingerprints_a_scan_gives(tmp_path):
+    from models.publish.parquet_files import export_parquet
+
+    rows = _rows(300, seed=9, note_width=10)
+    _, con = _write(tmp_path / "scanned", rows)
+    contents: dict[tuple[str, str], str] = {}
+    export_parquet(con, "snap", tmp_path / "parquet", None, contents)
+    assert set(contents) == {("metrics", "sample")}
+    write_labelled(con, "snap", _catalog(COLUMNS), tmp_path / "shared", CREATED, None, contents)
+    # A content that is not the table's gives another fingerprint: the shared one is used.
+    write_labelled(con, "snap", _catalog(COLUMNS), tmp_path / "wrong", CREATED, None,
+                   {("metrics", "sample"): "(0, 0, 0)"})  # fmt: skip
+    con.close()
+    scanned = labelled.previous_fingerprints(tmp_path / "scanned")
+    assert labelled.previous_fingerprints(tmp_path / "shared") == scanned
+    assert labelled.previous_fingerprints(tmp_path / "wrong") != scanned
+
+
 def _file_as_version(folder: Path) -> None:
     """The manifest a filed version has (models.publish.versions.finish): every file's hash."""
     files = {
