@@ -41,13 +41,14 @@ def table_content(
 def intact(previous: Path, names: tuple[str, ...]) -> bool:
     """Whether the previous version's files still hold what its manifest says (a damaged file
     is written again, not passed on to a new version whose manifest would vouch for it)."""
-    manifest = previous / MANIFEST
-    if not manifest.is_file():
+    files = _json(previous / MANIFEST).get("files")
+    if not isinstance(files, dict):
         return False
-    files = json.loads(manifest.read_text(encoding="utf-8")).get("files", {})
     for name in names:
         entry, path = files.get(name), previous / name
-        if entry is None or not path.is_file() or path.stat().st_size != entry.get("bytes"):
+        if not isinstance(entry, dict) or not path.is_file():
+            return False
+        if path.stat().st_size != entry.get("bytes"):
             return False
         digest = hashlib.sha256()
         with open(path, "rb") as fh:
@@ -77,7 +78,19 @@ def link_intact(previous: Path, targets: Mapping[str, Path]) -> bool:
 
 
 def previous_fingerprints(previous: Path | None, name: str) -> dict[str, str]:
-    """The fingerprints file `name` of the previous version (empty when it has none)."""
-    if previous is None or not (previous / name).is_file():
+    """The fingerprints file `name` of the previous version: empty when it has none, or when
+    the file is not what the version's manifest says (then every table is written again)."""
+    if previous is None or not intact(previous, (name,)):
         return {}
-    return json.loads((previous / name).read_text(encoding="utf-8"))
+    prints = _json(previous / name)
+    return {k: v for k, v in prints.items() if isinstance(k, str) and isinstance(v, str)}
+
+
+def _json(path: Path) -> dict:
+    """A JSON object from `path`; empty if the file is missing, unreadable or not an object
+    (a damaged version must not stop a publish: its files are simply not reused)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}

@@ -49,6 +49,8 @@ class CoxFit:
         # encode, not np.unique: numpy sorts a million mentor ids as Python objects (1.8 s a
         # model on the consortium); the codes are the same. bincount adds in row order, as
         # np.add.at did, at a fraction of its cost.
+        if self.params.size == 0:
+            return np.zeros((0, 0))
         _, index = encode(groups)
         sums = np.column_stack(
             [np.bincount(index, weights=column) for column in self.score_residuals.T]

@@ -222,6 +222,8 @@ def test_a_table_unchanged_since_the_previous_version_is_linked_and_a_changed_on
         assert not (tmp_path / "v3" / name).samefile(tmp_path / "v2" / name)
         frame, meta = reader(tmp_path / "v3" / name)
         _check(frame, export, changed, meta.variable_value_labels)
+    _file_as_version(tmp_path / "v3")
+    assert set(labelled.previous_fingerprints(tmp_path / "v3")) == {"metrics.sample"}
     assert labelled.previous_fingerprints(tmp_path / "v3") != prints
 
 
@@ -238,9 +240,13 @@ def test_contents_from_the_parquet_export_give_the_fingerprints_a_scan_gives(tmp
     write_labelled(con, "snap", _catalog(COLUMNS), tmp_path / "wrong", CREATED, None,
                    {("metrics", "sample"): "(0, 0, 0)"})  # fmt: skip
     con.close()
-    scanned = labelled.previous_fingerprints(tmp_path / "scanned")
-    assert labelled.previous_fingerprints(tmp_path / "shared") == scanned
-    assert labelled.previous_fingerprints(tmp_path / "wrong") != scanned
+
+    def prints(folder: str) -> dict[str, str]:
+        return json.loads((tmp_path / folder / labelled.FINGERPRINTS).read_text())
+
+    assert set(prints("scanned")) == {"metrics.sample"}
+    assert prints("shared") == prints("scanned")
+    assert prints("wrong") != prints("scanned")
 
 
 def _file_as_version(folder: Path) -> None:
