@@ -13,6 +13,10 @@ solutions of the same programs (not necessarily the same vertex when several are
 
 from __future__ import annotations
 
+import threading
+import time
+from dataclasses import dataclass, field
+
 import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
@@ -22,6 +26,37 @@ try:  # scipy's bundled HiGHS binding (private module; see the module docstring)
     from scipy.optimize._highspy import _core as _highs
 except ImportError:  # pragma: no cover - only on a scipy without the binding
     _highs = None
+
+
+@dataclass
+class SolverClock:
+    """Seconds spent inside HiGHS in this process, in every thread: solves (``run``, or scipy's
+    linprog/milp where the binding is missing) and model building (setting up and passing a
+    model). What the audits cost beyond the solver is the rest of their time
+    (benchmarks/audit_solver.py; docs/performance.md, "what cannot be removed here")."""
+
+    solving: float = 0.0
+    solves: int = 0
+    building: float = 0.0
+    builds: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def add_solve(self, seconds: float) -> None:
+        with self._lock:
+            self.solving += seconds
+            self.solves += 1
+
+    def add_build(self, seconds: float) -> None:
+        with self._lock:
+            self.building += seconds
+            self.builds += 1
+
+    def reset(self) -> None:
+        with self._lock:
+            self.solving, self.solves, self.building, self.builds = 0.0, 0, 0.0, 0
+
+
+CLOCK = SolverClock()
 
 
 class LinearModel:
@@ -56,7 +91,9 @@ class LinearModel:
         self._warm = False  # a basis from an earlier solve
         self._cost = np.zeros(self.size)
         if _highs is not None:
+            start = time.perf_counter()
             self._model = self._build()
+            CLOCK.add_build(time.perf_counter() - start)
 
     def _build(self):  # noqa: ANN202 - a HiGHS object
         inf = _highs.kHighsInf
@@ -137,7 +174,10 @@ class LinearModel:
             self._cost = cost.copy()
         if self.fresh:
             model.clearSolver()
-        if model.run() == _highs.HighsStatus.kError:
+        start = time.perf_counter()
+        status = model.run()
+        CLOCK.add_solve(time.perf_counter() - start)
+        if status == _highs.HighsStatus.kError:
             return self._linprog(cost)
         self._switch_to_primal()
         if model.getModelStatus() != _highs.HighsModelStatus.kOptimal:
@@ -147,6 +187,15 @@ class LinearModel:
         return x, float(cost @ x), np.asarray(solution.row_dual, dtype=float)
 
     def _linprog(
+        self, cost: NDArray[np.float64]
+    ) -> tuple[NDArray[np.float64] | None, float, NDArray[np.float64] | None]:
+        start = time.perf_counter()
+        try:
+            return self._scipy(cost)
+        finally:
+            CLOCK.add_solve(time.perf_counter() - start)
+
+    def _scipy(
         self, cost: NDArray[np.float64]
     ) -> tuple[NDArray[np.float64] | None, float, NDArray[np.float64] | None]:
         rows = self.matrix.shape[0]
