@@ -3,14 +3,17 @@
 What the disclosure audits of a finished run cost, and how much of it is the solver itself:
 each table's step function (models.metrics.tables.compute_breakdowns, compute_survival) runs
 again on a copy of the warehouse with no kept patterns (every family audited afresh, as in a
-first run), one family at a time in this process (MENTORSCOPE_DISCLOSURE_THREADS=1), and
-prints its wall and CPU seconds beside the seconds spent inside HiGHS
-(models.disclosure.solver.CLOCK: solves and model building, in every thread).
+first run) and prints its wall and CPU seconds beside the wall seconds spent inside HiGHS
+(models.disclosure.solver.CLOCK: solves and model set-up, in every thread). Families are
+protected one at a time in this process (MENTORSCOPE_DISCLOSURE_THREADS=1), beside one side
+thread where the step flags' families are small enough to be protected together (the demo;
+not the 300-program consortium). Settings: models/settings.yaml at the warehouse's as-of date,
+as a run without its own settings file.
 
 The solver's seconds are a floor of the audit as it is built: on two cores the audit cannot
-end before half of them, whatever the Python around the solves costs
-(docs/performance.md, "What cannot be removed here"). A measurement, not a check. Default
-warehouse: the demo's (`mentorscope demo`).
+end before half of them, whatever the Python around the solves costs (docs/performance.md,
+session 23). Run it on an otherwise idle machine: the clock counts wall time. A measurement,
+not a check. Default warehouse: the demo's (`mentorscope demo`).
 """
 
 from __future__ import annotations
@@ -65,7 +68,7 @@ class AuditCost:
 
 
 HEADER = (
-    "| table | rows | hidden | wall s | CPU s | HiGHS solves s | HiGHS models s "
+    "| table | rows | hidden | wall s | CPU s | in HiGHS: solves, s | in HiGHS: model set-up, s "
     "| solver share of CPU | solver alone on 2 cores, s |\n"
     "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 )
@@ -79,9 +82,11 @@ def measure(warehouse: Path, names: list[str]) -> list[AuditCost]:
         with tempfile.TemporaryDirectory(prefix="audit-solver-") as folder:
             copy = Path(folder) / warehouse.name
             shutil.copyfile(warehouse, copy)
+            wal = warehouse.with_name(warehouse.name + ".wal")  # recent writes may be there
+            if wal.exists():
+                shutil.copyfile(wal, copy.with_name(copy.name + ".wal"))
             con = duckdb.connect(str(copy))
             try:
-                con.execute(f"DROP TABLE IF EXISTS {PATTERNS}")
                 as_of = con.sql("SELECT max(as_of) FROM metrics.settings").fetchall()[0][0]
                 settings = load_settings(as_of=as_of)
                 return [_timed(name, STEPS[name], con, settings) for name in names]
@@ -100,6 +105,9 @@ def _timed(
     con: duckdb.DuckDBPyConnection,
     settings: MetricSettings,
 ) -> AuditCost:
+    # Dropped before each step: the breakdowns' step files the patterns it chose, which a
+    # second measurement would otherwise take back instead of auditing.
+    con.execute(f"DROP TABLE IF EXISTS {PATTERNS}")
     CLOCK.reset()
     wall, cpu = time.perf_counter(), time.process_time()
     frame = step(con, settings)

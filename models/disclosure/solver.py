@@ -30,10 +30,12 @@ except ImportError:  # pragma: no cover - only on a scipy without the binding
 
 @dataclass
 class SolverClock:
-    """Seconds spent inside HiGHS in this process, in every thread: solves (``run``, or scipy's
-    linprog/milp where the binding is missing) and model building (setting up and passing a
-    model). What the audits cost beyond the solver is the rest of their time
-    (benchmarks/audit_solver.py; docs/performance.md, "what cannot be removed here")."""
+    """Wall seconds inside HiGHS in this process, added up over every thread: solves (``run``,
+    or scipy's linprog/milp where the binding is missing or fails) and model set-up (the
+    arrays, and passing the model). Changes of costs and bounds between solves are not
+    counted (a few per cent of the solves' time). Wall, not CPU: measured one family at a time
+    on an otherwise idle machine, as benchmarks/audit_solver.py does, the two agree; with
+    threads waiting for the interpreter they would not (docs/performance.md, session 23)."""
 
     solving: float = 0.0
     solves: int = 0
@@ -176,9 +178,9 @@ class LinearModel:
             model.clearSolver()
         start = time.perf_counter()
         status = model.run()
-        CLOCK.add_solve(time.perf_counter() - start)
         if status == _highs.HighsStatus.kError:
-            return self._linprog(cost)
+            return self._linprog(cost, since=start)  # one solve, however it ends
+        CLOCK.add_solve(time.perf_counter() - start)
         self._switch_to_primal()
         if model.getModelStatus() != _highs.HighsModelStatus.kOptimal:
             return None, float("nan"), None
@@ -187,9 +189,9 @@ class LinearModel:
         return x, float(cost @ x), np.asarray(solution.row_dual, dtype=float)
 
     def _linprog(
-        self, cost: NDArray[np.float64]
+        self, cost: NDArray[np.float64], since: float | None = None
     ) -> tuple[NDArray[np.float64] | None, float, NDArray[np.float64] | None]:
-        start = time.perf_counter()
+        start = time.perf_counter() if since is None else since
         try:
             return self._scipy(cost)
         finally:
