@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--warehouse", type=Path, default=DEMO)
     parser.add_argument("--tables", default=",".join(STEPS), help="breakdowns,survival")
     args = parser.parse_args(argv)
-    names = [n.strip() for n in args.tables.split(",") if n.strip()]
+    names = list(dict.fromkeys(n.strip() for n in args.tables.split(",") if n.strip()))
     unknown = sorted(set(names) - set(STEPS))
     if unknown:
         parser.error(f"unknown table(s) {', '.join(unknown)}: choose from {', '.join(STEPS)}")

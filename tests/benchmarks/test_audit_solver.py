@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import os
-import shutil
 import threading
-from pathlib import Path
 
 import duckdb
 import numpy as np
-import pytest
+import polars as pl
 from scipy.sparse import csc_matrix
 
+from benchmarks import audit_solver
 from benchmarks.audit_solver import measure
 from models.disclosure.solver import CLOCK, LinearModel
 from models.disclosure.threads import THREADS_ENV
-from models.metrics.settings import load_settings
-from models.metrics.tables import compute_breakdowns
+from models.metrics.patterns import TABLE as PATTERNS
+from models.warehouse import table_exists
 
 
 def test_the_clock_counts_the_solves_of_every_thread() -> None:
@@ -37,43 +36,38 @@ def test_the_clock_counts_the_solves_of_every_thread() -> None:
     assert CLOCK.solving > 0 and CLOCK.building > 0
 
 
-def _solves_from_nothing(warehouse: Path, folder: Path, monkeypatch: pytest.MonkeyPatch) -> int:
-    """The breakdowns' solves with no kept pattern, counted here without the benchmark."""
-    copy = folder / "copy.duckdb"
-    shutil.copyfile(warehouse, copy)
-    monkeypatch.setenv(THREADS_ENV, "1")
-    con = duckdb.connect(str(copy))
-    try:
-        con.execute("DROP TABLE raw.suppression_patterns")
-        as_of = con.sql("SELECT max(as_of) FROM metrics.settings").fetchall()[0][0]
-        CLOCK.reset()
-        compute_breakdowns(con, load_settings(as_of=as_of))
-        return CLOCK.solves
-    finally:
-        con.close()
-
-
-@pytest.mark.slow  # the demo's audits again, three times
-def test_the_audits_again_give_the_run_s_patterns_and_time_their_solves(
-    demo_run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    warehouse = demo_run.settings.warehouse
+def test_the_survival_audit_again_gives_the_run_s_table_and_times_its_solves(demo_run) -> None:
     before = os.environ.get(THREADS_ENV)
-    names = ["breakdowns", "survival", "breakdowns"]
-    first, survival, again = measure(warehouse, names)
+    (cost,) = measure(demo_run.settings.warehouse, ["survival"])
     assert os.environ.get(THREADS_ENV) == before  # the setting is given back
-    # Every family audited afresh, both times: a kept pattern (the run's, or the one the first
-    # measurement filed) would spare most of the solves. The audit is deterministic.
-    fresh = _solves_from_nothing(warehouse, tmp_path, monkeypatch)
-    assert first.solves == again.solves == fresh > 0
-    con = duckdb.connect(str(warehouse), read_only=True)
+    con = duckdb.connect(str(demo_run.settings.warehouse), read_only=True)
     try:
-        for cost in (first, survival):
-            rows, hidden = con.sql(
-                f"SELECT count(*), count(*) FILTER (WHERE suppressed) FROM metrics.{cost.table}"
-            ).fetchall()[0]
-            # A first run audits every family afresh too: the same table, the same pattern.
-            assert (cost.rows, cost.hidden) == (rows, hidden), cost.table
-            assert cost.solves > 0 and cost.solving > 0 and cost.building > 0, cost.table
+        rows, hidden = con.sql(
+            "SELECT count(*), count(*) FILTER (WHERE suppressed) FROM metrics.survival"
+        ).fetchall()[0]
     finally:
         con.close()
+    assert (cost.rows, cost.hidden) == (rows, hidden)
+    assert cost.solves > 0 and cost.solving > 0 and cost.building > 0
+
+
+def test_every_step_starts_without_kept_patterns(demo_run, monkeypatch) -> None:
+    # The breakdowns' step files the patterns it chose: a second step (or the same table
+    # measured again) would take them back instead of auditing. Each step records what it
+    # found and files a pattern, as the real one does.
+    found: list[bool] = []
+
+    def step(con: duckdb.DuckDBPyConnection, settings: object) -> pl.DataFrame:
+        found.append(table_exists(con, *PATTERNS.split(".")))
+        con.execute(f"CREATE TABLE IF NOT EXISTS {PATTERNS} (pattern_key VARCHAR)")
+        return pl.DataFrame({"suppressed": [True, False]})
+
+    monkeypatch.setattr(audit_solver, "STEPS", {"first": step, "second": step})
+    con = duckdb.connect(str(demo_run.settings.warehouse), read_only=True)
+    try:
+        assert table_exists(con, *PATTERNS.split("."))  # the run kept its patterns
+    finally:
+        con.close()
+    costs = measure(demo_run.settings.warehouse, ["first", "second"])
+    assert found == [False, False]
+    assert [(c.rows, c.hidden) for c in costs] == [(2, 1), (2, 1)]
