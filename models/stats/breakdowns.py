@@ -35,6 +35,9 @@ DIMENSIONS: dict[str, str] = {
     "dyad_race": "match_id",
     "mentee_gender_race": "mentee_id",
 }
+# What breakdown_cells reads of metrics.match_dyads: the match and its groups (a caller that
+# reads only these keeps the other id columns out of the step's peak memory).
+DYAD_COLUMNS: tuple[str, ...] = ("match_id", *(d for d in DIMENSIONS if d != "all"))
 MISSING_GROUP = {
     "all": "all",
     "mentee_gender": "undisclosed",

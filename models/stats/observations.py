@@ -35,6 +35,11 @@ def _judged(metric: str, columns: list[str]) -> pl.Expr:
     return pl.when(pl.col(closed)).then(pl.col(metric))
 
 
+# What match_metrics and settings_hash read of metrics.outcomes_by_match (its program and
+# mentee columns are not needed: 5.3 M rows at 600 programs).
+OUTCOME_COLUMNS: tuple[str, ...] = ("match_id", "measure", "value", "value_type", "settings_hash")
+
+
 def match_metrics(
     match_steps: pl.DataFrame, outcomes_by_match: pl.DataFrame | None
 ) -> MatchMetrics:
